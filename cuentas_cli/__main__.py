@@ -1,0 +1,3 @@
+from cuentas_cli.app import run
+
+run()

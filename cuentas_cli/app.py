@@ -1,0 +1,182 @@
+"""The root command: global options, lazily loaded sub-commands, and the one error boundary.
+
+Sub-command modules are imported only when their command runs, so `cuentas --help` and a
+simple listing do not pay for SQLAlchemy, pandas or httpx at start-up. The table below is
+also the table of contents that `cuentas --help` prints.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from cuentas_cli import __version__
+
+# (section, command, "module:attribute", one-line help). An attribute named `app` is a
+# sub-group; any other is a function that becomes a single command.
+COMMANDS: list[tuple[str, str, str, str]] = [
+    ("Start", "init", "setup:init", "Create or upgrade the database and the first administrator."),
+    ("Start", "db", "db:app", "Schema migrations: upgrade, current."),
+    ("Start", "login", "session:login", "Log in; the session is kept in the OS keyring."),
+    ("Start", "logout", "session:logout", "End the login session and remove it from the keyring."),
+    ("Start", "whoami", "session:whoami", "Show the logged-in user, role, permissions and expiry."),
+    ("Start", "passwd", "session:passwd", "Change your password."),
+    ("Administration", "users", "users:app", "Users: list, add, show, set-role, disable, enable."),
+    ("Administration", "tokens", "tokens:app", "Service tokens for cron and scripts."),
+    ("Administration", "roles", "roles:app", "The permission matrix: list, grant, revoke."),
+    ("Administration", "audit", "audit:app", "The audit log of every change."),
+    ("Administration", "settings", "settings:app", "Show and change settings; secrets go to the keyring."),
+]
+
+
+def _resolve(target: str, name: str, help_text: str) -> Any:
+    import typer.main
+
+    module_name, attribute = target.split(":")
+    module = importlib.import_module(f"cuentas_cli.commands.{module_name}")
+    obj = getattr(module, attribute)
+    if isinstance(obj, typer.Typer):
+        command = typer.main.get_command(obj)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name=name, help=obj.__doc__ or help_text)(obj)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """Resolves a sub-command's module only when that command is asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [name for _, name, _, _ in COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        for _, name, target, help_text in COMMANDS:
+            if name == cmd_name:
+                command = _resolve(target, name, help_text)
+                self.commands[name] = command
+                return command
+        return None
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for section, name, _, help_text in COMMANDS:
+            sections.setdefault(section, []).append((name, help_text))
+        for section, rows in sections.items():
+            with formatter.section(section):
+                formatter.write_dl(rows)
+        formatter.write_paragraph()
+        formatter.write_text("Example: cuentas init --admin ana   then   cuentas login ana")
+        formatter.write_text("Run `cuentas COMMAND --help` for the options and an example of each command.")
+
+
+app = typer.Typer(
+    cls=LazyGroup,
+    name="cuentas",
+    help="cuentas: accounts receivable (CxC) and payable (CxP) for Peruvian companies.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cuentas {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_callback(
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (env CUENTAS_DATABASE_URL).", metavar="URL")] = None,
+    today: Annotated[Optional[str], typer.Option("--today", help="The date 'today' means, YYYY-MM-DD (env CUENTAS_TODAY).", metavar="DATE")] = None,
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show the Python traceback of an error.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    from cuentas_cli import config, runtime
+
+    runtime.set_current(runtime.Runtime(config.load(db_flag=db, today_flag=today, traceback=traceback)))
+
+
+def _error_line(message: str) -> None:
+    first = " ".join(str(message).split()) or "unknown error"
+    sys.stderr.write(f"error: {first}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run cuentas and return its exit code; the one place errors become messages."""
+    from typer import _click
+
+    from cuentas_cli.errors import CuentasError, ExitCode
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="cuentas", standalone_mode=False)
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except CuentasError as exc:
+        if show_traceback:
+            raise
+        _error_line(exc.message)
+        return int(exc.exit_code)
+    except _click.exceptions.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        return ExitCode.OK
+    except _click.exceptions.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        _error_line(exc.format_message() + hint)
+        return ExitCode.USAGE
+    except _click.exceptions.ClickException as exc:
+        _error_line(exc.format_message())
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, EOFError):
+        _error_line("aborted")
+        return ExitCode.UNEXPECTED
+    except KeyboardInterrupt:
+        _error_line("interrupted; nothing was committed by the interrupted step")
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        if show_traceback:
+            raise
+        translated = _translate(exc)
+        if translated is not None:
+            _error_line(translated.message)
+            return int(translated.exit_code)
+        _error_line(f"unexpected {type(exc).__name__}: {exc} (run again with --traceback and report it)")
+        return ExitCode.UNEXPECTED
+    finally:
+        from cuentas_cli import runtime
+
+        runtime.set_current(None)
+
+
+def _translate(exc: BaseException) -> Any:
+    """Failures of the outside world that any command may meet, as domain errors."""
+    from cuentas_cli.errors import DatabaseUnavailable
+
+    module = type(exc).__module__
+    if module.startswith("sqlalchemy"):
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            if "locked" in text or "busy" in text:
+                return DatabaseUnavailable(f"the database stayed locked by another process: {text}; try again")
+            return DatabaseUnavailable(f"database error: {text}")
+    return None
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin commands: parse arguments, resolve the user, call one service, render."""

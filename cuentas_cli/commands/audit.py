@@ -1,0 +1,45 @@
+"""`cuentas audit`: the log of every change."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Optional
+
+import typer
+
+from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.errors import UsageError
+from cuentas_cli.render import emit
+
+app = typer.Typer(help="The audit log (gerente and administrador).\n\nExample: cuentas audit list --user ana", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """The audit log (gerente and administrador)."""
+
+
+@app.command("list")
+def list_(
+    user: Annotated[Optional[str], typer.Option("--user", help="Only this user's changes.")] = None,
+    entity: Annotated[Optional[str], typer.Option("--entity", help="Only this kind of entity (user, invoice, ...).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only changes since this date (YYYY-MM-DD).", metavar="DATE")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows, newest first.")] = 100,
+    fmt: FormatOpt = None,
+) -> None:
+    """List changes, newest first: who, when, what, before and after.
+
+    Example: cuentas audit list --entity invoice --since 2026-11-01 --format json
+    """
+    from cuentas_cli.services import audit
+
+    since_dt = None
+    if since:
+        try:
+            since_dt = datetime.fromisoformat(since).replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise UsageError(f"--since: {since!r} is not a date (YYYY-MM-DD)") from None
+    rt = runtime()
+    with rt.session() as session:
+        rows = audit.list_entries(session=session, actor=rt.actor(session), user=user, entity=entity, since=since_dt, limit=limit)
+    emit(rows, fmt)

@@ -1,0 +1,333 @@
+"""Settings: flags > environment (CUENTAS_*) > config file > database > defaults.
+
+Two kinds of keys live here. *Local* keys (`database.url`) say where this machine finds
+its data and can only come from a flag, the environment or the TOML config file. *Shared*
+keys (company, lookup, smtp, notify, aging, ...) are the team's: `cuentas settings set`
+stores them in the database so every user and the cron host see the same value, and a
+config file or environment variable may still override them on one machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+from cuentas_cli.errors import UsageError, ValidationError
+
+APP_NAME = "cuentas"
+CONFIG_FILE_NAME = "config.toml"
+DB_FILE_NAME = "cuentas.db"
+
+_EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"true", "yes", "1", "on", "si", "sí"}:
+        return True
+    if value in {"false", "no", "0", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _positive_seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if not 0 < value <= 300:
+        raise ValueError("expected seconds between 0 and 300")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _url(raw: str) -> str:
+    value = raw.strip()
+    if value and not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("expected an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _email(raw: str) -> str:
+    value = raw.strip()
+    if value and not _EMAIL_RE.match(value):
+        raise ValueError("expected an e-mail address like cobranzas@empresa.pe")
+    return value
+
+
+def _email_list(raw: str) -> list[str]:
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        _email(item)
+    return items
+
+
+def _int_list(*, increasing: bool, low: int, high: int) -> Callable[[str], list[int]]:
+    def parse(raw: str) -> list[int]:
+        try:
+            values = [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("expected whole numbers separated by commas") from None
+        if not values:
+            raise ValueError("expected at least one number")
+        if any(not low <= v <= high for v in values):
+            raise ValueError(f"each number must be from {low} to {high}")
+        if increasing and any(b <= a for a, b in zip(values, values[1:])):
+            raise ValueError("numbers must increase, e.g. 30,60,90,120")
+        if len(set(values)) != len(values):
+            raise ValueError("numbers must not repeat")
+        return values
+
+    return parse
+
+
+def _ruc(raw: str) -> str:
+    from cuentas_cli.services.identity import validate_ruc
+
+    value = raw.strip()
+    if value:
+        validate_ruc(value)
+    return value
+
+
+def _database_url(raw: str) -> str:
+    from cuentas_cli.db.engine import normalise_url
+
+    return normalise_url(raw)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    local: bool = False  # local keys never go to the database
+
+    @property
+    def env_var(self) -> str:
+        return "CUENTAS_" + re.sub(r"[^A-Z0-9]", "_", self.key.upper())
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in [
+        SettingSpec("database.url", _database_url, "", "SQLAlchemy URL (sqlite:///PATH or postgresql://...)", local=True),
+        SettingSpec("company.name", _text, "", "Company name printed on reports and e-mails"),
+        SettingSpec("company.ruc", _ruc, "", "Company RUC"),
+        SettingSpec("lookup.provider", _choice("offline", "apisnet", "decolecta"), "offline", "RUC/DNI lookup provider"),
+        SettingSpec("lookup.base_url", _url, "https://api.apis.net.pe", "Base URL of the lookup provider"),
+        SettingSpec("lookup.timeout_s", _positive_seconds, "10", "Seconds before a lookup request gives up"),
+        SettingSpec("lookup.max_age_days", _int_range(0, 3650), "30", "Reuse a stored lookup younger than this"),
+        SettingSpec("validation.strict", _parse_bool, "false", "Require an ACTIVO/HABIDO lookup to add a party"),
+        SettingSpec("session.hours", _int_range(1, 720), "12", "Hours a login session lasts"),
+        SettingSpec("smtp.host", _text, "", "SMTP server host"),
+        SettingSpec("smtp.port", _int_range(1, 65535), "587", "SMTP server port"),
+        SettingSpec("smtp.security", _choice("starttls", "ssl", "none"), "starttls", "SMTP transport security"),
+        SettingSpec("smtp.user", _text, "", "SMTP login user"),
+        SettingSpec("smtp.from", _email, "", "From address of reminders"),
+        SettingSpec("smtp.reply_to", _email, "", "Reply-To address of reminders"),
+        SettingSpec("notify.levels", _int_list(increasing=True, low=-60, high=365), "-3,0,7,15,30", "Reminder day offsets from the due date"),
+        SettingSpec("notify.staff_emails", _email_list, "", "Staff addresses (comma separated) for CxP reminders and the digest"),
+        SettingSpec("notify.webhook_url", _url, "", "Webhook URL (Slack/Teams compatible)"),
+        SettingSpec("aging.buckets", _int_list(increasing=True, low=1, high=3650), "30,60,90,120", "Aging bucket cut-offs in days"),
+    ]
+}
+
+# Secrets are never settings values: they live in the keyring under these names.
+SECRET_NAMES = ("lookup-token", "smtp-password", "webhook-token")
+
+
+def spec_for(key: str) -> SettingSpec:
+    try:
+        return SETTINGS[key]
+    except KeyError:
+        known = ", ".join(SETTINGS)
+        raise ValidationError(f"unknown settings key {key!r}; known keys: {known}") from None
+
+
+def parse_value(key: str, raw: str) -> Any:
+    spec = spec_for(key)
+    try:
+        return spec.parse(raw)
+    except ValueError as exc:
+        raise ValidationError(f"invalid value {raw!r} for {key}: {exc}") from None
+
+
+def home_dirs() -> tuple[Path, Path]:
+    """(config dir, data dir): both under CUENTAS_HOME when set, else the platform's."""
+    home = os.environ.get("CUENTAS_HOME")
+    if home:
+        base = Path(home).expanduser()
+        return base, base
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME)), Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def config_file_path() -> Path:
+    return home_dirs()[0] / CONFIG_FILE_NAME
+
+
+def read_config_file(path: Path | None = None) -> dict[str, str]:
+    """The config file flattened to dotted keys; values kept as text for the specs to parse."""
+    import tomllib
+
+    path = path or config_file_path()
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"config file {path} is not valid TOML: {exc}") from None
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: dict[str, Any]) -> None:
+        for name, value in node.items():
+            key = f"{prefix}{name}"
+            if isinstance(value, dict):
+                walk(key + ".", value)
+            elif isinstance(value, list):
+                flat[key] = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                flat[key] = "true" if value else "false"
+            else:
+                flat[key] = str(value)
+
+    walk("", data)
+    for key in flat:
+        if key not in SETTINGS:
+            raise ValidationError(f"config file {path}: unknown key {key!r}")
+    return flat
+
+
+def write_config_value(key: str, raw: str, path: Path | None = None) -> Path:
+    """Set one key in the TOML config file, keeping the others (file created 0600)."""
+    path = path or config_file_path()
+    current = read_config_file(path)
+    current[key] = raw
+    sections: dict[str, dict[str, str]] = {}
+    for dotted, value in sorted(current.items()):
+        section, _, name = dotted.rpartition(".")
+        sections.setdefault(section, {})[name] = value
+    lines = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        for name, value in values.items():
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{name} = "{escaped}"')
+        lines.append("")
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+    return path
+
+
+def ensure_private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if sys.platform != "win32":
+        os.chmod(path, 0o700)
+
+
+@dataclass
+class Resolved:
+    key: str
+    value: Any
+    raw: str
+    source: str  # default | database | config file | environment | flag
+
+
+@dataclass
+class Config:
+    """What this process runs with: where the data is, what "today" is, who it is."""
+
+    database_url: str
+    database_url_source: str
+    today: date
+    token: str | None = None
+    traceback: bool = False
+    file_values: dict[str, str] = field(default_factory=dict)
+
+    def local_overrides(self) -> dict[str, tuple[str, str]]:
+        """Shared keys overridden on this machine: key -> (raw value, source)."""
+        out: dict[str, tuple[str, str]] = {}
+        for key, spec in SETTINGS.items():
+            if spec.local:
+                continue
+            if spec.env_var in os.environ:
+                out[key] = (os.environ[spec.env_var], "environment")
+            elif key in self.file_values:
+                out[key] = (self.file_values[key], "config file")
+        return out
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{home_dirs()[1] / DB_FILE_NAME}"
+
+
+def parse_today(raw: str, source: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise UsageError(f"{source}: {raw!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def load(*, db_flag: str | None = None, today_flag: str | None = None, traceback: bool = False) -> Config:
+    file_values = read_config_file()
+    if db_flag:
+        url, source = db_flag, "flag"
+    elif os.environ.get("CUENTAS_DATABASE_URL"):
+        url, source = os.environ["CUENTAS_DATABASE_URL"], "environment"
+    elif file_values.get("database.url"):
+        url, source = file_values["database.url"], "config file"
+    else:
+        url, source = default_database_url(), "default"
+    from cuentas_cli.db.engine import normalise_url
+
+    url = normalise_url(url)
+    if today_flag:
+        today = parse_today(today_flag, "--today")
+    elif os.environ.get("CUENTAS_TODAY"):
+        today = parse_today(os.environ["CUENTAS_TODAY"], "CUENTAS_TODAY")
+    else:
+        today = date.today()
+    return Config(
+        database_url=url,
+        database_url_source=source,
+        today=today,
+        token=os.environ.get("CUENTAS_TOKEN") or None,
+        traceback=traceback,
+        file_values=file_values,
+    )

@@ -1,0 +1,298 @@
+"""SQLModel tables: the data model of design.md.
+
+Money is an integer number of céntimos (BigInteger); exchange rates are an integer number of
+ten-thousandths (3.7391 -> 37391) so no float ever touches either. Enumerations are text with
+CHECK constraints, which reads the same on SQLite and PostgreSQL. The schema itself is made
+only by the Alembic migrations in `db/migrations`; a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Optional
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+PARTY_KINDS = ("client", "supplier")
+DIRECTIONS = ("receivable", "payable")
+INVOICE_STATUSES = ("PENDIENTE", "PARCIAL", "PAGADA", "VENCIDA", "ANULADA")
+OPEN_STATUSES = ("PENDIENTE", "PARCIAL", "VENCIDA")
+CURRENCIES = ("PEN", "USD")
+PAYMENT_METHODS = ("transferencia", "efectivo", "cheque", "detraccion", "retencion")
+ROLES = ("contador", "gerente", "administrador")
+TOKEN_KINDS = ("session", "service")
+NOTIFICATION_STATUSES = ("pending", "sent", "failed", "cancelled")
+CHANNELS = ("email", "webhook")
+
+
+# Named constraints let Alembic's batch mode on SQLite find and alter them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _fk(target: str, *, nullable: bool = True, ondelete: str | None = None) -> Column:
+    return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+class User(SQLModel, table=True):
+    """A person (or the owner of a service token) who runs cuentas."""
+
+    # "user" is a reserved word in PostgreSQL.
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    email: Optional[str] = Field(default=None, max_length=254)
+    role: str = Field(max_length=20)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = Field(default=True)
+    failed_logins: int = Field(default=0)
+    first_failed_at: Optional[datetime] = None
+    locked_until: Optional[datetime] = None
+    last_login_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A login session or a named service token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TOKEN_KINDS), name="kind"),
+        Index("ix_api_token_user_id", "user_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_fk("app_user.id", nullable=False, ondelete="CASCADE"))
+    kind: str = Field(max_length=10)
+    name: Optional[str] = Field(default=None, max_length=64, unique=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: Optional[datetime] = None
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+
+
+class RolePermission(SQLModel, table=True):
+    """One cell of the permission matrix that is granted."""
+
+    __tablename__ = "role_permission"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    role: str = Field(max_length=20, primary_key=True)
+    permission: str = Field(max_length=40, primary_key=True)
+
+
+class Setting(SQLModel, table=True):
+    """A shared setting stored for the whole team; secrets never land here."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(max_length=64, primary_key=True)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+
+
+class Party(SQLModel, table=True):
+    """A client or a supplier; `kind` tells which, everything else is shared."""
+
+    __tablename__ = "party"
+    __table_args__ = (
+        UniqueConstraint("kind", "doc_type", "doc_number", name="uq_party_kind_doc"),
+        CheckConstraint(_in("kind", PARTY_KINDS), name="kind"),
+        CheckConstraint(_in("doc_type", ("0", "1", "4", "6", "7", "A")), name="doc_type"),
+        CheckConstraint(_in("source", ("manual", "provider", "padron", "import")), name="source"),
+        Index("ix_party_doc_number", "doc_number"),
+        Index("ix_party_name", "name"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)
+    doc_type: str = Field(max_length=1)  # SUNAT catalogue 06
+    doc_number: str = Field(max_length=15)
+    name: str = Field(max_length=255)
+    address: Optional[str] = Field(default=None, max_length=500)
+    email: Optional[str] = Field(default=None, max_length=254)
+    phone: Optional[str] = Field(default=None, max_length=40)
+    sunat_estado: Optional[str] = Field(default=None, max_length=40)
+    sunat_condicion: Optional[str] = Field(default=None, max_length=40)
+    is_retention_agent: bool = Field(default=False)
+    is_good_taxpayer: bool = Field(default=False)
+    source: str = Field(default="manual", max_length=10)
+    verified_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Invoice(SQLModel, table=True):
+    """A comprobante to collect (receivable, CxC) or to pay (payable, CxP).
+
+    `paid_cents` is the sum of the invoice's payments and `adjust_cents` the net of the
+    credit (-) and debit (+) notes that reference it, both kept in the same transaction as
+    the rows they summarise, so the balance (total + adjust - paid) and the status can be
+    computed set-based over a million invoices without a join.
+    """
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("direction", "party_id", "doc_type", "serie", "numero", name="uq_invoice_document"),
+        CheckConstraint(_in("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(_in("status", INVOICE_STATUSES), name="status"),
+        CheckConstraint(_in("currency", CURRENCIES), name="currency"),
+        CheckConstraint("numero BETWEEN 1 AND 99999999", name="numero"),
+        CheckConstraint("total_cents > 0", name="total_positive"),
+        CheckConstraint("due_date >= issue_date", name="due_after_issue"),
+        CheckConstraint("exchange_rate_e4 > 0", name="rate_positive"),
+        CheckConstraint("paid_cents >= 0", name="paid_nonnegative"),
+        Index("ix_invoice_party_id", "party_id"),
+        Index("ix_invoice_due_date", "due_date"),
+        Index("ix_invoice_references_id", "references_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    direction: str = Field(max_length=10)
+    party_id: int = Field(sa_column=_fk("party.id", nullable=False))
+    doc_type: str = Field(default="01", max_length=2)  # SUNAT catalogue 01
+    serie: str = Field(max_length=4)
+    numero: int
+    issue_date: date
+    due_date: date
+    currency: str = Field(default="PEN", max_length=3)
+    exchange_rate_e4: int = Field(default=10000)  # PEN per unit of currency x 10,000
+    base_cents: Optional[int] = Field(default=None, sa_type=BigInteger)
+    igv_cents: Optional[int] = Field(default=None, sa_type=BigInteger)
+    total_cents: int = Field(sa_type=BigInteger)
+    detraccion_bp: Optional[int] = None  # detracción rate in basis points (1200 = 12%)
+    detraccion_cents: int = Field(default=0, sa_type=BigInteger)
+    retencion_cents: int = Field(default=0, sa_type=BigInteger)
+    paid_cents: int = Field(default=0, sa_type=BigInteger)
+    adjust_cents: int = Field(default=0, sa_type=BigInteger)
+    references_id: Optional[int] = Field(default=None, sa_column=_fk("invoice.id"))
+    description: Optional[str] = Field(default=None, sa_type=Text)
+    status: str = Field(default="PENDIENTE", max_length=10)
+    created_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Payment(SQLModel, table=True):
+    """Money received for (or paid on) one invoice, in the invoice's currency."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint(_in("method", PAYMENT_METHODS), name="method"),
+        Index("ix_payment_invoice_id", "invoice_id"),
+        Index("ix_payment_paid_on", "paid_on"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    invoice_id: int = Field(sa_column=_fk("invoice.id", nullable=False))
+    paid_on: date
+    amount_cents: int = Field(sa_type=BigInteger)
+    method: str = Field(default="transferencia", max_length=15)
+    reference: Optional[str] = Field(default=None, max_length=100)
+    recorded_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ExchangeRate(SQLModel, table=True):
+    """SBS/SUNAT rate of one day: PEN per USD x 10,000."""
+
+    __tablename__ = "exchange_rate"
+    __table_args__ = (CheckConstraint("sell_e4 > 0", name="sell_positive"),)
+
+    rate_date: date = Field(primary_key=True)
+    currency: str = Field(default="USD", max_length=3, primary_key=True)
+    buy_e4: Optional[int] = None
+    sell_e4: int
+    source: str = Field(default="manual", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """The reminder outbox: one row per invoice x level x channel x recipient."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "level", "channel", "recipient", name="uq_notification_once"),
+        CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="status"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        Index("ix_notification_status", "status"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    invoice_id: int = Field(sa_column=_fk("invoice.id", nullable=False, ondelete="CASCADE"))
+    level: int  # days from the due date (negative: before it)
+    channel: str = Field(max_length=10)
+    recipient: str = Field(max_length=500)
+    status: str = Field(default="pending", max_length=10)
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, sa_type=Text)
+    next_attempt_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: Optional[datetime] = None
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, when, with the values before and after (JSON text)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    user_id: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+    username: Optional[str] = Field(default=None, max_length=64)
+    action: str = Field(max_length=40)
+    entity: str = Field(max_length=40)
+    entity_id: Optional[str] = Field(default=None, max_length=64)
+    before: Optional[str] = Field(default=None, sa_type=Text)
+    after: Optional[str] = Field(default=None, sa_type=Text)
+
+
+class RucRegistry(SQLModel, table=True):
+    """One row of SUNAT's padrón reducido (the offline RUC register)."""
+
+    __tablename__ = "ruc_registry"
+
+    ruc: str = Field(max_length=11, primary_key=True)
+    name: str = Field(max_length=500)
+    estado: Optional[str] = Field(default=None, max_length=40)
+    condicion: Optional[str] = Field(default=None, max_length=40)
+    ubigeo: Optional[str] = Field(default=None, max_length=6)
+    address: Optional[str] = Field(default=None, max_length=500)
+
+
+class PadronImport(SQLModel, table=True):
+    """A load of the padrón: which file, when, how many rows."""
+
+    __tablename__ = "padron_import"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=255)
+    file_date: Optional[date] = None
+    sha256: str = Field(max_length=64)
+    row_count: int = Field(sa_type=BigInteger)
+    malformed_count: int = Field(default=0)
+    imported_at: datetime = Field(default_factory=utcnow)
+    imported_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))

@@ -1,0 +1,1 @@
+"""The outside world: keyring, lookup providers, SMTP, webhooks; each behind a small interface."""

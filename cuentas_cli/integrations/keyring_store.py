@@ -1,0 +1,58 @@
+"""Secrets in the OS keyring (service "cuentas"): login sessions and provider/SMTP secrets.
+
+On a headless machine keyring raises NoKeyringError rather than returning None; that is
+turned into one message that names the alternatives.
+"""
+
+from __future__ import annotations
+
+from cuentas_cli.errors import CuentasError, ExitCode
+
+SERVICE = "cuentas"
+
+
+class KeyringUnavailable(CuentasError):
+    exit_code = ExitCode.EXTERNAL
+
+
+def _call(fn_name: str, *args: str) -> str | None:
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        return getattr(keyring, fn_name)(*args)
+    except PasswordDeleteError:
+        return None
+    except KeyringError as exc:
+        raise KeyringUnavailable(
+            f"no usable OS keyring ({type(exc).__name__}: {exc}); use CUENTAS_TOKEN with a service token "
+            "(`cuentas tokens create`) or `cuentas login --session-file PATH`"
+        ) from None
+    except RuntimeError as exc:  # some backends raise plain RuntimeError when locked or absent
+        raise KeyringUnavailable(f"the OS keyring failed: {exc}") from None
+
+
+def get_secret(name: str) -> str | None:
+    return _call("get_password", SERVICE, name)
+
+
+def set_secret(name: str, value: str) -> None:
+    _call("set_password", SERVICE, name, value)
+
+
+def delete_secret(name: str) -> None:
+    _call("delete_password", SERVICE, name)
+
+
+def backend_name() -> str:
+    import keyring
+
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def session_key(database_url: str) -> str:
+    """The keyring entry for the login session of one database."""
+    from cuentas_cli.db.engine import redact
+
+    return f"session:{redact(database_url)}"

@@ -1,0 +1,173 @@
+"""The process's runtime: configuration, database sessions and the acting user.
+
+Commands ask it for a session and an actor and hand both to one service; tests build a
+fresh one per invocation, so nothing leaks between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cuentas_cli.config import Config
+from cuentas_cli.errors import NotLoggedIn, ValidationError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cuentas_cli.services.auth import Actor
+
+SESSION_FILE_ENV = "CUENTAS_SESSION_FILE"
+
+
+@dataclass
+class Runtime:
+    config: Config
+    _schema_checked: bool = False
+    _actor: "Actor | None" = None
+    _actor_resolved: bool = False
+    _settings_cache: dict = field(default_factory=dict)
+
+    @property
+    def today(self):  # noqa: ANN201
+        return self.config.today
+
+    @property
+    def url(self) -> str:
+        return self.config.database_url
+
+    def engine(self, *, create: bool = False):  # noqa: ANN201
+        from cuentas_cli.db.engine import connection_error, get_engine
+
+        engine = get_engine(self.url, create=create)
+        return engine
+
+    def check_schema(self) -> None:
+        if self._schema_checked:
+            return
+        from sqlalchemy.exc import OperationalError
+
+        from cuentas_cli.db.engine import connection_error
+        from cuentas_cli.db.migrate import ensure_current
+
+        try:
+            ensure_current(self.engine())
+        except OperationalError as exc:
+            raise connection_error(self.url, exc) from exc
+        self._schema_checked = True
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator["Session"]:
+        """A transaction on a database whose schema is current."""
+        from cuentas_cli.db.engine import open_session
+
+        self.check_schema()
+        with open_session(self.url, write=write) as session:
+            yield session
+
+    # --- identity ------------------------------------------------------------------
+
+    def stored_token(self) -> str | None:
+        """CUENTAS_TOKEN, else a session file, else the keyring's login session."""
+        if self.config.token:
+            return self.config.token.strip()
+        session_file = os.environ.get(SESSION_FILE_ENV)
+        if session_file:
+            return read_session_file(Path(session_file))
+        from cuentas_cli.integrations import keyring_store
+
+        return keyring_store.get_secret(keyring_store.session_key(self.url))
+
+    def actor(self, session: "Session", *, required: bool = True) -> "Actor | None":
+        """The user this process acts as (None only with required=False)."""
+        if self._actor_resolved:
+            if self._actor is None and required:
+                raise self._not_logged_in()
+            return self._actor
+        from cuentas_cli.integrations.keyring_store import KeyringUnavailable
+        from cuentas_cli.services import auth
+
+        try:
+            token = self.stored_token()
+        except KeyringUnavailable:
+            if required:
+                raise self._not_logged_in(keyring_missing=True) from None
+            token = None
+        if not token:
+            self._actor_resolved = True
+            if required:
+                raise self._not_logged_in()
+            return None
+        actor, row = auth.resolve_token(session, token)
+        if auth.needs_touch(row):
+            self._record_token_use(row.id)
+        self._actor, self._actor_resolved = actor, True
+        return actor
+
+    def _record_token_use(self, token_id: int) -> None:
+        """Last use is written in its own short transaction so read commands stay read-only."""
+        from cuentas_cli.db.engine import open_session
+        from cuentas_cli.db.models import ApiToken
+        from cuentas_cli.services.auth import now_utc
+
+        try:
+            with open_session(self.url, write=True) as s:
+                row = s.get(ApiToken, token_id)
+                if row is not None:
+                    row.last_used_at = now_utc()
+                    s.add(row)
+        except Exception:  # noqa: BLE001 - recording last use must never fail a command
+            pass
+
+    def _not_logged_in(self, *, keyring_missing: bool = False) -> NotLoggedIn:
+        if keyring_missing:
+            return NotLoggedIn(
+                "not logged in and no OS keyring is usable here: set CUENTAS_TOKEN to a service token "
+                "(`cuentas tokens create NAME`) or log in with `cuentas login --session-file PATH`"
+            )
+        return NotLoggedIn("not logged in: run `cuentas login` (or set CUENTAS_TOKEN to a service token for cron)")
+
+    def forget_actor(self) -> None:
+        self._actor, self._actor_resolved = None, False
+
+
+def write_session_file(path: Path, token: str) -> None:
+    """A login session kept in a file instead of the keyring: created 0600, never wider."""
+    from cuentas_cli.config import ensure_private_dir
+
+    path = path.expanduser()
+    if not path.parent.exists():
+        ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+
+
+def read_session_file(path: Path) -> str | None:
+    path = path.expanduser()
+    if not path.exists():
+        return None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ValidationError(f"session file {path} has mode {mode:o}; it must be 0600 (chmod 600 {path})")
+    return path.read_text(encoding="utf-8").strip() or None
+
+
+_current: Runtime | None = None
+
+
+def set_current(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("runtime not initialised: commands run through cuentas_cli.app")
+    return _current

@@ -1,0 +1,93 @@
+"""The audit log: who changed what, when, with the values before and after."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from cuentas_cli.services.auth import Actor, require
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+# Never written to the log, whatever an entity carries.
+_SECRET_FIELDS = {"password_hash", "token_hash", "password", "token"}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _dump(values: dict[str, Any] | None) -> str | None:
+    if values is None:
+        return None
+    clean = {k: _jsonable(v) for k, v in values.items() if k not in _SECRET_FIELDS}
+    return json.dumps(clean, ensure_ascii=False, sort_keys=True)
+
+
+def record(
+    session: "Session",
+    actor: Actor | None,
+    *,
+    action: str,
+    entity: str,
+    entity_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    username: str | None = None,
+) -> None:
+    """Add one audit row in the caller's transaction, so it commits or rolls back with the change."""
+    from cuentas_cli.db.models import AuditLog
+
+    session.add(
+        AuditLog(
+            user_id=actor.user_id if actor else None,
+            username=actor.username if actor else username,
+            action=action,
+            entity=entity,
+            entity_id=None if entity_id is None else str(entity_id),
+            before=_dump(before),
+            after=_dump(after),
+        )
+    )
+
+
+@dataclass
+class AuditEntry:
+    id: int
+    at: datetime
+    user: str | None
+    action: str
+    entity: str
+    entity_id: str | None
+    before: str | None
+    after: str | None
+
+
+def list_entries(
+    *, session: "Session", actor: Actor | None, user: str | None = None, entity: str | None = None,
+    since: datetime | None = None, limit: int = 100,
+) -> list[AuditEntry]:
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import AuditLog
+
+    require(actor, "audit")
+    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    if user:
+        query = query.where(AuditLog.username == user)
+    if entity:
+        query = query.where(AuditLog.entity == entity)
+    if since:
+        query = query.where(AuditLog.at >= since)
+    return [
+        AuditEntry(r.id, r.at, r.username, r.action, r.entity, r.entity_id, r.before, r.after)
+        for r in session.exec(query).all()
+    ]

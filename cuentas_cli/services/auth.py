@@ -1,0 +1,287 @@
+"""Who is acting and what they may do: passwords, login sessions, service tokens, permissions.
+
+Tokens are random (secrets.token_urlsafe) and only their SHA-256 is stored: a copy of the
+database gives nobody a usable session. Passwords are argon2id at OWASP's first recommended
+setting (19 MiB, 2 passes, 1 lane); hashes made with other parameters are re-hashed at the
+next successful login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from cuentas_cli.errors import Conflict, NotFound, NotLoggedIn, PermissionDenied, ValidationError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cuentas_cli.db.models import ApiToken, User
+
+# name -> what it allows (the rows of the matrix in design.md)
+PERMISSIONS: dict[str, str] = {
+    "read": "read invoices, clients and suppliers",
+    "invoices.create": "create invoices (add, import)",
+    "invoices.operate": "change an invoice's status, record payments",
+    "invoices.edit": "edit other invoice fields",
+    "invoices.delete": "delete invoices and payments",
+    "parties.write": "add, edit and refresh clients and suppliers",
+    "parties.delete": "delete clients and suppliers",
+    "fx.write": "record and fetch exchange rates",
+    "dashboards": "dashboards: metrics, aging, charts, cash flow",
+    "summary": "financial summary",
+    "export": "export invoices and reports",
+    "notify": "run notifications",
+    "audit": "read the audit log",
+    "users": "manage users, roles and service tokens",
+    "settings": "change settings and secrets",
+}
+
+MIN_PASSWORD_LENGTH = 10
+MAX_FAILED_LOGINS = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+SESSION_PREFIX = "cts_"
+SERVICE_PREFIX = "cst_"
+BAD_CREDENTIALS = "wrong user name or password"
+LOGIN_AGAIN = "log in again with `cuentas login` (or set CUENTAS_TOKEN to a service token)"
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user a command runs as, with the permissions of their role."""
+
+    user_id: int
+    username: str
+    role: str
+    permissions: frozenset[str]
+    token_kind: str = "session"
+    expires_at: datetime | None = None
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+def require(actor: Actor | None, permission: str) -> Actor:
+    """Raise PermissionDenied unless the actor holds the permission; return the actor."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    if actor is None:
+        raise NotLoggedIn(f"not logged in: {permission} needs a user; {LOGIN_AGAIN}")
+    if permission not in actor.permissions:
+        raise PermissionDenied(
+            f"permission denied: {permission} ({PERMISSIONS[permission]}) is not granted to role {actor.role} "
+            f"(user {actor.username}); ask an administrador"
+        )
+    return actor
+
+
+# --- passwords -------------------------------------------------------------------------
+
+
+def _hasher():  # noqa: ANN202
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
+
+
+def check_password_policy(password: str, *, username: str | None = None) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+    if username and password.lower() == username.lower():
+        raise ValidationError("password must not be the user name")
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _burn_time(password: str) -> None:
+    """Spend the time a real verification would, so timing does not reveal unknown users."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    verify_password(_DUMMY_HASH, password)
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def role_permissions(session: "Session", role: str) -> frozenset[str]:
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import RolePermission
+
+    rows = session.exec(select(RolePermission.permission).where(RolePermission.role == role)).all()
+    return frozenset(rows)
+
+
+def actor_for(session: "Session", user: "User", token: "ApiToken | None" = None) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        permissions=role_permissions(session, user.role),
+        token_kind=token.kind if token else "session",
+        expires_at=_aware(token.expires_at) if token else None,
+    )
+
+
+def resolve_token(session: "Session", token: str, *, now: datetime | None = None) -> tuple[Actor, "ApiToken"]:
+    """The actor a session or service token stands for; refused if unknown, revoked or expired."""
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import ApiToken, User
+
+    now = now or now_utc()
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
+    if row is None:
+        raise NotLoggedIn(f"the session or token is not valid for this database; {LOGIN_AGAIN}")
+    if row.revoked_at is not None:
+        raise NotLoggedIn(f"the session or token was revoked; {LOGIN_AGAIN}")
+    expires = _aware(row.expires_at)
+    if expires is not None and expires <= now:
+        raise NotLoggedIn(f"the session expired at {expires:%Y-%m-%d %H:%M} UTC; {LOGIN_AGAIN}")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise NotLoggedIn(f"user of this session is disabled; {LOGIN_AGAIN}")
+    return actor_for(session, user, row), row
+
+
+def needs_touch(token_row: "ApiToken", *, now: datetime | None = None) -> bool:
+    """Whether the token's last use is worth recording (at most once a minute)."""
+    now = now or now_utc()
+    last = _aware(token_row.last_used_at)
+    return last is None or now - last >= timedelta(minutes=1)
+
+
+def authenticate(session: "Session", username: str, password: str, *, now: datetime | None = None) -> "User":
+    """Check a password with lockout; the same message whether the user exists or not."""
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import User
+
+    now = now or now_utc()
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.is_active:
+        _burn_time(password)
+        raise PermissionDenied(BAD_CREDENTIALS)
+    locked_until = _aware(user.locked_until)
+    if locked_until is not None and locked_until > now:
+        _burn_time(password)
+        raise PermissionDenied(
+            f"account locked after {MAX_FAILED_LOGINS} failed logins until {locked_until:%Y-%m-%d %H:%M} UTC"
+        )
+    if not verify_password(user.password_hash, password):
+        first = _aware(user.first_failed_at)
+        if first is None or now - first > FAILURE_WINDOW:
+            user.first_failed_at, user.failed_logins = now, 1
+        else:
+            user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins, user.first_failed_at = 0, None
+        session.add(user)
+        raise _FailedLogin(user)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
+    user.last_login_at = now
+    session.add(user)
+    return user
+
+
+class _FailedLogin(PermissionDenied):
+    """A wrong password: the failure count must be committed even though the command fails."""
+
+    def __init__(self, user: "User") -> None:
+        super().__init__(BAD_CREDENTIALS)
+        self.user_id = user.id
+        self.locked_until = _aware(user.locked_until)
+
+
+FailedLogin = _FailedLogin
+
+
+def issue_session_token(session: "Session", user: "User", *, hours: int, now: datetime | None = None) -> tuple[str, "ApiToken"]:
+    from cuentas_cli.db.models import ApiToken
+
+    now = now or now_utc()
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id, kind="session", token_hash=token_digest(token), created_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def revoke_token_value(session: "Session", token: str, *, now: datetime | None = None) -> bool:
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import ApiToken
+
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = now or now_utc()
+    session.add(row)
+    return True
+
+
+def create_service_token(session: "Session", actor: Actor, *, name: str, username: str | None = None,
+                         days: int | None = None, now: datetime | None = None) -> tuple[str, "ApiToken"]:
+    """A named token for cron and scripts, printed once; acts as `username` (default: the caller)."""
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import ApiToken, User
+
+    require(actor, "users")
+    now = now or now_utc()
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
+        raise ValidationError(f"token name {name!r}: use letters, digits, '-', '_' or '.' (up to 64)")
+    if session.exec(select(ApiToken).where(ApiToken.name == name)).first() is not None:
+        raise Conflict(f"a token named {name!r} already exists; revoke it first or choose another name")
+    user = session.exec(select(User).where(User.username == (username or actor.username))).first()
+    if user is None:
+        raise NotFound(f"no user named {username!r}; see `cuentas users list`")
+    if not user.is_active:
+        raise ValidationError(f"user {user.username} is disabled")
+    token = SERVICE_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id, kind="service", name=name, token_hash=token_digest(token), created_at=now,
+        expires_at=now + timedelta(days=days) if days else None,
+    )
+    session.add(row)
+    session.flush()
+    return token, row

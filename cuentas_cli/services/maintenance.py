@@ -1,0 +1,33 @@
+"""Creating and upgrading the database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cuentas_cli.runtime import Runtime
+
+
+def upgrade_database(rt: "Runtime") -> tuple[str | None, str | None]:
+    from sqlalchemy.exc import OperationalError
+
+    from cuentas_cli.db import migrate
+    from cuentas_cli.db.engine import connection_error
+
+    engine = rt.engine(create=True)
+    try:
+        return migrate.upgrade(engine)
+    except OperationalError as exc:
+        raise connection_error(rt.url, exc) from exc
+
+
+def database_revision(rt: "Runtime") -> str | None:
+    from sqlalchemy.exc import OperationalError
+
+    from cuentas_cli.db import migrate
+    from cuentas_cli.db.engine import connection_error
+
+    try:
+        return migrate.current_revision(rt.engine())
+    except OperationalError as exc:
+        raise connection_error(rt.url, exc) from exc

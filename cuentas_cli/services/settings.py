@@ -1,0 +1,126 @@
+"""Effective settings: each value and where it came from; shared values stored for the team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cuentas_cli.config import SECRET_NAMES, SETTINGS, Config, parse_value, spec_for, write_config_value
+from cuentas_cli.errors import ValidationError
+from cuentas_cli.services import audit
+from cuentas_cli.services.auth import Actor, require
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+
+@dataclass
+class SettingValue:
+    key: str
+    value: str
+    source: str
+    description: str
+
+
+def stored(session: "Session") -> dict[str, str]:
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import Setting
+
+    return {row.key: row.value for row in session.exec(select(Setting)).all()}
+
+
+def effective(session: "Session | None", config: Config) -> dict[str, SettingValue]:
+    """Every key's effective raw value: flag/environment > config file > database > default."""
+    db_values = stored(session) if session is not None else {}
+    overrides = config.local_overrides()
+    out: dict[str, SettingValue] = {}
+    for key, spec in SETTINGS.items():
+        if key == "database.url":
+            out[key] = SettingValue(key, _redact_url(config.database_url), config.database_url_source, spec.help)
+        elif key in overrides:
+            raw, source = overrides[key]
+            out[key] = SettingValue(key, raw, source, spec.help)
+        elif key in db_values:
+            out[key] = SettingValue(key, db_values[key], "database", spec.help)
+        else:
+            out[key] = SettingValue(key, spec.default, "default", spec.help)
+    return out
+
+
+def get(session: "Session", config: Config, key: str) -> Any:
+    """One setting, parsed to its type."""
+    raw = effective(session, config)[spec_for(key).key].value
+    return parse_value(key, raw)
+
+
+def _redact_url(url: str) -> str:
+    from cuentas_cli.db.engine import redact
+
+    return redact(url)
+
+
+def show(*, session: "Session | None", actor: Actor | None, config: Config) -> list[SettingValue]:
+    if session is not None:
+        require(actor, "read")
+    rows = list(effective(session, config).values())
+    from cuentas_cli.integrations import keyring_store
+
+    for name in SECRET_NAMES:
+        try:
+            present = keyring_store.get_secret(name) is not None
+            state = "set (in keyring)" if present else "not set"
+        except keyring_store.KeyringUnavailable:
+            state = "keyring unavailable"
+        rows.append(SettingValue(f"secret.{name}", state, "keyring", "secret: `cuentas settings secret set`"))
+    return rows
+
+
+def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str) -> str:
+    """Validate and store a team setting; returns the normalised value."""
+    from cuentas_cli.db.models import Setting, utcnow
+
+    spec = spec_for(key)
+    if spec.local:
+        raise ValidationError(f"{key} is local to this machine; it is set with `cuentas settings set` without a database")
+    require(actor, "settings")
+    value = parse_value(key, raw)
+    text = ",".join(str(v) for v in value) if isinstance(value, list) else (
+        ("true" if value else "false") if isinstance(value, bool) else str(value))
+    row = session.get(Setting, key)
+    before = {"value": row.value} if row else None
+    if row is None:
+        row = Setting(key=key, value=text, updated_by=actor.user_id)
+    else:
+        row.value, row.updated_at, row.updated_by = text, utcnow(), actor.user_id
+    session.add(row)
+    audit.record(session, actor, action="setting.set", entity="setting", entity_id=key, before=before,
+                 after={"value": text})
+    return text
+
+
+def set_local(key: str, raw: str) -> str:
+    """A local key (database.url) goes to this machine's config file."""
+    spec = spec_for(key)
+    if not spec.local:
+        raise ValidationError(f"{key} is shared; it is stored in the database")
+    value = parse_value(key, raw)
+    path = write_config_value(key, value)
+    return str(path)
+
+
+def check_secret_name(name: str) -> str:
+    if name not in SECRET_NAMES:
+        raise ValidationError(f"unknown secret {name!r}; secrets are {', '.join(SECRET_NAMES)}")
+    return name
+
+
+def set_secret(*, session: "Session", actor: Actor | None, name: str, value: str) -> None:
+    from cuentas_cli.integrations import keyring_store
+
+    require(actor, "settings")
+    check_secret_name(name)
+    if not value:
+        raise ValidationError("empty secret; nothing stored")
+    keyring_store.set_secret(name, value)
+    audit.record(session, actor, action="secret.set", entity="secret", entity_id=name)
