@@ -105,12 +105,17 @@ class Runtime:
             return None
         actor, row = auth.resolve_token(session, token)
         if auth.needs_touch(row):
-            self._record_token_use(row.id)
+            if session.info.get("write"):
+                row.last_used_at = auth.now_utc()
+                session.add(row)
+            else:
+                self._record_token_use(row.id)
         self._actor, self._actor_resolved = actor, True
         return actor
 
     def _record_token_use(self, token_id: int) -> None:
-        """Last use is written in its own short transaction so read commands stay read-only."""
+        """Last use is written in its own short transaction so read commands stay read-only
+        (a read transaction that turns into a write fails under concurrency on SQLite)."""
         from cuentas_cli.db.engine import open_session
         from cuentas_cli.db.models import ApiToken
         from cuentas_cli.services.auth import now_utc

@@ -142,6 +142,7 @@ def open_session(url: str, *, write: bool = False, create: bool = False) -> Iter
 
     engine = get_engine(url, create=create)
     session = Session(engine, expire_on_commit=False)
+    session.info["write"] = write
     try:
         if is_sqlite(url) and write:
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
