@@ -1,0 +1,1 @@
+"""Benchmarks: each scenario is timed against a baseline measured in the same run."""

@@ -1,0 +1,81 @@
+"""Timing and peak memory of commands, each against a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PYTHON = sys.executable
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_mib: float
+
+
+@dataclass
+class Result:
+    scenario: str
+    time_s: float
+    baseline_s: float
+    target: float
+    peak_mib: float
+    peak_target_mib: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.time_s / self.baseline_s if self.baseline_s else float("inf")
+
+    @property
+    def passed(self) -> bool:
+        ok = self.ratio <= self.target
+        if self.peak_target_mib is not None:
+            ok = ok and self.peak_mib <= self.peak_target_mib
+        return ok
+
+
+def run_process(argv: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Measure:
+    """Wall time and peak RSS of one child process (peak from wait4's rusage)."""
+    merged = {**os.environ, **(env or {})}
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=merged, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if stdin is not None:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr.decode(errors='replace')[-2000:]}")
+    return Measure(elapsed, usage.ru_maxrss / 1024)
+
+
+def best_of(n: int, fn: Callable[[], Measure]) -> Measure:
+    """The median time of n runs (and the largest peak), to damp noise on a shared machine."""
+    runs = [fn() for _ in range(n)]
+    return Measure(statistics.median(r.seconds for r in runs), max(r.peak_mib for r in runs))
+
+
+def cuentas(*args: str) -> list[str]:
+    return [PYTHON, "-m", "cuentas_cli", *args]
+
+
+def print_table(results: list[Result]) -> None:
+    header = f"{'scenario':44} {'time':>9} {'baseline':>9} {'ratio':>6} {'target':>7} {'peak MiB':>9} {'result':>6}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        peak = f"{r.peak_mib:.0f}" + (f"/{r.peak_target_mib:.0f}" if r.peak_target_mib else "")
+        print(f"{r.scenario:44} {r.time_s:9.3f} {r.baseline_s:9.3f} {r.ratio:6.2f} {r.target:6.2f}x {peak:>9} "
+              f"{'pass' if r.passed else 'FAIL':>6}")
+        if r.note:
+            print(f"    {r.note}")

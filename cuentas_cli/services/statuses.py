@@ -1,0 +1,57 @@
+"""Invoice statuses, recomputed set-based from each invoice's own columns.
+
+PAGADA when payments (and notes) cover the total; VENCIDA when a balance remains and the due
+date is before today (a due date equal to today is not overdue); PARCIAL when partly paid
+and not overdue; PENDIENTE otherwise. ANULADA is set only by hand and never recomputed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+# The one definition of a status; both backends evaluate it in SQL.
+STATUS_CASE = (
+    "CASE WHEN total_cents + adjust_cents - paid_cents <= 0 THEN 'PAGADA' "
+    "WHEN due_date < :today THEN 'VENCIDA' "
+    "WHEN paid_cents > 0 THEN 'PARCIAL' "
+    "ELSE 'PENDIENTE' END"
+)
+
+
+def status_for(*, total_cents: int, adjust_cents: int, paid_cents: int, due_date: date, today: date, current: str) -> str:
+    """The same rule in Python, for one invoice being changed."""
+    if current == "ANULADA":
+        return "ANULADA"
+    if total_cents + adjust_cents - paid_cents <= 0:
+        return "PAGADA"
+    if due_date < today:
+        return "VENCIDA"
+    return "PARCIAL" if paid_cents > 0 else "PENDIENTE"
+
+
+def refresh(session: "Session", *, today: date, invoice_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Recompute statuses (all, or those of `invoice_ids`); returns how many changed to each."""
+    from sqlalchemy import bindparam, text
+
+    params: dict = {"today": today}
+    scope = ""
+    if invoice_ids is not None:
+        ids = list(invoice_ids)
+        if not ids:
+            return {}
+        scope = " AND id IN :ids"
+        params["ids"] = ids
+    where = f"status <> 'ANULADA' AND status <> ({STATUS_CASE}){scope}"
+    counts_sql = text(f"SELECT {STATUS_CASE} AS new_status, COUNT(*) FROM invoice WHERE {where} GROUP BY 1")
+    update_sql = text(f"UPDATE invoice SET status = {STATUS_CASE} WHERE {where}")
+    if invoice_ids is not None:
+        counts_sql = counts_sql.bindparams(bindparam("ids", expanding=True))
+        update_sql = update_sql.bindparams(bindparam("ids", expanding=True))
+    changed = {row[0]: int(row[1]) for row in session.execute(counts_sql, params)}
+    if changed:
+        session.execute(update_sql, params)
+    return changed
