@@ -123,7 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="cuentas", standalone_mode=False)
-        return int(result) if isinstance(result, int) else ExitCode.OK
+        code = int(result) if isinstance(result, int) else ExitCode.OK
+        if code == ExitCode.OK:
+            from cuentas_cli import runtime
+
+            if runtime._current is not None:
+                runtime._current.record_token_use()
+        return code
     except CuentasError as exc:
         if show_traceback:
             raise

@@ -10,7 +10,7 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ class Runtime:
     _schema_checked: bool = False
     _actor: "Actor | None" = None
     _actor_resolved: bool = False
-    _settings_cache: dict = field(default_factory=dict)
+    _pending_token_use: int | None = None
 
     @property
     def today(self):  # noqa: ANN201
@@ -105,17 +105,17 @@ class Runtime:
             return None
         actor, row = auth.resolve_token(session, token)
         if auth.needs_touch(row):
-            if session.info.get("write"):
-                row.last_used_at = auth.now_utc()
-                session.add(row)
-            else:
-                self._record_token_use(row.id)
+            # Recorded only once the command has succeeded: a refused command changes nothing.
+            self._pending_token_use = row.id
         self._actor, self._actor_resolved = actor, True
         return actor
 
-    def _record_token_use(self, token_id: int) -> None:
-        """Last use is written in its own short transaction so read commands stay read-only
+    def record_token_use(self) -> None:
+        """After a successful command: note the token's last use, in its own short transaction
         (a read transaction that turns into a write fails under concurrency on SQLite)."""
+        token_id, self._pending_token_use = self._pending_token_use, None
+        if token_id is None:
+            return
         from cuentas_cli.db.engine import open_session
         from cuentas_cli.db.models import ApiToken
         from cuentas_cli.services.auth import now_utc
