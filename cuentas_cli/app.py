@@ -73,14 +73,14 @@ class LazyGroup(TyperGroup):
             with formatter.section(section):
                 formatter.write_dl(rows)
         formatter.write_paragraph()
-        formatter.write_text("Example: cuentas init --admin ana   then   cuentas login ana")
         formatter.write_text("Run `cuentas COMMAND --help` for the options and an example of each command.")
 
 
 app = typer.Typer(
     cls=LazyGroup,
     name="cuentas",
-    help="cuentas: accounts receivable (CxC) and payable (CxP) for Peruvian companies.",
+    help="cuentas: accounts receivable (CxC) and payable (CxP) for Peruvian companies.\n\n"
+    "Example: cuentas init --admin ana && cuentas login ana",
     rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=True,
