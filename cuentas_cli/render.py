@@ -176,7 +176,7 @@ def stderr_console() -> Any:
     if "err" not in _consoles:
         from rich.console import Console
 
-        _consoles["err"] = Console(stderr=True, highlight=False)
+        _consoles["err"] = Console(stderr=True, highlight=False, soft_wrap=True)
     return _consoles["err"]
 
 
