@@ -12,7 +12,7 @@ import csv
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from cuentas_cli.services.identity import ruc_check_digit
@@ -25,11 +25,14 @@ NAMES = ("COMERCIAL", "INVERSIONES", "DISTRIBUIDORA", "CONSTRUCTORA", "SERVICIOS
 SUFFIX = ("S.A.C.", "S.A.", "E.I.R.L.", "S.R.L.")
 TERMS = (0, 15, 30, 30, 45, 60, 90)
 
-PARTY_COLUMNS = ("id", "kind", "doc_type", "doc_number", "name", "email", "source")
+PARTY_COLUMNS = ("id", "kind", "doc_type", "doc_number", "name", "email", "source", "is_retention_agent",
+                 "is_good_taxpayer", "created_at", "updated_at")
 INVOICE_COLUMNS = ("id", "direction", "party_id", "doc_type", "serie", "numero", "issue_date", "due_date", "currency",
                    "exchange_rate_e4", "base_cents", "igv_cents", "total_cents", "detraccion_bp", "detraccion_cents",
-                   "paid_cents", "status")
-PAYMENT_COLUMNS = ("invoice_id", "paid_on", "amount_cents", "method")
+                   "paid_cents", "status", "retencion_cents", "adjust_cents", "created_at", "updated_at")
+PAYMENT_COLUMNS = ("invoice_id", "paid_on", "amount_cents", "method", "created_at")
+# One fixed timestamp for the bookkeeping columns keeps the data deterministic.
+STAMP = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def ruc_for(i: int, prefix: str = "20") -> str:
@@ -52,7 +55,7 @@ class Dataset:
         for pid in range(1, self.n_parties + 1):
             kind = "client" if pid % 3 else "supplier"
             name = f"{rng.choice(NAMES)} {NAMES[pid % len(NAMES)][:4]}{pid} {rng.choice(SUFFIX)}"
-            yield (pid, kind, "6", ruc_for(pid), name, f"pagos{pid}@empresa{pid}.pe", "manual")
+            yield (pid, kind, "6", ruc_for(pid), name, f"pagos{pid}@empresa{pid}.pe", "manual", False, False, STAMP, STAMP)
 
     def invoices_and_payments(self) -> Iterator[tuple[tuple, list[tuple]]]:
         """(invoice row, its payment rows), in id order."""
@@ -76,10 +79,10 @@ class Dataset:
             age = (self.today - due).days
             if issued <= self.today:
                 if roll < 0.55 and age > -15:
-                    payments.append((iid, min(self.today, due + timedelta(days=rng.randint(-10, 40))), total, "transferencia"))
+                    payments.append((iid, min(self.today, due + timedelta(days=rng.randint(-10, 40))), total, "transferencia", STAMP))
                 elif roll < 0.70:
                     part = total * rng.randint(20, 80) // 100
-                    payments.append((iid, min(self.today, issued + timedelta(days=rng.randint(0, 20))), part, "transferencia"))
+                    payments.append((iid, min(self.today, issued + timedelta(days=rng.randint(0, 20))), part, "transferencia", STAMP))
             payments = [p for p in payments if p[1] >= issued]
             paid = sum(p[2] for p in payments)
             if paid >= total:
@@ -92,7 +95,7 @@ class Dataset:
                 status = "PENDIENTE"
             serie = ("F" if direction == "receivable" else "E") + f"{(pid % 9) + 1:03d}"
             row = (iid, direction, pid, "01", serie, iid, issued, due, currency, rate, base, igv, total, detraccion_bp,
-                   detraccion, paid, status)
+                   detraccion, paid, status, 0, 0, STAMP, STAMP)
             yield row, payments
 
 
@@ -112,6 +115,9 @@ def load(url: str, dataset: Dataset, *, chunk: int = 50_000) -> None:
             if not rows:
                 return
             if sqlite:
+                # The text form SQLAlchemy itself stores for a DateTime on SQLite.
+                rows = [tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in r)
+                        for r in rows]
                 marks = ",".join("?" * len(columns))
                 cur.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
             else:
