@@ -1,11 +1,44 @@
-"""Peruvian identity documents: RUC and DNI check digits (peru-reference.md)."""
+"""Peruvian identity documents: RUC and DNI check digits, the other document shapes of SUNAT
+catalogue 06, and e-mail addresses (facts in peru-reference.md).
+
+Every validator returns the normalised value or raises ValidationError with a message that
+says exactly what is wrong, e.g. `RUC 20123456789: check digit should be 6, not 9`.
+"""
 
 from __future__ import annotations
+
+import re
 
 from cuentas_cli.errors import ValidationError
 
 RUC_PREFIXES = ("10", "15", "16", "17", "20")
 _RUC_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_DNI_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+_DNI_DIGITS = "65432110987"
+_DNI_LETTERS = "KJIHGFEDCBA"
+
+# SUNAT catalogue 06: code -> (label, longest number)
+DOC_TYPES: dict[str, tuple[str, int]] = {
+    "0": ("otros / no domiciliado", 15),
+    "1": ("DNI", 8),
+    "4": ("carné de extranjería", 12),
+    "6": ("RUC", 11),
+    "7": ("pasaporte", 12),
+    "A": ("cédula diplomática", 15),
+}
+DOC_TYPE_ALIASES = {
+    "00": "0", "otros": "0", "other": "0",
+    "01": "1", "dni": "1",
+    "04": "4", "ce": "4", "carne": "4", "carnet": "4",
+    "06": "6", "ruc": "6",
+    "07": "7", "pasaporte": "7", "passport": "7", "pas": "7",
+    "a": "A", "0a": "A", "diplomatico": "A",
+}
+# Types a lookup provider can verify (SUNAT for RUC, RENIEC for DNI).
+LOOKUP_DOC_TYPES = ("1", "6")
+
+_ALNUM = re.compile(r"^[A-Z0-9]+$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
 
 def ruc_check_digit(first_ten: str) -> int:
@@ -24,3 +57,113 @@ def validate_ruc(value: str) -> str:
     if int(ruc[10]) != expected:
         raise ValidationError(f"RUC {ruc}: check digit should be {expected}, not {ruc[10]}")
     return ruc
+
+
+def ruc_kind(ruc: str) -> str | None:
+    """'persona natural' (10), 'persona jurídica' (20); other prefixes are left unlabelled."""
+    return {"10": "persona natural", "20": "persona jurídica"}.get(ruc[:2])
+
+
+def dni_check_chars(dni: str) -> tuple[str, str]:
+    """The two accepted forms of a DNI's check character: (digit, letter)."""
+    c = sum(int(d) * w for d, w in zip(dni, _DNI_WEIGHTS)) % 11
+    return _DNI_DIGITS[c], _DNI_LETTERS[c]
+
+
+def validate_dni(value: str) -> str:
+    """8 digits, optionally followed by the check character (digit or letter, '-' allowed);
+    returns the 8 digits."""
+    raw = value.strip().upper()
+    text = raw.replace("-", "").replace(" ", "")
+    if len(text) == 9 and text[:8].isdigit():
+        dni, check = text[:8], text[8]
+        digit, letter = dni_check_chars(dni)
+        if check not in (digit, letter):
+            raise ValidationError(f"DNI {raw}: check character should be {digit} or {letter}, not {check}")
+        return dni
+    if len(text) != 8 or not text.isdigit():
+        raise ValidationError(f"DNI {raw}: must be 8 digits (optionally followed by its check character)")
+    return text
+
+
+def dni_to_ruc(dni: str) -> str:
+    """A person's RUC: '10' + DNI + RUC check digit (10117410 -> 10101174102)."""
+    dni = validate_dni(dni)
+    body = "10" + dni
+    return body + str(ruc_check_digit(body))
+
+
+def ruc_to_dni(ruc: str) -> str:
+    ruc = validate_ruc(ruc)
+    if not ruc.startswith("10"):
+        raise ValidationError(f"RUC {ruc}: only a RUC starting with 10 holds a DNI")
+    return ruc[2:10]
+
+
+def _validate_alnum(value: str, label: str, longest: int, *, shortest: int = 1) -> str:
+    text = value.strip().upper().replace(" ", "").replace("-", "")
+    if not text:
+        raise ValidationError(f"{label}: the number is empty")
+    if not _ALNUM.match(text):
+        raise ValidationError(f"{label} {value.strip()}: only letters and digits are allowed")
+    if not shortest <= len(text) <= longest:
+        raise ValidationError(f"{label} {value.strip()}: must be {shortest} to {longest} characters, not {len(text)}")
+    return text
+
+
+def validate_ce(value: str) -> str:
+    """Carné de extranjería: letters and digits, up to 12."""
+    return _validate_alnum(value, "carné de extranjería", 12)
+
+
+def validate_passport(value: str) -> str:
+    """Passport: letters and digits, up to 12."""
+    return _validate_alnum(value, "pasaporte", 12)
+
+
+def normalise_doc_type(code: str) -> str:
+    """A catalogue 06 code from '6', '06', 'RUC', 'dni', 'A', ..."""
+    raw = str(code).strip()
+    if raw in DOC_TYPES:
+        return raw
+    alias = DOC_TYPE_ALIASES.get(raw.lower())
+    if alias is None:
+        listed = ", ".join(f"{k} ({v[0]})" for k, v in DOC_TYPES.items())
+        raise ValidationError(f"document type {code!r}: use a SUNAT catalogue 06 code: {listed}")
+    return alias
+
+
+def doc_type_label(code: str) -> str:
+    return DOC_TYPES.get(code, (code, 0))[0]
+
+
+def validate_document(doc_type: str, number: str) -> tuple[str, str]:
+    """(catalogue 06 code, normalised number) or a ValidationError saying what is wrong."""
+    code = normalise_doc_type(doc_type)
+    if code == "6":
+        return code, validate_ruc(number)
+    if code == "1":
+        return code, validate_dni(number)
+    if code == "4":
+        return code, validate_ce(number)
+    if code == "7":
+        return code, validate_passport(number)
+    label, longest = DOC_TYPES[code]
+    return code, _validate_alnum(number, label, longest)
+
+
+def guess_doc_type(number: str) -> str | None:
+    """'6' for 11 digits, '1' for 8 digits (or 8 + check character), else None."""
+    text = number.strip().upper().replace("-", "")
+    if len(text) == 11 and text.isdigit():
+        return "6"
+    if text.isdigit() and len(text) == 8 or len(text) == 9 and text[:8].isdigit():
+        return "1"
+    return None
+
+
+def validate_email(value: str) -> str:
+    text = value.strip()
+    if len(text) > 254 or not _EMAIL_RE.match(text):
+        raise ValidationError(f"e-mail {text!r}: expected an address like cobranzas@empresa.pe")
+    return text

@@ -1,0 +1,248 @@
+"""`cuentas clients` and `cuentas suppliers`: one factory builds both over services/parties.py."""
+
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.errors import UsageError
+from cuentas_cli.render import emit, emit_record, info, resolve_format, success, warn
+
+DocArg = Annotated[str, typer.Argument(help="RUC, DNI or other document number, or the numeric id.", metavar="DOC")]
+
+
+def _resolve_document(ruc: str | None, dni: str | None, doc_type: str | None, doc: str | None) -> tuple[str, str]:
+    """Exactly one of --ruc, --dni, --doc (with --doc-type, or a number that reads as RUC/DNI)."""
+    from cuentas_cli.services.identity import guess_doc_type
+
+    given = [x for x in (ruc, dni, doc) if x is not None]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --ruc, --dni or --doc-type CODE --doc NUMBER")
+    if ruc is not None:
+        if doc_type is not None:
+            raise UsageError("--doc-type goes with --doc, not with --ruc")
+        return "6", ruc
+    if dni is not None:
+        if doc_type is not None:
+            raise UsageError("--doc-type goes with --doc, not with --dni")
+        return "1", dni
+    code = doc_type or guess_doc_type(doc)
+    if code is None:
+        raise UsageError("--doc: give --doc-type too (0 other, 1 DNI, 4 carné de extranjería, 6 RUC, 7 pasaporte, A diplomatic)")
+    return code, doc
+
+
+def make_app(kind: str) -> typer.Typer:
+    """The command group of one kind of party ("client" or "supplier")."""
+    noun = "clients" if kind == "client" else "suppliers"
+    one = "client" if kind == "client" else "supplier"
+    sample = "20131312955"
+    app = typer.Typer(
+        help=f"{noun.capitalize()}: list, add, show, edit, delete, lookup, refresh, invoices.\n\n"
+        f"Example: cuentas {noun} add --ruc {sample}",
+        no_args_is_help=True,
+    )
+
+    @app.command("list", help=f"List {noun}: search by name or document, filter by SUNAT estado or overdue invoices.\n\n"
+                 f"Example: cuentas {noun} list --search andina --estado activo")
+    def list_(
+        search: Annotated[Optional[str], typer.Option("--search", "-s", help="Part of the name, or the start of the document.")] = None,
+        estado: Annotated[Optional[str], typer.Option("--estado", help="SUNAT estado (prefix): ACTIVO, BAJA, SUSPENSION ...")] = None,
+        with_overdue: Annotated[bool, typer.Option("--with-overdue", help="Only those with overdue invoices, with the amount in PEN.")] = False,
+        limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
+        fmt: FormatOpt = None,
+    ) -> None:
+        from cuentas_cli.services import parties
+
+        rt = runtime()
+        with rt.session() as session:
+            rows = parties.list_parties(session=session, actor=rt.actor(session), kind=kind, today=rt.today,
+                                        search=search, estado=estado, with_overdue=with_overdue, limit=limit)
+        columns = None
+        if resolve_format(fmt) == "table":
+            columns = parties.OVERDUE_COLUMNS if with_overdue else parties.LIST_COLUMNS
+        emit(rows, fmt, columns=columns)
+
+    @app.command("add", help=f"Add a {one}; a RUC or DNI is checked and looked up at the provider.\n\n"
+                 "The provider's answer fills the name, address, SUNAT estado/condición and the retention-agent and "
+                 "good-taxpayer flags. With validation.strict on, a RUC must be ACTIVO and HABIDO.\n\n"
+                 f"Example: cuentas {noun} add --ruc {sample} --email pagos@empresa.pe")
+    def add(
+        ruc: Annotated[Optional[str], typer.Option("--ruc", help="RUC (11 digits).")] = None,
+        dni: Annotated[Optional[str], typer.Option("--dni", help="DNI (8 digits, optional check character).")] = None,
+        doc_type: Annotated[Optional[str], typer.Option("--doc-type", help="SUNAT catalogue 06 code: 0, 1, 4, 6, 7, A.", metavar="CODE")] = None,
+        doc: Annotated[Optional[str], typer.Option("--doc", help="Document number (with --doc-type).", metavar="NUMBER")] = None,
+        name: Annotated[Optional[str], typer.Option("--name", help="Name (taken from the provider when looked up).")] = None,
+        email: Annotated[Optional[str], typer.Option("--email", help="E-mail for reminders.")] = None,
+        phone: Annotated[Optional[str], typer.Option("--phone", help="Phone.")] = None,
+        address: Annotated[Optional[str], typer.Option("--address", help="Address (taken from the provider when looked up).")] = None,
+        lookup: Annotated[bool, typer.Option("--lookup/--no-lookup", help="Ask the lookup provider (RUC and DNI).")] = True,
+        fmt: FormatOpt = None,
+    ) -> None:
+        from cuentas_cli.services import parties
+        from cuentas_cli.services.identity import validate_email
+
+        code, number = _resolve_document(ruc, dni, doc_type, doc)
+        if email and email.strip():
+            validate_email(email)
+        parties.check_phone(phone)
+        rt = runtime()
+        with rt.session() as session:
+            _, code, number = parties.check_new(session, actor=rt.actor(session), kind=kind, doc_type=code,
+                                                doc_number=number)
+            plan = parties.plan_lookup(session, config=rt.config, doc_type=code, doc_number=number)
+        outcome = None
+        if lookup and plan.lookupable:  # asked outside any transaction
+            outcome = plan.cached or parties.fetch_lookup(plan.settings, code, number)
+        with rt.session(write=True) as session:
+            result = parties.add_party(session=session, actor=rt.actor(session), config=rt.config, kind=kind,
+                                       doc_type=code, doc_number=number, name=name, email=email, phone=phone,
+                                       address=address, lookup=lookup, outcome=outcome)
+        for line in result.warnings:
+            warn(line)
+        party = result.party
+        verified = ""
+        if result.verified_by:
+            state = " ".join(x for x in (party.sunat_estado, party.sunat_condicion) if x)
+            verified = f" (verified by {result.verified_by}{': ' + state if state else ''})"
+        success(f"{one} {number} added: {party.name}{verified}")
+        if fmt is not None:
+            emit_record(parties.row_of(party), fmt)
+
+    @app.command("show", help=f"Show a {one} with open invoices, overdue amount and last payment.\n\n"
+                 f"Example: cuentas {noun} show {sample}")
+    def show(doc: DocArg, fmt: FormatOpt = None) -> None:
+        from cuentas_cli.services import parties
+
+        rt = runtime()
+        with rt.session() as session:
+            detail = parties.show_party(session=session, actor=rt.actor(session), kind=kind, ref=doc, today=rt.today)
+        emit_record(detail, fmt, title=f"{one} {detail.doc_number}")
+
+    @app.command("edit", help=f"Change a {one}'s name, e-mail, phone or address ('' clears e-mail, phone, address).\n\n"
+                 f"Example: cuentas {noun} edit {sample} --email cobranzas@empresa.pe")
+    def edit(
+        doc: DocArg,
+        name: Annotated[Optional[str], typer.Option("--name", help="New name.")] = None,
+        email: Annotated[Optional[str], typer.Option("--email", help="New e-mail ('' clears it).")] = None,
+        phone: Annotated[Optional[str], typer.Option("--phone", help="New phone ('' clears it).")] = None,
+        address: Annotated[Optional[str], typer.Option("--address", help="New address ('' clears it).")] = None,
+    ) -> None:
+        from cuentas_cli.services import parties
+
+        rt = runtime()
+        with rt.session(write=True) as session:
+            party, changed = parties.edit_party(session=session, actor=rt.actor(session), kind=kind, ref=doc,
+                                                name=name, email=email, phone=phone, address=address)
+        if changed:
+            success(f"{one} {party.doc_number} changed: {', '.join(changed)}")
+        else:
+            info(f"{one} {party.doc_number}: nothing changed")
+
+    @app.command("delete", help=f"Delete a {one} that has no invoices (administrador).\n\n"
+                 f"Example: cuentas {noun} delete {sample} --yes")
+    def delete(
+        doc: DocArg,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    ) -> None:
+        from cuentas_cli.services import parties
+
+        rt = runtime()
+        if not yes and sys.stdin.isatty():
+            with rt.session() as session:
+                party = parties.get_party(session, kind=kind, ref=doc)
+                label = f"{party.doc_number} {party.name}"
+            if not typer.confirm(f"Delete {one} {label}?", err=True):
+                raise typer.Abort()
+        with rt.session(write=True) as session:
+            gone = parties.delete_party(session=session, actor=rt.actor(session), kind=kind, ref=doc)
+        success(f"{one} {gone['doc_number']} ({gone['name']}) deleted")
+
+    @app.command("lookup", help="Ask the lookup provider about a RUC or DNI; nothing is stored.\n\n"
+                 f"Example: cuentas {noun} lookup {sample} --format json")
+    def lookup_(
+        doc: Annotated[str, typer.Argument(help="RUC (11 digits) or DNI (8 digits).", metavar="DOC")],
+        doc_type: Annotated[Optional[str], typer.Option("--doc-type", help="6 (RUC) or 1 (DNI); guessed from the length.", metavar="CODE")] = None,
+        fmt: FormatOpt = None,
+    ) -> None:
+        from cuentas_cli.services import parties
+
+        rt = runtime()
+        with rt.session() as session:
+            found = parties.lookup_document(session=session, actor=rt.actor(session), config=rt.config, doc=doc,
+                                            doc_type=doc_type)
+        emit_record(found, fmt, title=f"{found.doc_number} ({found.provider})")
+
+    @app.command("refresh", help=f"Look {noun} up again and store the answers; DOC..., or --all.\n\n"
+                 "Answers younger than lookup.max_age_days (or --older-than DAYS) are kept unless --force. "
+                 "A failed lookup keeps the stored data; the summary lists every failure and the exit code is "
+                 "non-zero if any failed.\n\n"
+                 f"Example: cuentas {noun} refresh --all --older-than 30")
+    def refresh(
+        docs: Annotated[Optional[list[str]], typer.Argument(help="Documents or ids.", metavar="DOC")] = None,
+        all_: Annotated[bool, typer.Option("--all", help=f"Every {one} with a RUC or DNI.")] = False,
+        older_than: Annotated[Optional[int], typer.Option("--older-than", help="Only those verified more than DAYS ago (default lookup.max_age_days).", metavar="DAYS")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Ask again even if the stored answer is recent.")] = False,
+        workers: Annotated[int, typer.Option("--workers", help="Lookups at the same time (1-16).")] = 6,
+        fmt: FormatOpt = None,
+    ) -> None:
+        from cuentas_cli.services import parties
+
+        if not docs and not all_:
+            raise UsageError(f"give one or more documents, or --all (e.g. `cuentas {noun} refresh --all`)")
+        if docs and all_:
+            raise UsageError("give documents or --all, not both")
+        rt = runtime()
+        with rt.session() as session:
+            actor = rt.actor(session)
+        kwargs = dict(sessions=rt.session, actor=actor, config=rt.config, kind=kind, refs=docs or None,
+                      all_parties=all_, older_than_days=older_than, force=force, workers=workers)
+        if sys.stderr.isatty() and (all_ or len(docs or []) > 1):
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from cuentas_cli.render import stderr_console
+
+            progress = Progress(TextColumn("lookups"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                console=stderr_console(), transient=True)
+            task = progress.add_task("lookups", total=None)
+            with progress:
+                summary = parties.refresh_parties(
+                    **kwargs, on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+        else:
+            summary = parties.refresh_parties(**kwargs)
+        if summary.items or resolve_format(fmt) != "table":
+            emit(summary.items, fmt, columns=["doc_type", "doc_number", "name", "result", "changed", "reason"]
+                 if resolve_format(fmt) == "table" else None)
+        counts = ", ".join(f"{summary.count(r)} {r}" for r in ("updated", "unchanged", "skipped", "failed"))
+        via = f" via {summary.provider}" if summary.provider else ""
+        # Plain lines (never wrapped): scripts grep them.
+        sys.stderr.write(f"refreshed {len(summary.items)} {noun}{via}: {counts}\n")
+        for item in summary.failed:
+            sys.stderr.write(f"  failed {item.doc_number} {item.name}: {item.reason}\n")
+        error = parties.refresh_exit_error(summary, noun)
+        if error is not None:
+            raise error
+
+    @app.command("invoices", help=f"List a {one}'s invoices (as `cuentas invoices list --party DOC`).\n\n"
+                 f"Example: cuentas {noun} invoices {sample} --status VENCIDA")
+    def invoices_(
+        doc: DocArg,
+        status: Annotated[Optional[str], typer.Option("--status", help="PENDIENTE, PARCIAL, PAGADA, VENCIDA or ANULADA.")] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
+        fmt: FormatOpt = None,
+    ) -> None:
+        from cuentas_cli.services import invoices, parties
+
+        rt = runtime()
+        with rt.session() as session:
+            rows = parties.party_invoices(session=session, actor=rt.actor(session), kind=kind, ref=doc,
+                                          today=rt.today, status=status, limit=limit)
+            emit(rows, fmt, columns=invoices.LIST_COLUMNS if resolve_format(fmt) == "table" else None)
+
+    return app
+
+
+clients_app = make_app("client")
+suppliers_app = make_app("supplier")
