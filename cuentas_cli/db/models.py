@@ -11,18 +11,22 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 PARTY_KINDS = ("client", "supplier")
 DIRECTIONS = ("receivable", "payable")
 INVOICE_STATUSES = ("PENDIENTE", "PARCIAL", "PAGADA", "VENCIDA", "ANULADA")
 OPEN_STATUSES = ("PENDIENTE", "PARCIAL", "VENCIDA")
+# ix_invoice_open: what services/reports.py reads of an open invoice (id comes with it).
+OPEN_INDEX_COLUMNS = ("direction", "due_date", "currency", "exchange_rate_e4", "total_cents", "adjust_cents",
+                      "paid_cents", "issue_date", "doc_type", "party_id", "detraccion_cents", "id")
 CURRENCIES = ("PEN", "USD")
 PAYMENT_METHODS = ("transferencia", "efectivo", "cheque", "detraccion", "retencion")
 ROLES = ("contador", "gerente", "administrador")
 TOKEN_KINDS = ("session", "service")
-NOTIFICATION_STATUSES = ("pending", "sent", "failed", "cancelled")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+NOTIFICATION_KINDS = ("reminder", "digest")
 CHANNELS = ("email", "webhook")
 
 
@@ -163,6 +167,12 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_party_id", "party_id"),
         Index("ix_invoice_due_date", "due_date"),
         Index("ix_invoice_references_id", "references_id"),
+        Index("ix_invoice_issue_date", "issue_date"),
+        # Reports scan every open invoice; this partial covering index holds just those rows and
+        # the columns the reports read (measured on 1M invoices: aging 0.78 -> 0.52 s on SQLite,
+        # 0.28 -> 0.16 s on PostgreSQL). Queries must state the statuses literally to use it.
+        Index("ix_invoice_open", *OPEN_INDEX_COLUMNS, sqlite_where=text(_in("status", OPEN_STATUSES)),
+              postgresql_where=text(_in("status", OPEN_STATUSES))),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -200,6 +210,9 @@ class Payment(SQLModel, table=True):
         CheckConstraint(_in("method", PAYMENT_METHODS), name="method"),
         Index("ix_payment_invoice_id", "invoice_id"),
         Index("ix_payment_paid_on", "paid_on"),
+        # The few detracción deposits, for the cash-flow projection (net of detracción).
+        Index("ix_payment_detraccion", "invoice_id", "paid_on", "amount_cents",
+              sqlite_where=text("method = 'detraccion'"), postgresql_where=text("method = 'detraccion'")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -227,19 +240,34 @@ class ExchangeRate(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """The reminder outbox: one row per invoice x level x channel x recipient."""
+    """The reminder outbox: one row per invoice x level x channel x recipient.
+
+    A staff digest has no single invoice: it is a row of kind "digest" with no invoice_id
+    and the day it summarises in digest_date, unique per (digest_date, channel, recipient)
+    (a NULL digest_date never collides, so reminder rows are unaffected). "sending" marks
+    rows whose message is being handed to the server right now (see docs/reminders.md).
+    """
 
     __tablename__ = "notification"
     __table_args__ = (
         UniqueConstraint("invoice_id", "level", "channel", "recipient", name="uq_notification_once"),
+        UniqueConstraint("digest_date", "channel", "recipient", name="uq_notification_digest"),
         CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="status"),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
-        Index("ix_notification_status", "status"),
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+        CheckConstraint(
+            "(kind = 'reminder' AND invoice_id IS NOT NULL AND digest_date IS NULL) OR "
+            "(kind = 'digest' AND invoice_id IS NULL AND digest_date IS NOT NULL)",
+            name="kind_target",
+        ),
+        Index("ix_notification_outbox", "status", "channel", "recipient"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    invoice_id: int = Field(sa_column=_fk("invoice.id", nullable=False, ondelete="CASCADE"))
-    level: int  # days from the due date (negative: before it)
+    kind: str = Field(default="reminder", max_length=10)
+    invoice_id: Optional[int] = Field(default=None, sa_column=_fk("invoice.id", ondelete="CASCADE"))
+    digest_date: Optional[date] = None
+    level: int  # days from the due date (negative: before it); 0 for a digest
     channel: str = Field(max_length=10)
     recipient: str = Field(max_length=500)
     status: str = Field(default="pending", max_length=10)
@@ -271,16 +299,33 @@ class AuditLog(SQLModel, table=True):
 
 
 class RucRegistry(SQLModel, table=True):
-    """One row of SUNAT's padrón reducido (the offline RUC register)."""
+    """One row of SUNAT's padrón reducido (the offline RUC register).
+
+    Replaced as a whole by `cuentas padron import` (services/padron.py loads a staging copy
+    and renames it in). `detail` is the rest of the padrón's line after the name, verbatim:
+    estado|condición|ubigeo|tipo de vía|nombre de vía|código de zona|tipo de zona|número|
+    interior|lote|departamento|manzana|kilómetro, '-' for empty; services/padron.py reads
+    the fields. One text column instead of thirteen makes a 10-million-line import about 40%
+    faster (fewer values to bind per row), and only one row is ever decoded at a time.
+    On SQLite the table is WITHOUT ROWID: one B-tree keyed by RUC.
+    """
 
     __tablename__ = "ruc_registry"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     ruc: str = Field(max_length=11, primary_key=True)
-    name: str = Field(max_length=500)
-    estado: Optional[str] = Field(default=None, max_length=40)
-    condicion: Optional[str] = Field(default=None, max_length=40)
-    ubigeo: Optional[str] = Field(default=None, max_length=6)
-    address: Optional[str] = Field(default=None, max_length=500)
+    name: str = Field(sa_type=Text)
+    detail: str = Field(sa_type=Text)
+
+
+# Made by `cuentas padron import` outside these models: the staging copy, the SQLite FTS5
+# name index (and its shadow tables), the PostgreSQL trigram index. Not schema drift.
+UNMANAGED_PREFIX = "ruc_registry_"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """Alembic autogenerate filter: skip the padrón's unmanaged objects."""
+    return not (reflected and compare_to is None and (name or "").startswith(UNMANAGED_PREFIX))
 
 
 class PadronImport(SQLModel, table=True):
@@ -294,5 +339,6 @@ class PadronImport(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     row_count: int = Field(sa_type=BigInteger)
     malformed_count: int = Field(default=0)
+    duplicate_count: int = Field(default=0)  # lines whose RUC was already loaded (the first one wins)
     imported_at: datetime = Field(default_factory=utcnow)
     imported_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))

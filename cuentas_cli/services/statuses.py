@@ -3,6 +3,9 @@
 PAGADA when payments (and notes) cover the total; VENCIDA when a balance remains and the due
 date is before today (a due date equal to today is not overdue); PARCIAL when partly paid
 and not overdue; PENDIENTE otherwise. ANULADA is set only by hand and never recomputed.
+
+A credit or debit note (07/08) carries `adjust_cents = -total_cents` (its amount moves the
+invoice it references instead), so the same rule reads it as PAGADA: applied, nothing to collect.
 """
 
 from __future__ import annotations

@@ -89,12 +89,10 @@ def upgrade() -> None:
     )
     op.create_table('ruc_registry',
     sa.Column('ruc', sqlmodel.sql.sqltypes.AutoString(length=11), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('estado', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('condicion', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('ubigeo', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=True),
-    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.PrimaryKeyConstraint('ruc', name=op.f('pk_ruc_registry'))
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('ruc', name=op.f('pk_ruc_registry')),
+    sqlite_with_rowid=False,
     )
     op.create_table('api_token',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -175,6 +173,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_invoice_due_date', ['due_date'], unique=False)
         batch_op.create_index('ix_invoice_party_id', ['party_id'], unique=False)
         batch_op.create_index('ix_invoice_references_id', ['references_id'], unique=False)
+        batch_op.create_index('ix_invoice_issue_date', ['issue_date'], unique=False)
+        batch_op.create_index('ix_invoice_open', ['direction', 'due_date', 'currency', 'exchange_rate_e4', 'total_cents',
+                                                  'adjust_cents', 'paid_cents', 'issue_date', 'doc_type', 'party_id',
+                                                  'detraccion_cents', 'id'], unique=False,
+                              sqlite_where=sa.text("status IN ('PENDIENTE', 'PARCIAL', 'VENCIDA')"),
+                              postgresql_where=sa.text("status IN ('PENDIENTE', 'PARCIAL', 'VENCIDA')"))
 
     op.create_table('padron_import',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -183,6 +187,7 @@ def upgrade() -> None:
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('row_count', sa.BigInteger(), nullable=False),
     sa.Column('malformed_count', sa.Integer(), nullable=False),
+    sa.Column('duplicate_count', sa.Integer(), nullable=False),
     sa.Column('imported_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('imported_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['imported_by'], ['app_user.id'], name=op.f('fk_padron_import_imported_by_app_user'), ondelete='SET NULL'),
@@ -198,7 +203,9 @@ def upgrade() -> None:
     )
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('invoice_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('invoice_id', sa.Integer(), nullable=True),
+    sa.Column('digest_date', sa.Date(), nullable=True),
     sa.Column('level', sa.Integer(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
@@ -209,13 +216,16 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.CheckConstraint("channel IN ('email', 'webhook')", name=op.f('ck_notification_channel')),
-    sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name=op.f('ck_notification_status')),
+    sa.CheckConstraint("kind IN ('reminder', 'digest')", name=op.f('ck_notification_kind')),
+    sa.CheckConstraint("(kind = 'reminder' AND invoice_id IS NOT NULL AND digest_date IS NULL) OR (kind = 'digest' AND invoice_id IS NULL AND digest_date IS NOT NULL)", name=op.f('ck_notification_kind_target')),
+    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')", name=op.f('ck_notification_status')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_notification_invoice_id_invoice'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
+    sa.UniqueConstraint('digest_date', 'channel', 'recipient', name='uq_notification_digest'),
     sa.UniqueConstraint('invoice_id', 'level', 'channel', 'recipient', name='uq_notification_once')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index('ix_notification_status', ['status'], unique=False)
+        batch_op.create_index('ix_notification_outbox', ['status', 'channel', 'recipient'], unique=False)
 
     op.create_table('payment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -235,6 +245,9 @@ def upgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.create_index('ix_payment_invoice_id', ['invoice_id'], unique=False)
         batch_op.create_index('ix_payment_paid_on', ['paid_on'], unique=False)
+        batch_op.create_index('ix_payment_detraccion', ['invoice_id', 'paid_on', 'amount_cents'], unique=False,
+                              sqlite_where=sa.text("method = 'detraccion'"),
+                              postgresql_where=sa.text("method = 'detraccion'"))
     role_permission = sa.table("role_permission", sa.column("role", sa.String), sa.column("permission", sa.String))
     op.bulk_insert(
         role_permission,
@@ -244,17 +257,20 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_index('ix_payment_detraccion')
         batch_op.drop_index('ix_payment_paid_on')
         batch_op.drop_index('ix_payment_invoice_id')
 
     op.drop_table('payment')
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index('ix_notification_status')
+        batch_op.drop_index('ix_notification_outbox')
 
     op.drop_table('notification')
     op.drop_table('setting')
     op.drop_table('padron_import')
     with op.batch_alter_table('invoice', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoice_open')
+        batch_op.drop_index('ix_invoice_issue_date')
         batch_op.drop_index('ix_invoice_references_id')
         batch_op.drop_index('ix_invoice_party_id')
         batch_op.drop_index('ix_invoice_due_date')

@@ -1,0 +1,148 @@
+"""`cuentas dashboard --format json` on 1M invoices against the same aggregates as raw SQL.
+
+The baseline is a Python process that imports the database layer (SQLAlchemy and the
+engine module) and runs, as plain SQL text, exactly the statements the dashboard runs
+(`services.reports.dashboard_statements`), fetching every row: the difference is the CLI's
+own cost (start-up, authentication, schema check, Python folding, rendering). Target 1.5x,
+peak memory 150 MiB. Both SQLite and PostgreSQL (when a server URL is given).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from benchmarks.harness import PYTHON, Result, best_of, cuentas, run_process
+
+AS_OF = "2026-11-01"  # the generator's "today"
+PASSWORD = "benchmark-password-1"
+
+# Columns the generator leaves out that are NOT NULL without a server default.
+_PARTY_EXTRA = ("is_retention_agent", "is_good_taxpayer", "created_at", "updated_at")
+_INVOICE_EXTRA = ("retencion_cents", "adjust_cents", "created_at", "updated_at")
+_PAYMENT_EXTRA = ("created_at",)
+
+
+def load(url: str, dataset, *, chunk: int = 50_000) -> None:  # noqa: ANN001
+    """Bring the database to head and bulk-load the dataset (executemany / COPY)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from benchmarks.generate import INVOICE_COLUMNS, PARTY_COLUMNS, PAYMENT_COLUMNS
+    from cuentas_cli.db import migrate
+    from cuentas_cli.db.engine import get_engine, normalise_url
+
+    engine = get_engine(normalise_url(url), create=True)
+    migrate.upgrade(engine)
+    sqlite = engine.dialect.name == "sqlite"
+    stamp = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    stamp_value = stamp.strftime("%Y-%m-%d %H:%M:%S.000000") if sqlite else stamp
+    with engine.begin() as conn:
+        cur = conn.connection.dbapi_connection.cursor()
+
+        def put(table: str, columns: tuple, rows: list[tuple]) -> None:
+            if not rows:
+                return
+            if sqlite:
+                marks = ",".join("?" * len(columns))
+                cur.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
+            else:
+                with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row(r)
+
+        put("party", PARTY_COLUMNS + _PARTY_EXTRA,
+            [p + (False, False, stamp_value, stamp_value) for p in dataset.parties()])
+        invoices: list[tuple] = []
+        payments: list[tuple] = []
+        for inv, pays in dataset.invoices_and_payments():
+            invoices.append(inv + (0, 0, stamp_value, stamp_value))
+            payments.extend(p + (stamp_value,) for p in pays)
+            if len(invoices) >= chunk:
+                put("invoice", INVOICE_COLUMNS + _INVOICE_EXTRA, invoices)
+                put("payment", PAYMENT_COLUMNS + _PAYMENT_EXTRA, payments)
+                invoices, payments = [], []
+        put("invoice", INVOICE_COLUMNS + _INVOICE_EXTRA, invoices)
+        put("payment", PAYMENT_COLUMNS + _PAYMENT_EXTRA, payments)
+        if not sqlite:
+            for table in ("party", "invoice", "payment"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
+    with engine.connect() as conn:
+        if sqlite:
+            conn.execute(text("ANALYZE"))
+        else:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+        conn.commit()
+
+
+BASELINE = """
+import sys
+from datetime import date
+from sqlalchemy import text
+from cuentas_cli.db.engine import get_engine, normalise_url
+import cuentas_cli.db.models  # the database layer, as the CLI loads it
+from cuentas_cli.services.reports import dashboard_statements
+engine = get_engine(normalise_url(sys.argv[1]))
+with engine.connect() as conn:
+    for sql in dashboard_statements(engine.dialect.name, as_of=date.fromisoformat(sys.argv[2])):
+        conn.execute(text(sql)).all()
+"""
+
+
+def _prepare(url: str, ctx, env: dict[str, str]) -> str:  # noqa: ANN001
+    """Load the data, create an administrador and a service token; returns the token."""
+    from benchmarks.generate import Dataset
+
+    load(url, Dataset(ctx.size))
+    stdin = (PASSWORD + "\n").encode()
+    run_process(cuentas("init", "--admin", "bench", "--password-stdin"), env=env, stdin=stdin)
+    session_file = Path(env["CUENTAS_HOME"]) / "session"
+    run_process(cuentas("login", "bench", "--password-stdin", "--session-file", str(session_file)), env=env, stdin=stdin)
+    import subprocess
+
+    token = subprocess.run(cuentas("tokens", "create", f"bench-{os.getpid()}"), env={**os.environ, **env,
+                           "CUENTAS_SESSION_FILE": str(session_file)}, capture_output=True, text=True, check=True)
+    return token.stdout.strip()
+
+
+def _measure(label: str, url: str, ctx) -> Result:  # noqa: ANN001
+    home = ctx.workdir / f"home-{label}"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {"CUENTAS_HOME": str(home), "CUENTAS_DATABASE_URL": url, "CUENTAS_TODAY": AS_OF,
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    token = _prepare(url, ctx, env)
+    env["CUENTAS_TOKEN"] = token
+    repeats = 5
+    run_process(cuentas("dashboard", "--format", "json"), env=env)  # warm the cache once, both sides share it
+    baseline = best_of(repeats, lambda: run_process([PYTHON, "-c", BASELINE, url, AS_OF], env=env))
+    board = best_of(repeats, lambda: run_process(cuentas("dashboard", "--format", "json"), env=env))
+    return Result(f"dashboard --format json, {ctx.size:,} inv, {label}", board.seconds, baseline.seconds, 1.5,
+                  board.peak_mib, 150, note=f"baseline (same SQL, raw) peak {baseline.peak_mib:.0f} MiB")
+
+
+def run(ctx) -> list[Result]:  # noqa: ANN001
+    db_file = ctx.workdir / f"dashboard-{ctx.size}-{os.getpid()}.db"
+    try:
+        results = [_measure("sqlite", f"sqlite:///{db_file}", ctx)]
+    finally:
+        for suffix in ("", "-wal", "-shm"):  # a 1M-invoice file is ~300 MB
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    if ctx.postgres_url:
+        import psycopg
+
+        admin = ctx.postgres_url.replace("postgresql+psycopg://", "postgresql://")
+        name = f"cuentas_bench_dashboard_{os.getpid()}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            base, _, _ = admin.rpartition("/")
+            results.append(_measure("postgresql", f"postgresql://{base.removeprefix('postgresql://')}/{name}", ctx))
+        finally:
+            from cuentas_cli.db.engine import dispose_engines
+
+            dispose_engines()
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return results

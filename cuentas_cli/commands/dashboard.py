@@ -1,0 +1,370 @@
+"""`cuentas dashboard`: metrics, aging, cash-flow projection, summary and top debtors/creditors."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Optional
+
+import typer
+
+from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.errors import UsageError
+from cuentas_cli.render import emit, resolve_format
+
+DSO_HELP = (
+    "DSO = CxC outstanding (S/) / CxC invoiced in the last 90 days (S/) x 90; DPO the same for CxP. "
+    "Collection effectiveness (last 30 days) = (B + S - E) / (B + S - Ec) x 100, with B = CxC outstanding "
+    "30 days before, S = CxC invoiced in those 30 days, E = CxC outstanding now, Ec = its part not yet due. "
+    "Average days late = mean of max(0, last payment date - due date) over invoices paid off in the last 90 days."
+)
+
+app = typer.Typer(
+    help="Dashboard and reports: metrics, aging, cash flow, summary, top (gerente and administrador; "
+         "summary: every role).\n\nExample: cuentas dashboard --as-of 2026-10-31",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", metavar="DATE", help="Report as of this date (YYYY-MM-DD; default today): invoices issued and "
+    "payments made after it do not count.")]
+CurrencyOpt = Annotated[Optional[str], typer.Option(
+    "--currency", metavar="PEN|USD", help="Only invoices in this currency, in that currency (default: all, in S/, "
+    "USD converted at each invoice's rate).")]
+KindOpt = Annotated[Optional[str], typer.Option("--kind", metavar="cxc|cxp", help="Only receivables (cxc) or payables (cxp).")]
+BucketsOpt = Annotated[Optional[str], typer.Option(
+    "--buckets", metavar="30,60,90,120", help="Aging cut-offs in days (default: setting aging.buckets).")]
+WeeksOpt = Annotated[Optional[int], typer.Option("--weeks", help="Project this many 7-day periods from the as-of date (default 8).")]
+MonthsOpt = Annotated[Optional[int], typer.Option("--months", help="Project calendar months instead of weeks.")]
+OpeningOpt = Annotated[Optional[str], typer.Option(
+    "--opening-balance", metavar="AMOUNT", help="Cash at the start; the cumulative column starts from it.")]
+
+
+def _as_of(raw: str | None, rt: Any) -> date:
+    if raw is None:
+        return rt.today
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise UsageError(f"--as-of: {raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _buckets(raw: str | None, session: Any, rt: Any) -> list[int]:
+    from cuentas_cli.config import parse_value
+    from cuentas_cli.errors import ValidationError
+    from cuentas_cli.services import settings
+
+    if raw is None:
+        return settings.get(session, rt.config, "aging.buckets")
+    try:
+        return parse_value("aging.buckets", raw)
+    except ValidationError as exc:
+        raise UsageError(f"--buckets: {exc.message}") from None
+
+
+def _opening(raw: str | None):  # noqa: ANN202
+    from decimal import Decimal
+
+    from cuentas_cli.services.documents import parse_amount
+
+    if raw is None:
+        return Decimal(0)
+    return Decimal(parse_amount(raw, field="--opening-balance", allow_negative=True)) / 100
+
+
+def _width() -> int:
+    from cuentas_cli.render import stdout_console
+
+    return stdout_console().width
+
+
+def _print(*renderables: Any) -> None:
+    from cuentas_cli.render import stdout_console
+
+    for item in renderables:
+        stdout_console().print(item)
+
+
+# --- table renderings ------------------------------------------------------------------------
+
+METRIC_LABELS = [
+    ("outstanding", "Outstanding (S/)"),
+    ("outstanding_pen", "  in PEN invoices (S/)"),
+    ("outstanding_usd", "  in USD invoices (US$)"),
+    ("open_count", "Open invoices"),
+    ("overdue", "Overdue (S/)"),
+    ("overdue_count", "Overdue invoices"),
+    ("overdue_share_pct", "Overdue share (%)"),
+    ("due_7d", "Due in the next 7 days (S/)"),
+    ("due_7d_count", "  invoices"),
+    ("invoiced_90d", "Invoiced, last 90 days (S/)"),
+    ("days_outstanding", "DSO / DPO (days)"),
+    ("collection_effectiveness_pct", "Collection effectiveness (%)"),
+    ("paid_90d_count", "Paid off, last 90 days"),
+    ("avg_days_late", "Average days late"),
+]
+
+
+def _metrics_table(rows: list, as_of: date) -> Any:
+    from rich.table import Table
+
+    from cuentas_cli.render import _text
+
+    table = Table(title=f"Key figures as of {as_of.isoformat()}", header_style="bold", title_justify="left")
+    table.add_column("")
+    for r in rows:
+        table.add_column(r.kind.upper(), justify="right")
+    for key, label in METRIC_LABELS:
+        table.add_row(label, *(_text(getattr(r, key)) if getattr(r, key) is not None else "-" for r in rows))
+    return table
+
+
+def _aging_table(report: Any) -> Any:
+    from rich.table import Table
+
+    from cuentas_cli.render import _text
+
+    where = f" ({report.currency})" if not report.converted else " (S/)"
+    from rich import box
+
+    table = Table(title=f"Aging by due date as of {report.as_of.isoformat()}{where}", header_style="bold",
+                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    table.add_column("kind", no_wrap=True, min_width=4)
+    if report.by_party:
+        table.add_column("party")
+        table.add_column("name")
+    # Amounts are never cut short: each column is as wide as its longest figure.
+    for key, label in report.columns:
+        widest = max((len(_text(r.amounts[key])) for r in report.rows), default=4)
+        table.add_column(label, justify="right", no_wrap=True, min_width=max(widest, len(label)))
+    widest = max((len(_text(r.total)) for r in report.rows), default=5)
+    table.add_column("total", justify="right", no_wrap=True, min_width=widest)
+    table.add_column("count", justify="right", no_wrap=True, min_width=5)
+    for r in report.rows:
+        party = [r.party_doc or "", r.party_name or ""] if report.by_party else []
+        table.add_row(r.kind, *party, *(_text(v) for v in r.amounts.values()), _text(r.total), str(r.count))
+    return table
+
+
+def _aging_charts(report: Any) -> list:
+    from cuentas_cli.charts import bar_chart
+
+    out = []
+    for r in report.rows:
+        items = [(label, r.amounts[key]) for key, label in report.columns]
+        out.append(bar_chart(f"{r.kind.upper()} aging", items, width=_width(),
+                             style="green" if r.kind == "cxc" else "magenta"))
+    return out
+
+
+def _cashflow_table(flow: Any) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    from cuentas_cli.render import _text
+
+    table = Table(title=f"Cash-flow projection from {flow.as_of.isoformat()} ({flow.currency}; opening "
+                        f"{_text(flow.opening_balance)})", header_style="bold", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for col in ("period", "inflows", "detraccion", "outflows", "net", "cumulative"):
+        widest = max(len(_text(getattr(r, col))) for r in flow.rows)
+        table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True, min_width=widest)
+    for r in flow.rows:
+        table.add_row(r.period, _text(r.inflows), _text(r.detraccion), _text(r.outflows), _text(r.net), _text(r.cumulative))
+    return table
+
+
+def _cashflow_chart(flow: Any) -> Any:
+    from cuentas_cli.charts import paired_chart
+
+    items = [(r.period, r.inflows, r.outflows) for r in flow.rows]
+    return paired_chart("Expected inflows (CxC) and outflows (CxP)", items, width=_width(), names=("cobros", "pagos"))
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+@app.callback()
+def dashboard(
+    ctx: typer.Context,
+    as_of: AsOfOpt = None,
+    buckets: BucketsOpt = None,
+    weeks: WeeksOpt = None,
+    months: MonthsOpt = None,
+    opening_balance: OpeningOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """One screen: key figures, aging of CxC and CxP, cash-flow projection, with charts.
+
+    Example: cuentas dashboard --as-of 2026-10-31 --format json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from cuentas_cli.render import plain
+    from cuentas_cli.services import reports
+
+    rt = runtime()
+    day = _as_of(as_of, rt)
+    opening = _opening(opening_balance)
+    with rt.session() as session:
+        board = reports.dashboard(session, rt.actor(session), as_of=day, buckets=_buckets(buckets, session, rt),
+                                  weeks=weeks, months=months, opening_balance=opening)
+    kind = resolve_format(fmt)
+    sections = {
+        "metrics": [_asdict(m) for m in board.metrics],
+        "aging": board.aging.records(),
+        "cashflow": board.cashflow.records(),
+    }
+    if kind == "json":
+        import json
+        import sys
+
+        sys.stdout.write(json.dumps(plain({"as_of": day, **sections}), ensure_ascii=False, indent=2) + "\n")
+    elif kind == "jsonl":
+        emit(({"section": name, **row} for name, rows in sections.items() for row in rows), "jsonl")
+    elif kind == "csv":
+        emit(_long_rows(sections), "csv", columns=["section", "row", "field", "value"])
+    else:
+        _print(_metrics_table(board.metrics, day), _aging_table(board.aging), *_aging_charts(board.aging),
+               _cashflow_table(board.cashflow), _cashflow_chart(board.cashflow))
+
+
+def _asdict(obj: Any) -> dict:
+    from cuentas_cli.render import as_dict
+
+    return as_dict(obj)
+
+
+def _long_rows(sections: dict[str, list[dict]]):  # noqa: ANN202
+    """The dashboard as one CSV: (section, row label, field, value) per figure."""
+    for name, rows in sections.items():
+        for row in rows:
+            label = row.get("kind") or row.get("period")
+            for field, value in row.items():
+                if field in {"kind", "period", "as_of"}:
+                    continue
+                yield {"section": name, "row": label, "field": field, "value": value}
+
+
+@app.command("metrics")
+def metrics(as_of: AsOfOpt = None, fmt: FormatOpt = None) -> None:
+    """Key figures: outstanding CxC/CxP (S/ and per currency), overdue, due in 7 days, DSO/DPO, collection effectiveness, days late.
+
+    DSO = CxC outstanding (S/) / CxC invoiced in the last 90 days (S/) x 90; DPO likewise for CxP.
+    Collection effectiveness (last 30 days) = (B + S - E) / (B + S - Ec) x 100: B = CxC outstanding
+    30 days before, S = CxC invoiced in those 30 days, E = CxC outstanding now, Ec = its part not
+    yet due. Average days late = mean of max(0, last payment - due date) over invoices paid off
+    in the last 90 days. USD invoices count at their own exchange rate.
+
+    Example: cuentas dashboard metrics --as-of 2026-10-31 --format json
+    """
+    from cuentas_cli.services import reports
+
+    rt = runtime()
+    day = _as_of(as_of, rt)
+    with rt.session() as session:
+        rows = reports.metrics(session, rt.actor(session), as_of=day)
+    if resolve_format(fmt) == "table":
+        _print(_metrics_table(rows, day))
+    else:
+        emit(rows, fmt)
+
+
+@app.command("aging")
+def aging(
+    kind: KindOpt = None,
+    by_party: Annotated[bool, typer.Option("--by-party", help="One row per client / supplier.")] = False,
+    as_of: AsOfOpt = None,
+    buckets: BucketsOpt = None,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Aging by due date: corriente (not yet due), 1-30, 31-60, 61-90, 91-120, >120; columns add up to the total.
+
+    With --as-of a past date is reproduced exactly: invoices issued after it and payments made
+    after it do not count. Amounts in S/ (USD at each invoice's rate) unless --currency.
+
+    Example: cuentas dashboard aging --kind cxc --by-party --as-of 2026-10-31
+    """
+    from cuentas_cli.services import reports
+
+    rt = runtime()
+    day = _as_of(as_of, rt)
+    with rt.session() as session:
+        report = reports.aging(session, rt.actor(session), kind=kind, as_of=day,
+                               buckets=_buckets(buckets, session, rt), by_party=by_party, currency=currency)
+    if resolve_format(fmt) == "table":
+        _print(_aging_table(report))
+        if not by_party:
+            _print(*_aging_charts(report))
+    else:
+        emit(report.records(), fmt)
+
+
+@app.command("cashflow")
+def cashflow(
+    weeks: WeeksOpt = None,
+    months: MonthsOpt = None,
+    opening_balance: OpeningOpt = None,
+    as_of: AsOfOpt = None,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Cash-flow projection: CxC inflows (net of pending detracción deposits), CxP outflows, net and cumulative.
+
+    Balances are placed by due date; overdue balances come first in a "vencido" row and those
+    due after the last period in a "posterior" row, so nothing is dropped. The cumulative
+    column starts from --opening-balance.
+
+    Example: cuentas dashboard cashflow --months 3 --opening-balance 25000
+    """
+    from cuentas_cli.services import reports
+
+    if weeks is not None and months is not None:
+        raise UsageError("give --weeks or --months, not both")
+    rt = runtime()
+    day = _as_of(as_of, rt)
+    opening = _opening(opening_balance)
+    with rt.session() as session:
+        flow = reports.cashflow(session, rt.actor(session), as_of=day, weeks=weeks, months=months,
+                                opening_balance=opening, currency=currency)
+    if resolve_format(fmt) == "table":
+        _print(_cashflow_table(flow), _cashflow_chart(flow))
+    else:
+        emit(flow.records(), fmt)
+
+
+@app.command("summary")
+def summary(as_of: AsOfOpt = None, fmt: FormatOpt = None) -> None:
+    """Financial summary (every role): outstanding totals and counts of CxC and CxP.
+
+    Example: cuentas dashboard summary --format json
+    """
+    from cuentas_cli.services import reports
+
+    rt = runtime()
+    day = _as_of(as_of, rt)
+    with rt.session() as session:
+        rows = reports.summary(session, rt.actor(session), as_of=day)
+    emit(rows, fmt, title=f"Summary as of {day.isoformat()}")
+
+
+@app.command("top")
+def top(
+    n: Annotated[int, typer.Option("--n", help="How many debtors and creditors.")] = 10,
+    as_of: AsOfOpt = None,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Largest debtors (CxC) and creditors (CxP) by overdue amount.
+
+    Example: cuentas dashboard top --n 5
+    """
+    from cuentas_cli.services import reports
+
+    rt = runtime()
+    day = _as_of(as_of, rt)
+    with rt.session() as session:
+        rows = reports.top(session, rt.actor(session), as_of=day, n=n, currency=currency)
+    emit(rows, fmt, title=f"Largest overdue balances as of {day.isoformat()}")
