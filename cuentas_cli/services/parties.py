@@ -236,7 +236,24 @@ def plan_lookup(session: "Session", *, config: "Config", doc_type: str, doc_numb
             if _fresh(row.verified_at, options.max_age_days, now):
                 cached = LookupOutcome(info=_info_of(row), reused_from=_label(row))
                 break
+    if cached is None and doc_type == "6":
+        cached = padron_outcome(session, doc_number)
     return LookupPlan(options, doc_type, doc_number, cached)
+
+
+def padron_outcome(session: "Session", ruc: str) -> LookupOutcome | None:
+    """The offline RUC register (SUNAT's padrón reducido, `cuentas padron import`) answers a
+    RUC before any HTTP provider: no token, no network. None when the RUC is not in it."""
+    from cuentas_cli.integrations.lookup import PartyInfo
+    from cuentas_cli.services import padron
+
+    entry = padron.lookup(session, ruc)
+    if entry is None:
+        return None
+    when = entry.padron_date.isoformat() if entry.padron_date else "unknown date"
+    return LookupOutcome(info=PartyInfo(
+        doc_type="6", doc_number=ruc, name=entry.name, address=entry.address, estado=entry.estado,
+        condicion=entry.condicion, ubigeo=entry.ubigeo, provider=f"{padron.PROVIDER_PREFIX}{when}"))
 
 
 def lookup_document(*, session: "Session", actor: Actor | None, config: "Config", doc: str,
@@ -572,6 +589,8 @@ def add_party(*, session: "Session", actor: Actor | None, config: "Config", kind
         if name and name.upper() != info.name.upper():
             warnings.append(f"using the registered name {info.name!r} instead of {name!r}")
         _apply_info(party, info, now)
+        if info.provider.startswith("padrón"):
+            party.source = "padron"  # the offline register answered (plan_lookup)
         if outcome.reused_from:
             verified_by = outcome.reused_from
             # The answer's age is that of the reused one, not now.
