@@ -93,7 +93,7 @@ class Dataset:
                 status = "PARCIAL"
             else:
                 status = "PENDIENTE"
-            serie = ("F" if direction == "receivable" else "E") + f"{(pid % 9) + 1:03d}"
+            serie = f"F{(pid % 9) + 1:03d}"  # suppliers issue facturas on F series too
             row = (iid, direction, pid, "01", serie, iid, issued, due, currency, rate, base, igv, total, detraccion_bp,
                    detraccion, paid, status, 0, 0, STAMP, STAMP)
             yield row, payments

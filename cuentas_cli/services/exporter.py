@@ -1,0 +1,553 @@
+"""Export invoices, filtered as `invoices list` filters them, to XLSX (typed cells, a Summary
+sheet with aging and cash-flow tables and native Excel charts), CSV (UTF-8 with BOM), JSON and
+PDF (a printable report).
+
+Rows are streamed from one query and written as they come: XLSX through xlsxwriter's
+constant_memory mode, CSV and JSON line by line. The summary tables are aggregates the
+database computes. Text cells that a spreadsheet would run as a formula (starting with
+= + - @, tab or CR) are neutralised with a leading apostrophe in CSV and XLSX; the importer
+removes that apostrophe again, so an export imports back to the same invoices.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from cuentas_cli.errors import UsageError, ValidationError
+from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.services.statuses import STATUS_CASE
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+FORMATS = ("xlsx", "csv", "json", "pdf")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+STATUSES = ("PENDIENTE", "PARCIAL", "PAGADA", "VENCIDA", "ANULADA")
+# Column name -> kind of value. The names are the keys of an invoice in JSON and headers the
+# importer recognises, so an export can be imported back.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "int"), ("kind", "text"), ("party_doc_type", "text"), ("party_doc", "text"), ("party_name", "text"),
+    ("doc_type", "text"), ("serie", "text"), ("numero", "int"), ("issue_date", "date"), ("due_date", "date"),
+    ("currency", "text"), ("exchange_rate", "rate"), ("base", "money"), ("igv", "money"), ("total", "money"),
+    ("detraccion_pct", "pct"), ("detraccion_amount", "money"), ("paid", "money"), ("balance", "money"),
+    ("status", "text"), ("description", "text"), ("ref_doc_type", "text"), ("ref_serie", "text"), ("ref_numero", "int"),
+)
+WIDTHS = {"id": 8, "kind": 6, "party_doc_type": 6, "party_doc": 13, "party_name": 36, "doc_type": 6, "serie": 7,
+          "numero": 10, "issue_date": 11, "due_date": 11, "currency": 6, "exchange_rate": 9, "base": 14, "igv": 13,
+          "total": 14, "detraccion_pct": 8, "detraccion_amount": 13, "paid": 14, "balance": 14, "status": 11,
+          "description": 30, "ref_doc_type": 6, "ref_serie": 7, "ref_numero": 10}
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+@dataclass
+class ExportFilter:
+    kind: str | None = None
+    status: str | None = None
+    party: str | None = None
+    overdue: bool = False
+    due_within: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    currency: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        for label, value in (("tipo", self.kind), ("estado", self.status), ("parte", self.party),
+                             ("moneda", self.currency), ("desde", self.date_from), ("hasta", self.date_to)):
+            if value:
+                parts.append(f"{label}={value}")
+        if self.overdue:
+            parts.append("solo vencidas")
+        if self.due_within is not None:
+            parts.append(f"vencen en {self.due_within} días")
+        return ", ".join(parts) or "todas las facturas"
+
+
+@dataclass
+class Summary:
+    as_of: date
+    buckets: list[str]
+    aging: dict[str, list[int]]  # direction -> céntimos (PEN) per bucket
+    periods: list[str]
+    cashflow: dict[str, list[int]]  # direction -> céntimos (PEN) per period
+    company: str = ""
+    filters: str = ""
+
+
+@dataclass
+class ExportResult:
+    path: str | None
+    format: str
+    rows: int
+    summary: Summary | None = field(default=None, repr=False)
+
+
+def neutralise(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if text and text[0] in FORMULA_STARTS:
+        return "'" + text
+    return text
+
+
+def money_text(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+# --- the query -------------------------------------------------------------------------------
+
+
+def _where(session: "Session", filters: ExportFilter, today: date) -> tuple[str, dict[str, Any]]:
+    from cuentas_cli.services.parties import KIND_ALIASES
+
+    clauses: list[str] = []
+    params: dict[str, Any] = {"today": today}
+    if filters.kind:
+        kind = KIND_ALIASES.get(filters.kind.strip().lower())
+        if kind is None:
+            raise UsageError(f"--kind {filters.kind!r}: use cxc (receivable) or cxp (payable)")
+        clauses.append("i.direction = :direction")
+        params["direction"] = "receivable" if kind == "client" else "payable"
+    if filters.status:
+        status = filters.status.strip().upper()
+        if status not in STATUSES:
+            raise UsageError(f"--status {filters.status!r}: use one of {', '.join(STATUSES)}")
+        clauses.append("i.eff_status = :status")
+        params["status"] = status
+    if filters.party:
+        ref = filters.party.strip()
+        if ref.isdigit() and len(ref) < 8:
+            clauses.append("(p.doc_number = :party OR p.id = :party_id)")
+            params["party_id"] = int(ref)
+        else:
+            clauses.append("p.doc_number = :party")
+        params["party"] = ref
+        exists = session.execute(
+            _text(f"SELECT 1 FROM party p WHERE {clauses[-1]} LIMIT 1"), {k: v for k, v in params.items() if k.startswith("party")}
+        ).first()
+        if exists is None:
+            from cuentas_cli.errors import NotFound
+
+            raise NotFound(f"no client or supplier with document or id {ref!r}; see `cuentas clients list`")
+    if filters.overdue:
+        clauses.append("i.eff_status <> 'ANULADA' AND i.balance_cents > 0 AND i.due_date < :today")
+    if filters.due_within is not None:
+        if filters.due_within < 0:
+            raise UsageError("--due-within: a number of days from 0 up")
+        clauses.append("i.eff_status <> 'ANULADA' AND i.balance_cents > 0 AND i.due_date >= :today AND i.due_date <= :due_limit")
+        params["due_limit"] = today + timedelta(days=filters.due_within)
+    if filters.date_from:
+        clauses.append("i.issue_date >= :date_from")
+        params["date_from"] = filters.date_from
+    if filters.date_to:
+        clauses.append("i.issue_date <= :date_to")
+        params["date_to"] = filters.date_to
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise UsageError("--from is after --to")
+    if filters.currency:
+        currency = filters.currency.strip().upper()
+        if currency not in ("PEN", "USD"):
+            raise UsageError(f"--currency {filters.currency!r}: use PEN or USD")
+        clauses.append("i.currency = :currency")
+        params["currency"] = currency
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _text(sql: str):  # noqa: ANN202
+    from sqlalchemy import text
+
+    return text(sql)
+
+
+_BASE = (
+    "FROM (SELECT invoice.*, total_cents + adjust_cents - paid_cents AS balance_cents, "
+    f"CASE WHEN status = 'ANULADA' THEN 'ANULADA' ELSE {STATUS_CASE} END AS eff_status FROM invoice) i "
+    "JOIN party p ON p.id = i.party_id"
+)
+
+
+def _rows(session: "Session", where: str, params: dict[str, Any]) -> Iterator[tuple]:
+    sql = (
+        "SELECT i.id, i.direction, p.doc_type, p.doc_number, p.name, i.doc_type, i.serie, i.numero, i.issue_date, "
+        "i.due_date, i.currency, i.exchange_rate_e4, i.base_cents, i.igv_cents, i.total_cents, i.detraccion_bp, "
+        "i.detraccion_cents, i.paid_cents, i.balance_cents, i.eff_status, i.description, r.doc_type, r.serie, r.numero "
+        f"{_BASE} LEFT JOIN invoice r ON r.id = i.references_id{where} ORDER BY i.due_date, i.id"
+    )
+    result = session.connection().execution_options(stream_results=True, yield_per=5000).execute(_text(sql), params)
+    for chunk in result.partitions(5000):
+        yield from chunk
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def summary(session: "Session", *, where: str, params: dict[str, Any], today: date, buckets: list[int],
+            weeks: int = 8, company: str = "", filters: str = "") -> Summary:
+    """Aging (by due date, with a not-yet-due column) and weekly cash flow of the open balances
+    of the filtered invoices, in soles (USD at each invoice's rate), computed by the database."""
+    cut = [today - timedelta(days=b) for b in buckets]
+    labels = ["Por vencer"] + [f"{lo + 1}-{hi}" for lo, hi in zip([0, *buckets[:-1]], buckets)] + [f"> {buckets[-1]}"]
+    case = ["WHEN i.due_date >= :today THEN 0"]
+    bind = dict(params)
+    for index, day in enumerate(cut, start=1):
+        case.append(f"WHEN i.due_date >= :cut{index} THEN {index}")
+        bind[f"cut{index}"] = day
+    bucket_sql = "CASE " + " ".join(case) + f" ELSE {len(cut) + 1} END"
+    open_clause = "i.eff_status <> 'ANULADA' AND i.balance_cents > 0"
+    where_open = (where + " AND " if where else " WHERE ") + open_clause
+    pen = "(i.balance_cents * i.exchange_rate_e4 + 5000) / 10000"
+    aging = {"receivable": [0] * len(labels), "payable": [0] * len(labels)}
+    for direction, bucket, amount in session.execute(
+        _text(f"SELECT i.direction, {bucket_sql} AS b, SUM({pen}) {_BASE}{where_open} GROUP BY i.direction, {bucket_sql}"), bind
+    ):
+        aging[direction][int(bucket)] = int(amount or 0)
+    # Cash flow: what is overdue, then week by week from today, then later.
+    starts = [today + timedelta(days=7 * w) for w in range(weeks + 1)]
+    periods = ["Vencido"] + [f"{s:%d/%m}-{(s + timedelta(days=6)):%d/%m}" for s in starts[:-1]] + ["Después"]
+    case = ["WHEN i.due_date < :today THEN 0"]
+    for index, start in enumerate(starts[1:], start=1):
+        case.append(f"WHEN i.due_date < :wk{index} THEN {index}")
+        bind[f"wk{index}"] = start
+    period_sql = "CASE " + " ".join(case) + f" ELSE {weeks + 1} END"
+    cashflow = {"receivable": [0] * len(periods), "payable": [0] * len(periods)}
+    for direction, period, amount in session.execute(
+        _text(f"SELECT i.direction, {period_sql} AS w, SUM({pen}) {_BASE}{where_open} GROUP BY i.direction, {period_sql}"), bind
+    ):
+        cashflow[direction][int(period)] = int(amount or 0)
+    return Summary(today, labels, aging, periods, cashflow, company=company, filters=filters)
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def export(*, session: "Session", actor: Actor | None, filters: ExportFilter, today: date, fmt: str,
+           output: Path | None, stream: IO[str] | None = None, company: str = "", buckets: list[int] | None = None) -> ExportResult:
+    """Write the filtered invoices as `fmt` to `output` (atomically: a temporary file renamed
+    into place) or, for csv/json, to `stream`."""
+    require(actor, "export")
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    where, params = _where(session, filters, today)
+    buckets = buckets or [30, 60, 90, 120]
+    if output is None:
+        if fmt not in ("csv", "json") or stream is None:
+            raise UsageError("give --output FILE (.xlsx, .csv, .pdf, .json) or --format csv|json for standard output")
+        count = _write_csv(stream, _rows(session, where, params), bom=False) if fmt == "csv" else _write_json(
+            stream, _rows(session, where, params))
+        return ExportResult(None, fmt, count)
+    output = output.expanduser()
+    if not output.parent.exists():
+        raise UsageError(f"--output: folder {output.parent} does not exist")
+    info = None
+    if fmt in ("xlsx", "pdf"):
+        info = summary(session, where=where, params=params, today=today, buckets=buckets, company=company,
+                       filters=filters.describe())
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        rows = _rows(session, where, params)
+        if fmt == "xlsx":
+            count = _write_xlsx(tmp, rows, info)
+        elif fmt == "pdf":
+            count = _write_pdf(tmp, rows, info)
+        else:
+            with tmp.open("w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
+                count = _write_csv(handle, rows, bom=False) if fmt == "csv" else _write_json(handle, rows)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return ExportResult(str(output), fmt, count, info)
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+
+def _plain_values(row: tuple) -> list[Any]:
+    """One query row as the export's columns, with céntimos still as integers."""
+    (iid, direction, pdt, pdoc, pname, dtype, serie, numero, issued, due, currency, rate, base, igv, total, det_bp,
+     det_cents, paid, balance, status, description, rtype, rserie, rnum) = row
+    return [iid, "cxc" if direction == "receivable" else "cxp", pdt, pdoc, pname, dtype, serie, numero, issued, due,
+            currency, rate, base, igv, total, det_bp, det_cents, paid, balance, status, description, rtype, rserie, rnum]
+
+
+def _write_csv(handle: IO[str], rows: Iterator[tuple], *, bom: bool) -> int:
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow([name for name, _ in COLUMNS])
+    count = 0
+    for row in rows:
+        values = _plain_values(row)
+        out = []
+        for (name, kind), value in zip(COLUMNS, values):
+            if value is None:
+                out.append("")
+            elif kind == "money":
+                out.append(money_text(value))
+            elif kind == "rate":
+                out.append(f"{value // 10000}.{value % 10000:04d}")
+            elif kind == "pct":
+                out.append(f"{value // 100}.{value % 100:02d}")
+            elif kind == "date":
+                out.append(str(value)[:10])
+            elif kind == "text":
+                out.append(neutralise(str(value)))
+            else:
+                out.append(value)
+        writer.writerow(out)
+        count += 1
+    return count
+
+
+def _write_json(handle: IO[str], rows: Iterator[tuple]) -> int:
+    handle.write("[")
+    count = 0
+    for row in rows:
+        values = _plain_values(row)
+        item: dict[str, Any] = {}
+        for (name, kind), value in zip(COLUMNS, values):
+            if value is None:
+                item[name] = None
+            elif kind == "money":
+                item[name] = money_text(value)
+            elif kind == "rate":
+                item[name] = f"{value // 10000}.{value % 10000:04d}"
+            elif kind == "pct":
+                item[name] = f"{value // 100}.{value % 100:02d}"
+            elif kind == "date":
+                item[name] = str(value)[:10]
+            else:
+                item[name] = value
+        handle.write(("\n  " if count == 0 else ",\n  ") + json.dumps(item, ensure_ascii=False))
+        count += 1
+    handle.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _write_xlsx(path: Path, rows: Iterator[tuple], info: Summary) -> int:
+    import xlsxwriter
+
+    # constant_memory: each row is flushed to disk once the next begins, so a million rows
+    # do not sit in memory; rows must therefore be written in order, which a stream is.
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                               "strings_to_numbers": False, "strings_to_urls": False})
+    bold = workbook.add_format({"bold": True})
+    header_fmt = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    money_fmt = {"PEN": workbook.add_format({"num_format": '"S/" #,##0.00'}),
+                 "USD": workbook.add_format({"num_format": '"US$" #,##0.00'})}
+    pen_fmt = money_fmt["PEN"]
+    date_fmt = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    rate_fmt = workbook.add_format({"num_format": "0.0000"})
+    pct_fmt = workbook.add_format({"num_format": "0.00"})
+
+    summary_ws = workbook.add_worksheet("Summary")
+    sheet = workbook.add_worksheet("Invoices")
+    names = [name for name, _ in COLUMNS]
+    for index, name in enumerate(names):
+        sheet.set_column(index, index, WIDTHS.get(name, 12))
+    sheet.write_row(0, 0, names, header_fmt)
+    sheet.freeze_panes(1, 0)
+    serials: dict[Any, int] = {}
+    write_number, write_string = sheet.write_number, sheet.write_string
+    kinds = [kind for _, kind in COLUMNS]
+    r = 0
+    for row in rows:
+        r += 1
+        values = _plain_values(row)
+        money = money_fmt.get(values[10], pen_fmt)
+        for c, (kind, value) in enumerate(zip(kinds, values)):
+            if value is None:
+                continue
+            if kind == "money":
+                write_number(r, c, value / 100, money)
+            elif kind == "text":
+                write_string(r, c, neutralise(str(value)))
+            elif kind == "int":
+                write_number(r, c, value)
+            elif kind == "date":
+                serial = serials.get(value)
+                if serial is None:
+                    serial = serials[value] = (_as_date(value) - _EXCEL_EPOCH).days
+                write_number(r, c, serial, date_fmt)
+            elif kind == "rate":
+                write_number(r, c, value / 10000, rate_fmt)
+            else:
+                write_number(r, c, value / 100, pct_fmt)
+    sheet.autofilter(0, 0, max(r, 1), len(names) - 1)
+
+    # Summary: company, filters, aging and cash flow tables, and a bar chart of each.
+    ws = summary_ws
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 3, 18)
+    ws.write_string(0, 0, neutralise(info.company or "cuentas"), workbook.add_format({"bold": True, "font_size": 14}))
+    ws.write_string(1, 0, f"Al {info.as_of:%d/%m/%Y} · {info.filters} · {r} comprobantes")
+    ws.write_string(3, 0, "Antigüedad de saldos (S/)", bold)
+    ws.write_row(4, 0, ["Tramo (días vencido)", "Por cobrar (CxC)", "Por pagar (CxP)"], header_fmt)
+    top = 5
+    for index, label in enumerate(info.buckets):
+        ws.write_string(top + index, 0, label)
+        ws.write_number(top + index, 1, info.aging["receivable"][index] / 100, pen_fmt)
+        ws.write_number(top + index, 2, info.aging["payable"][index] / 100, pen_fmt)
+    total_row = top + len(info.buckets)
+    ws.write_string(total_row, 0, "Total", bold)
+    ws.write_number(total_row, 1, sum(info.aging["receivable"]) / 100, pen_fmt)
+    ws.write_number(total_row, 2, sum(info.aging["payable"]) / 100, pen_fmt)
+    cf_title = total_row + 2
+    ws.write_string(cf_title, 0, "Flujo de caja esperado por semana (S/)", bold)
+    ws.write_row(cf_title + 1, 0, ["Semana", "Cobros (CxC)", "Pagos (CxP)", "Neto"], header_fmt)
+    cf_top = cf_title + 2
+    for index, label in enumerate(info.periods):
+        inflow, outflow = info.cashflow["receivable"][index], info.cashflow["payable"][index]
+        ws.write_string(cf_top + index, 0, label)
+        ws.write_number(cf_top + index, 1, inflow / 100, pen_fmt)
+        ws.write_number(cf_top + index, 2, outflow / 100, pen_fmt)
+        ws.write_number(cf_top + index, 3, (inflow - outflow) / 100, pen_fmt)
+    cf_end = cf_top + len(info.periods) - 1
+
+    aging_chart = workbook.add_chart({"type": "column"})
+    for col, name in ((1, "Por cobrar (CxC)"), (2, "Por pagar (CxP)")):
+        aging_chart.add_series({"name": name, "categories": ["Summary", top, 0, total_row - 1, 0],
+                                "values": ["Summary", top, col, total_row - 1, col]})
+    aging_chart.set_title({"name": "Antigüedad de saldos"})
+    aging_chart.set_y_axis({"num_format": "#,##0"})
+    ws.insert_chart(3, 5, aging_chart, {"x_scale": 1.3, "y_scale": 1.0})
+    flow_chart = workbook.add_chart({"type": "column"})
+    for col, name in ((1, "Cobros (CxC)"), (2, "Pagos (CxP)")):
+        flow_chart.add_series({"name": name, "categories": ["Summary", cf_top, 0, cf_end, 0],
+                               "values": ["Summary", cf_top, col, cf_end, col]})
+    flow_chart.set_title({"name": "Flujo de caja por semana"})
+    flow_chart.set_y_axis({"num_format": "#,##0"})
+    ws.insert_chart(cf_title, 5, flow_chart, {"x_scale": 1.3, "y_scale": 1.0})
+    workbook.close()
+    return r
+
+
+def _latin1(text: Any) -> str:
+    # The PDF's core fonts are Latin-1 (Spanish accents and ñ included); anything else is replaced.
+    return str(text if text is not None else "").encode("latin-1", "replace").decode("latin-1")
+
+
+def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary) -> int:
+    from fpdf import FPDF
+
+    company = _latin1(info.company or "cuentas")
+    subtitle = _latin1(f"Reporte de cuentas al {info.as_of:%d/%m/%Y} - filtros: {info.filters}")
+
+    class Report(FPDF):
+        def header(self) -> None:  # noqa: D401 - fpdf2 hook
+            self.set_font("Helvetica", "B", 12)
+            self.cell(0, 7, company, new_x="LMARGIN", new_y="NEXT")
+            self.set_font("Helvetica", "", 8)
+            self.cell(0, 5, subtitle, new_x="LMARGIN", new_y="NEXT")
+            self.ln(2)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", "", 8)
+            self.cell(0, 6, f"Página {self.page_no()} de {{nb}}", align="C")
+
+    pdf = Report(orientation="L", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    # Aging table.
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, _latin1("Antigüedad de saldos (S/)"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 8)
+    widths = (40, 40, 40)
+    for w, title in zip(widths, ("Tramo (días)", "Por cobrar (CxC)", "Por pagar (CxP)")):
+        pdf.cell(w, 6, _latin1(title), border=1, align="C")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 8)
+    for index, label in enumerate(info.buckets):
+        pdf.cell(widths[0], 5, _latin1(label), border=1)
+        pdf.cell(widths[1], 5, _fmt_money(info.aging["receivable"][index]), border=1, align="R")
+        pdf.cell(widths[2], 5, _fmt_money(info.aging["payable"][index]), border=1, align="R")
+        pdf.ln()
+    pdf.set_font("Helvetica", "B", 8)
+    pdf.cell(widths[0], 5, "Total", border=1)
+    pdf.cell(widths[1], 5, _fmt_money(sum(info.aging["receivable"])), border=1, align="R")
+    pdf.cell(widths[2], 5, _fmt_money(sum(info.aging["payable"])), border=1, align="R")
+    pdf.ln(8)
+    # Bar chart of the aging buckets, drawn as rectangles (CxC blue, CxP orange).
+    chart_top = pdf.get_y()
+    chart_h, left = 45.0, pdf.l_margin + 10
+    peak = max([*info.aging["receivable"], *info.aging["payable"], 1])
+    group_w = 24.0
+    pdf.set_font("Helvetica", "", 7)
+    pdf.set_draw_color(120, 120, 120)
+    pdf.line(left, chart_top + chart_h, left + group_w * len(info.buckets) + 4, chart_top + chart_h)
+    for index, label in enumerate(info.buckets):
+        x = left + 2 + index * group_w
+        for offset, (direction, color) in enumerate((("receivable", (52, 101, 164)), ("payable", (230, 126, 34)))):
+            value = info.aging[direction][index]
+            height = chart_h * value / peak
+            pdf.set_fill_color(*color)
+            if height > 0:
+                pdf.rect(x + offset * 9, chart_top + chart_h - height, 8, height, style="F")
+        pdf.set_xy(x - 2, chart_top + chart_h + 1)
+        pdf.cell(group_w, 4, _latin1(label), align="C")
+    legend_x = left + group_w * len(info.buckets) + 10
+    for offset, (name, color) in enumerate((("Por cobrar (CxC)", (52, 101, 164)), ("Por pagar (CxP)", (230, 126, 34)))):
+        pdf.set_fill_color(*color)
+        pdf.rect(legend_x, chart_top + 4 + offset * 6, 4, 4, style="F")
+        pdf.set_xy(legend_x + 6, chart_top + 3.5 + offset * 6)
+        pdf.cell(40, 5, _latin1(name))
+    pdf.set_xy(pdf.l_margin, chart_top + chart_h + 10)
+    # The invoice table, its header repeated on every page.
+    columns = (("Tipo", 10, "L"), ("RUC/DNI", 24, "L"), ("Razón social", 70, "L"), ("Comprobante", 28, "L"),
+               ("Emisión", 20, "C"), ("Vence", 20, "C"), ("Mon", 10, "C"), ("Total", 28, "R"), ("Saldo", 28, "R"),
+               ("Estado", 22, "C"))
+
+    def table_header() -> None:
+        pdf.set_font("Helvetica", "B", 7)
+        pdf.set_fill_color(221, 235, 247)
+        for title, w, _ in columns:
+            pdf.cell(w, 5, _latin1(title), border=1, align="C", fill=True)
+        pdf.ln()
+        pdf.set_font("Helvetica", "", 7)
+
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, "Comprobantes", new_x="LMARGIN", new_y="NEXT")
+    table_header()
+    count = 0
+    bottom = pdf.h - 15
+    for row in rows:
+        v = _plain_values(row)
+        if pdf.get_y() + 4.5 > bottom:
+            pdf.add_page()
+            table_header()
+        cells = (v[1], v[3], (v[4] or "")[:48], f"{v[5]} {v[6]}-{v[7]}", _d(v[8]), _d(v[9]), v[10],
+                 _fmt_money(v[14]), _fmt_money(v[18]), v[19])
+        for (title, w, align), value in zip(columns, cells):
+            pdf.cell(w, 4.5, _latin1(value), border=1, align=align)
+        pdf.ln()
+        count += 1
+    if count == 0:
+        pdf.cell(0, 6, "(sin comprobantes para estos filtros)")
+    pdf.output(str(path))
+    return count
+
+
+def _d(value: Any) -> str:
+    return f"{_as_date(value):%d/%m/%Y}"
+
+
+def _fmt_money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return f"{cents / 100:,.2f}"
