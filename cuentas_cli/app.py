@@ -20,6 +20,8 @@ from cuentas_cli import __version__
 # sub-group; any other is a function that becomes a single command.
 COMMANDS: list[tuple[str, str, str, str]] = [
     ("Start", "init", "setup:init", "Create or upgrade the database and the first administrator."),
+    ("Start", "demo", "demo:demo", "Sample company in a fresh SQLite file, logged in; shows its dashboard."),
+    ("Start", "doctor", "doctor:doctor", "Check the set-up: database, permissions, keyring, login, lookup, SMTP, rates, padrón."),
     ("Start", "db", "db:app", "Schema migrations: upgrade, current."),
     ("Start", "login", "session:login", "Log in; the session is kept in the OS keyring."),
     ("Start", "logout", "session:logout", "End the login session and remove it from the keyring."),

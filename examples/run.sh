@@ -1,11 +1,9 @@
 #!/bin/sh
-# The main job on the embedded default: a fresh SQLite database under ./demo-home.
+# The main job on the embedded default: build the demo company in a fresh SQLite file under
+# ./cuentas-demo (an earlier demo there is replaced), log in as its administrador and show the
+# dashboard. Nothing outside that folder is touched: CUENTAS_HOME points at it too.
 set -e
 CUENTAS="${CUENTAS:-.venv/bin/cuentas}"
-export CUENTAS_HOME="${CUENTAS_HOME:-$PWD/demo-home}"
-rm -rf "$CUENTAS_HOME"
-echo "clave-demo-segura" | "$CUENTAS" init --admin admin --password-stdin
-echo "clave-demo-segura" | "$CUENTAS" login admin --password-stdin --session-file "$CUENTAS_HOME/session"
-export CUENTAS_SESSION_FILE="$CUENTAS_HOME/session"
-"$CUENTAS" whoami
-"$CUENTAS" roles list
+DEMO_DIR="${DEMO_DIR:-$PWD/cuentas-demo}"
+export CUENTAS_HOME="${CUENTAS_HOME:-$DEMO_DIR/home}"
+exec "$CUENTAS" demo --dir "$DEMO_DIR"

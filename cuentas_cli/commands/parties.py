@@ -7,10 +7,12 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.completion import complete_party_doc
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, info, resolve_format, success, warn
 
-DocArg = Annotated[str, typer.Argument(help="RUC, DNI or other document number, or the numeric id.", metavar="DOC")]
+DocArg = Annotated[str, typer.Argument(help="RUC, DNI or other document number, or the numeric id.", metavar="DOC",
+                                        autocompletion=complete_party_doc)]
 
 
 def _resolve_document(ruc: str | None, dni: str | None, doc_type: str | None, doc: str | None) -> tuple[str, str]:

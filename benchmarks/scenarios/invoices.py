@@ -1,0 +1,146 @@
+"""`cuentas invoices update-statuses` and `cuentas invoices list --limit 50` on 1M invoices.
+
+- update-statuses (target 3x): against the equivalent raw SQL UPDATE run by a bare Python
+  process on the same database. "Today" alternates between 2025-06-01 and the generator's
+  2026-11-01, so every run (CLI or raw) flips the same few hundred thousand statuses
+  (VENCIDA <-> PENDIENTE/PARCIAL); both sides run in both directions and the medians are
+  compared.
+- list --limit 50 (target 2x): against `python -c "import sqlmodel"` plus the same query as
+  raw SQL (join to the party, sorted by due date, first 50 rows fetched).
+
+SQLite always; PostgreSQL too when a server URL is given (a database created and dropped here).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+from pathlib import Path
+
+from benchmarks.harness import PYTHON, Measure, Result, cuentas, run_process
+
+GENERATED_TODAY = "2026-11-01"  # the generator's "today": stored statuses are right as of it
+EARLIER_TODAY = "2025-06-01"  # moving today back re-opens every invoice that fell due since
+PASSWORD = "benchmark-password-1"
+
+RAW_UPDATE = """
+import sys
+from sqlalchemy import text
+from cuentas_cli.db.engine import get_engine, normalise_url
+engine = get_engine(normalise_url(sys.argv[1]))
+status = ("CASE WHEN total_cents + adjust_cents - paid_cents <= 0 THEN 'PAGADA' "
+          "WHEN due_date < :today THEN 'VENCIDA' WHEN paid_cents > 0 THEN 'PARCIAL' ELSE 'PENDIENTE' END")
+with engine.begin() as conn:
+    conn.execute(text(f"UPDATE invoice SET status = {status} WHERE status <> 'ANULADA' AND status <> {status}"),
+                 {"today": sys.argv[2]})
+"""
+
+RAW_LIST = """
+import sys
+import sqlmodel
+from sqlalchemy import text
+from cuentas_cli.db.engine import get_engine, normalise_url
+engine = get_engine(normalise_url(sys.argv[1]))
+with engine.connect() as conn:
+    rows = conn.execute(text(
+        "SELECT i.id, i.direction, i.doc_type, i.serie, i.numero, i.issue_date, i.due_date, i.currency, "
+        "i.exchange_rate_e4, i.total_cents, i.paid_cents, i.adjust_cents, i.status, p.doc_number, p.name, "
+        "r.serie, r.numero FROM invoice i JOIN party p ON p.id = i.party_id "
+        "LEFT OUTER JOIN invoice r ON r.id = i.references_id ORDER BY i.due_date, i.id LIMIT 50")).all()
+    assert len(rows) == 50
+"""
+
+
+def _token(url: str, env: dict[str, str]) -> str:
+    """An administrador and a service token, through the CLI itself."""
+    stdin = (PASSWORD + "\n").encode()
+    run_process(cuentas("init", "--admin", "bench", "--password-stdin"), env=env, stdin=stdin)
+    session_file = Path(env["CUENTAS_HOME"]) / "session"
+    run_process(cuentas("login", "bench", "--password-stdin", "--session-file", str(session_file)), env=env,
+                stdin=stdin)
+    made = subprocess.run(cuentas("tokens", "create", f"bench-invoices-{os.getpid()}"), capture_output=True, text=True,
+                          check=True, env={**os.environ, **env, "CUENTAS_SESSION_FILE": str(session_file)})
+    return made.stdout.strip()
+
+
+def _median(runs: list[Measure]) -> Measure:
+    return Measure(statistics.median(r.seconds for r in runs), max(r.peak_mib for r in runs))
+
+
+def _changed(url: str) -> dict[str, int]:
+    from sqlalchemy import text
+
+    from cuentas_cli.db.engine import get_engine, normalise_url
+
+    with get_engine(normalise_url(url)).connect() as conn:
+        return dict(conn.execute(text("SELECT status, COUNT(*) FROM invoice GROUP BY status")).all())
+
+
+def _measure(label: str, url: str, ctx) -> list[Result]:  # noqa: ANN001
+    from benchmarks.generate import Dataset, load
+    from cuentas_cli.db import migrate
+    from cuentas_cli.db.engine import get_engine, normalise_url
+
+    home = ctx.workdir / f"home-invoices-{label}"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {"CUENTAS_HOME": str(home), "CUENTAS_DATABASE_URL": url, "CUENTAS_TODAY": GENERATED_TODAY,
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    migrate.upgrade(get_engine(normalise_url(url), create=True))
+    load(normalise_url(url), Dataset(ctx.size))
+    env["CUENTAS_TOKEN"] = _token(url, env)
+    before = _changed(url)
+
+    # update-statuses: the same flips, both directions, raw and CLI, interleaved.
+    raw_runs: list[Measure] = []
+    cli_runs: list[Measure] = []
+    for _ in range(3):
+        for today in (EARLIER_TODAY, GENERATED_TODAY):
+            raw_runs.append(run_process([PYTHON, "-c", RAW_UPDATE, url, today], env=env))
+        for today in (EARLIER_TODAY, GENERATED_TODAY):
+            cli_runs.append(run_process(cuentas("--today", today, "invoices", "update-statuses", "--format", "json"),
+                                        env=env))
+    after = _changed(url)
+    assert after == before, (before, after)
+    subprocess.run([PYTHON, "-c", RAW_UPDATE, url, EARLIER_TODAY], check=True, env={**os.environ, **env})
+    flipped = sum(abs(v - before.get(k, 0)) for k, v in _changed(url).items()) // 2
+    subprocess.run([PYTHON, "-c", RAW_UPDATE, url, GENERATED_TODAY], check=True, env={**os.environ, **env})
+    raw, cli = _median(raw_runs), _median(cli_runs)
+
+    # list --limit 50
+    run_process(cuentas("invoices", "list", "--limit", "50", "--format", "jsonl"), env=env)  # warm the cache
+    # Interleaved, so a burst of load on the shared machine hits both sides alike.
+    raw_lists: list[Measure] = []
+    cli_lists: list[Measure] = []
+    for _ in range(9):
+        raw_lists.append(run_process([PYTHON, "-c", RAW_LIST, url], env=env))
+        cli_lists.append(run_process(cuentas("invoices", "list", "--limit", "50", "--format", "jsonl"), env=env))
+    list_raw, list_cli = _median(raw_lists), _median(cli_lists)
+    return [
+        Result(f"invoices update-statuses, {ctx.size:,} inv, {label}", cli.seconds, raw.seconds, 3.0, cli.peak_mib,
+               note=f"about {flipped:,} statuses change per run; baseline = raw UPDATE in a bare Python process"),
+        Result(f"invoices list --limit 50, {ctx.size:,} inv, {label}", list_cli.seconds, list_raw.seconds, 2.0,
+               list_cli.peak_mib, note="baseline = python -c 'import sqlmodel' + the same query as raw SQL"),
+    ]
+
+
+def run(ctx) -> list[Result]:  # noqa: ANN001
+    results = _measure("sqlite", f"sqlite:///{ctx.workdir / f'invoices-{ctx.size}-{os.getpid()}.db'}", ctx)
+    if ctx.postgres_url:
+        import psycopg
+
+        admin = ctx.postgres_url.replace("postgresql+psycopg://", "postgresql://")
+        name = f"cuentas_bench_invoices_{os.getpid()}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            base, _, _ = admin.rpartition("/")
+            results.extend(_measure("postgresql", f"postgresql://{base.removeprefix('postgresql://')}/{name}", ctx))
+        finally:
+            from cuentas_cli.db.engine import dispose_engines
+
+            dispose_engines()
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return results

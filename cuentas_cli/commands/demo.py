@@ -1,0 +1,104 @@
+"""`cuentas demo`: a sample company in a fresh SQLite file, logged in, then its dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cuentas_cli.render import info, success
+
+NEXT_STEPS = (
+    ("cuentas invoices overdue --kind cxc", "who owes you, oldest first"),
+    ("cuentas clients show 20999991026", "one client: open invoices, balance, last payment"),
+    ("cuentas invoices show F001-237", "one invoice with its payments"),
+    ("cuentas dashboard aging --kind cxc --by-party", "aging per client"),
+    ("cuentas export --overdue --output vencidas.xlsx", "overdue invoices to Excel, with charts"),
+    ("cuentas notify run --dry-run", "the payment reminders that would go out today"),
+    ("cuentas audit list --limit 5", "who did what"),
+    ("cuentas doctor", "check this set-up"),
+)
+
+
+def demo(
+    folder: Annotated[
+        Optional[Path],
+        typer.Option("--dir", help="Folder for the demo database (default: demo/ under the data dir). "
+                     "An earlier demo there is replaced; any other cuentas database is refused.", metavar="PATH"),
+    ] = None,
+) -> None:
+    """Create a sample company in a fresh SQLite database, log in as its administrador and show the dashboard.
+
+    About 40 clients and suppliers, a year of sales and purchases up to 2026-06-15 with their
+    payments (some overdue), users of the three roles (demo-admin, demo-contador,
+    demo-gerente; the password is printed: it is for the demo only). Everything goes through
+    the real importer and services. Your own database and settings are not touched; the
+    lines printed at the end point the next commands at the demo.
+
+    Example: cuentas demo --dir ./cuentas-demo
+    """
+    from cuentas_cli.integrations import keyring_store
+    from cuentas_cli.runtime import write_session_file
+    from cuentas_cli.services import demo as service
+
+    target = (folder or service.default_folder()).expanduser().resolve()
+    service.check_folder(target)
+    info(f"building the demo company in {target} ...")
+    result = service.create_demo(folder=target)
+    session_file: Path | None = None
+    try:
+        keyring_store.set_secret(keyring_store.session_key(result.url), result.token)
+        kept = "in the OS keyring"
+    except keyring_store.KeyringUnavailable:
+        session_file = result.folder / service.SESSION_FILE
+        write_session_file(session_file, result.token)
+        kept = f"in {session_file} (mode 0600: no OS keyring works here)"
+
+    c = result.counts
+    success(f"demo company {result.folder}: {c['clients']} clients, {c['suppliers']} suppliers, {c['invoices']} invoices, "
+            f"{c['payments']} payments, {c['overdue']} overdue as of {result.today.isoformat()}")
+    for item in result.imports:
+        info(f"  imported {item['file']} ({item['format']}): {item['new']} new, {item['skipped']} already present"
+             + (f", {item['anulados']} anulados skipped" if item["anulados"] else ""))
+    info(f"users (password {result.password!r}, for this demo only): "
+         + ", ".join(f"{name} ({role})" for name, role in result.users))
+    info(f"logged in as {result.users[0][0]}; session kept {kept}")
+    info("")
+    info("To keep working in the demo, run in your shell:")
+    for line in service.env_lines(result, session_file=session_file):
+        info(f"  {line}")
+    info("")
+    info("Then try:")
+    width = max(len(cmd) for cmd, _ in NEXT_STEPS)
+    for cmd, why in NEXT_STEPS:
+        info(f"  {cmd.ljust(width)}   # {why}")
+    info("Log in as another role with `cuentas login demo-gerente` (same password) to see what it may do.")
+    info("")
+    info(f"Demo dashboard as of {result.today.isoformat()}:")
+    _show_dashboard(result)
+
+
+def _show_dashboard(result) -> None:  # noqa: ANN001
+    """The real `cuentas dashboard`, run as demo-admin against the demo database."""
+    from cuentas_cli import runtime
+    from cuentas_cli.commands import dashboard
+    from cuentas_cli.render import Format
+    from cuentas_cli.services.demo import demo_config
+
+    import os
+    import sys
+
+    from cuentas_cli.render import stdout_console
+
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        stdout_console().width = 110  # piped (e.g. examples/run.sh in CI): room for the cash-flow table
+    config = demo_config(result.url, result.today)
+    config.token = result.token
+    runtime.set_current(runtime.Runtime(config))
+
+    class _Whole:
+        invoked_subcommand = None
+
+    dashboard.dashboard(_Whole(), as_of=None, buckets=None, weeks=None, months=None, opening_balance=None,
+                        fmt=Format.table)

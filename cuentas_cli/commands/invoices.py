@@ -1,0 +1,338 @@
+"""`cuentas invoices`: receivable (CxC) and payable (CxP) invoices, notes and payments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Optional
+
+import typer
+
+from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.completion import complete_invoice_id
+from cuentas_cli.errors import UsageError
+from cuentas_cli.render import emit, emit_record, info, success, warn
+
+app = typer.Typer(
+    help="Invoices to collect (cxc) and to pay (cxp): add, list, pay, statuses.\n\n"
+    "Example: cuentas invoices list --kind cxc --overdue",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def _group() -> None:
+    """Invoices to collect (cxc) and to pay (cxp): add, list, pay, statuses."""
+
+
+IdArg = Annotated[str, typer.Argument(help="Invoice id (or SERIE-NUMERO when it names one invoice).", metavar="ID",
+                                       autocompletion=complete_invoice_id)]
+KindOpt = Annotated[Optional[str], typer.Option("--kind", help="cxc (receivable) or cxp (payable).", metavar="KIND")]
+DateOpt = Annotated[Optional[str], typer.Option(metavar="DATE", help="YYYY-MM-DD.")]
+
+
+def parse_date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{flag}: {value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _emit_rows(rows, fmt) -> None:  # noqa: ANN001
+    from cuentas_cli.render import resolve_format
+    from cuentas_cli.services.invoices import LIST_COLUMNS
+
+    emit(rows, fmt, columns=LIST_COLUMNS if resolve_format(fmt) == "table" else None)
+
+
+@app.command("list")
+def list_(
+    kind: KindOpt = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="PENDIENTE, PARCIAL, PAGADA, VENCIDA or ANULADA (as of today).", metavar="S")] = None,
+    party: Annotated[Optional[str], typer.Option("--party", help="Client or supplier: RUC/DNI/document number or id.", metavar="DOC")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open invoices past their due date.")] = False,
+    due_within: Annotated[Optional[int], typer.Option("--due-within", help="Only open invoices due from today to today + DAYS.", metavar="DAYS")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="Issued on or after DATE.", metavar="DATE")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Issued on or before DATE.", metavar="DATE")] = None,
+    currency: Annotated[Optional[str], typer.Option("--currency", help="PEN or USD.", metavar="CUR")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="At most N rows.", metavar="N")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """List invoices by due date, filtered; statuses are as of today.
+
+    Example: cuentas invoices list --kind cxc --status VENCIDA --limit 50 --format json
+    """
+    from cuentas_cli.services import invoices
+
+    filters = invoices.InvoiceFilter(
+        kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
+        date_from=parse_date(date_from, "--from"), date_to=parse_date(date_to, "--to"), currency=currency, limit=limit,
+    )
+    rt = runtime()
+    with rt.session() as session:
+        _emit_rows(invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today, filters=filters), fmt)
+
+
+@app.command()
+def add(
+    kind: Annotated[str, typer.Option("--kind", help="cxc (receivable) or cxp (payable).", metavar="KIND")],
+    party: Annotated[str, typer.Option("--party", help="Client (cxc) or supplier (cxp): RUC/DNI or id.", metavar="DOC")],
+    serie: Annotated[str, typer.Option("--serie", help="F001, B001, E001, or 4 digits for paper.")],
+    numero: Annotated[str, typer.Option("--numero", help="Correlativo, 1 to 99999999.")],
+    issued: Annotated[str, typer.Option("--issued", help="Issue date, YYYY-MM-DD.", metavar="DATE")],
+    total: Annotated[Optional[str], typer.Option("--total", help="Total with IGV (base and IGV derived at 18% if not given).", metavar="AMOUNT")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", help="Due date, YYYY-MM-DD (notes default to the issue date).", metavar="DATE")] = None,
+    base: Annotated[Optional[str], typer.Option("--base", help="Taxable base.", metavar="AMOUNT")] = None,
+    igv: Annotated[Optional[str], typer.Option("--igv", help="IGV (0 for exempt).", metavar="AMOUNT")] = None,
+    currency: Annotated[str, typer.Option("--currency", help="PEN or USD.", metavar="CUR")] = "PEN",
+    rate: Annotated[Optional[str], typer.Option("--rate", help="PEN per USD; default: the SBS selling rate of the issue date (`cuentas fx`).", metavar="FX")] = None,
+    doc_type: Annotated[str, typer.Option("--doc-type", help="01 factura, 03 boleta, 07 nota de crédito, 08 nota de débito.")] = "01",
+    description: Annotated[Optional[str], typer.Option("--description", help="Free text.", metavar="TEXT")] = None,
+    detraccion: Annotated[Optional[str], typer.Option("--detraccion", help="Detracción (SPOT) percentage of the total, e.g. 12.", metavar="PCT")] = None,
+    retencion: Annotated[bool, typer.Option("--retencion", help="A 3% IGV retención is withheld.")] = False,
+    references: Annotated[Optional[str], typer.Option("--references", help="For notes 07/08: the invoice modified, SERIE-NUMERO.", metavar="DOC")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Add an invoice, or a credit/debit note that adjusts the invoice it references.
+
+    Example: cuentas invoices add --kind cxc --party 20131312955 --serie F001 --numero 123 --issued 2026-06-01 --due 2026-07-01 --total 1180.00 --detraccion 12
+    """
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    if total is None and (base is None or igv is None):
+        raise UsageError("give --total (or both --base and --igv)")
+    with rt.session(write=True) as session:
+        row = invoices.add_invoice(
+            session=session, actor=rt.actor(session), today=rt.today, kind=kind, party=party, serie=serie,
+            numero=numero, issued=parse_date(issued, "--issued"), due=parse_date(due, "--due"), total=total,
+            base=base, igv=igv, currency=currency, rate=rate, doc_type=doc_type, description=description,
+            detraccion=detraccion, retencion=retencion, references=references,
+        )
+    success(f"invoice {row.id} added: {row.document} {row.party_name}, {row.currency} {row.total:,.2f}, {row.status}")
+    if fmt is not None:
+        emit_record(row, fmt)
+
+
+@app.command()
+def show(ref: IdArg, fmt: FormatOpt = None) -> None:
+    """Show one invoice: amounts, balance, detracción/retención, notes, payments, reminders sent.
+
+    Example: cuentas invoices show 42 --format json
+    """
+    from cuentas_cli.render import resolve_format
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    with rt.session() as session:
+        detail = invoices.show_invoice(session=session, actor=rt.actor(session), today=rt.today, ref=ref)
+    if resolve_format(fmt) != "table":
+        emit_record(detail, fmt)
+        return
+    record = {k: v for k, v in vars(detail).items() if k not in {"payments", "notes"}}
+    if not detail.detraccion_pct:
+        record.pop("detraccion_recorded")
+    if not detail.retencion:
+        record.pop("retencion_recorded")
+    emit_record(record, "table", title=f"{detail.document} ({detail.kind})")
+    if detail.notes:
+        emit(detail.notes, "table", title="Credit/debit notes")
+    if detail.payments:
+        emit(detail.payments, "table", title="Payments")
+
+
+@app.command()
+def edit(
+    ref: IdArg,
+    party: Annotated[Optional[str], typer.Option("--party", help="Another client/supplier of the same kind.", metavar="DOC")] = None,
+    doc_type: Annotated[Optional[str], typer.Option("--doc-type", help="01 or 03.")] = None,
+    serie: Annotated[Optional[str], typer.Option("--serie")] = None,
+    numero: Annotated[Optional[str], typer.Option("--numero")] = None,
+    issued: Annotated[Optional[str], typer.Option("--issued", metavar="DATE")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", metavar="DATE")] = None,
+    total: Annotated[Optional[str], typer.Option("--total", metavar="AMOUNT")] = None,
+    base: Annotated[Optional[str], typer.Option("--base", metavar="AMOUNT")] = None,
+    igv: Annotated[Optional[str], typer.Option("--igv", metavar="AMOUNT")] = None,
+    currency: Annotated[Optional[str], typer.Option("--currency", metavar="CUR")] = None,
+    rate: Annotated[Optional[str], typer.Option("--rate", metavar="FX")] = None,
+    description: Annotated[Optional[str], typer.Option("--description", metavar="TEXT")] = None,
+    detraccion: Annotated[Optional[str], typer.Option("--detraccion", help="Percentage; 0 removes it.", metavar="PCT")] = None,
+    retencion: Annotated[Optional[bool], typer.Option("--retencion/--no-retencion", help="Set or remove the 3% retención.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Change an invoice's fields (administrador); payments and status follow.
+
+    Example: cuentas invoices edit 42 --due 2026-08-15 --description "plazo ampliado"
+    """
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        row, changed = invoices.edit_invoice(
+            session=session, actor=rt.actor(session), today=rt.today, ref=ref, party=party, doc_type=doc_type,
+            serie=serie, numero=numero, issued=parse_date(issued, "--issued"), due=parse_date(due, "--due"),
+            total=total, base=base, igv=igv, currency=currency, rate=rate, description=description,
+            detraccion=detraccion, retencion=retencion,
+        )
+    if changed:
+        success(f"invoice {row.id} ({row.document}) changed: {', '.join(changed)}; now {row.status}")
+    else:
+        info(f"invoice {row.id} ({row.document}): nothing to change")
+    if fmt is not None:
+        emit_record(row, fmt)
+
+
+@app.command("set-status")
+def set_status(
+    ref: IdArg,
+    status: Annotated[str, typer.Argument(help="PAGADA, ANULADA, or PENDIENTE/PARCIAL/VENCIDA to restore an annulled invoice.")],
+    on: Annotated[Optional[str], typer.Option("--date", help="PAGADA: date of the payment recorded (default today).", metavar="DATE")] = None,
+    method: Annotated[str, typer.Option("--method", help="PAGADA: method of that payment.")] = "transferencia",
+    reference: Annotated[Optional[str], typer.Option("--reference", help="PAGADA: reference of that payment.", metavar="R")] = None,
+) -> None:
+    """Change an invoice's status by hand: PAGADA records a payment of the balance; ANULADA
+    takes it out of collection; leaving ANULADA needs an administrador.
+
+    Example: cuentas invoices set-status 42 PAGADA --date 2026-06-10 --reference OP-5531
+    """
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        change = invoices.set_status(session=session, actor=rt.actor(session), today=rt.today, ref=ref, status=status,
+                                     paid_on=parse_date(on, "--date"), method=method, reference=reference)
+    row = change.row
+    if change.before == change.after:
+        info(f"invoice {row.id} ({row.document}) is already {row.status}")
+        return
+    extra = f"; payment {change.payment_id} of {change.payment_amount:,.2f} recorded" if change.payment_id else ""
+    success(f"invoice {row.id} ({row.document}): {change.before} -> {change.after}{extra}")
+
+
+@app.command()
+def delete(
+    ref: IdArg,
+    with_payments: Annotated[bool, typer.Option("--with-payments", help="Also delete its payments.")] = False,
+) -> None:
+    """Delete an invoice (administrador); refused while it has payments unless --with-payments.
+
+    Example: cuentas invoices delete 42 --with-payments
+    """
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        gone = invoices.delete_invoice(session=session, actor=rt.actor(session), today=rt.today, ref=ref,
+                                       with_payments=with_payments)
+    extra = f" with {gone.payments} payment(s) of {gone.payments_total:,.2f}" if gone.payments else ""
+    success(f"invoice {gone.id} ({gone.document}) deleted{extra}")
+
+
+@app.command()
+def pay(
+    ref: IdArg,
+    amount: Annotated[str, typer.Argument(help="Amount in the invoice's currency, e.g. 1038.40.")],
+    on: Annotated[Optional[str], typer.Option("--date", help="Payment date (default today).", metavar="DATE")] = None,
+    method: Annotated[str, typer.Option("--method", help="transferencia, efectivo, cheque, detraccion or retencion.")] = "transferencia",
+    reference: Annotated[Optional[str], typer.Option("--reference", help="Operation number, cheque number, certificate...", metavar="R")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Record a payment (partial or full); more than the balance is refused.
+
+    Example: cuentas invoices pay 42 141.60 --method detraccion --reference "constancia 12345"
+    """
+    from cuentas_cli.services import payments
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        result = payments.pay(session=session, actor=rt.actor(session), today=rt.today, ref=ref, amount=amount,
+                              paid_on=parse_date(on, "--date"), method=method, reference=reference)
+    for message in result.warnings:
+        warn(message)
+    inv = result.invoice
+    success(f"payment {result.payment.id} of {result.payment.amount:,.2f} {inv.currency} recorded on {inv.document}; "
+            f"balance {inv.balance:,.2f}, {inv.status}")
+    if fmt is not None:
+        emit_record(result.payment, fmt)
+
+
+@app.command()
+def payments(ref: IdArg, fmt: FormatOpt = None) -> None:
+    """List an invoice's payments.
+
+    Example: cuentas invoices payments 42 --format csv
+    """
+    from cuentas_cli.services import payments as service
+
+    rt = runtime()
+    with rt.session() as session:
+        rows = service.list_payments(session=session, actor=rt.actor(session), ref=ref)
+    emit(rows, fmt)
+
+
+@app.command()
+def unpay(payment_id: Annotated[int, typer.Argument(help="Payment id (see `invoices payments ID`).", metavar="PAYMENT_ID")]) -> None:
+    """Delete a payment (administrador); the invoice's balance and status come back.
+
+    Example: cuentas invoices unpay 314
+    """
+    from cuentas_cli.services import payments as service
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        result = service.delete_payment(session=session, actor=rt.actor(session), today=rt.today, payment_id=payment_id)
+    inv = result.invoice
+    success(f"payment {result.payment.id} of {result.payment.amount:,.2f} deleted from {inv.document}; "
+            f"balance {inv.balance:,.2f}, {result.status_before} -> {inv.status}")
+
+
+@app.command()
+def overdue(kind: KindOpt = None, fmt: FormatOpt = None) -> None:
+    """List open invoices past their due date, oldest first (due today is not overdue).
+
+    Example: cuentas invoices overdue --kind cxc --format csv
+    """
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    with rt.session() as session:
+        rows = invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
+                                      filters=invoices.InvoiceFilter(kind=kind, overdue=True))
+        _emit_rows(rows, fmt)
+
+
+@app.command()
+def upcoming(
+    days: Annotated[int, typer.Option("--days", help="Due from today to today + DAYS.", metavar="DAYS", min=0)] = 7,
+    kind: KindOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """List open invoices falling due in the next days.
+
+    Example: cuentas invoices upcoming --days 14 --kind cxp
+    """
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    with rt.session() as session:
+        rows = invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
+                                      filters=invoices.InvoiceFilter(kind=kind, due_within=days))
+        _emit_rows(rows, fmt)
+
+
+@app.command("update-statuses")
+def update_statuses(fmt: FormatOpt = None) -> None:
+    """Recompute every invoice's status as of today (set-based) and print how many changed to each.
+
+    Example: cuentas --today 2026-07-01 invoices update-statuses
+    """
+    from cuentas_cli.db.models import INVOICE_STATUSES
+    from cuentas_cli.services import invoices
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        changed = invoices.update_statuses(session=session, actor=rt.actor(session), today=rt.today)
+    rows = [{"status": s, "changed": changed.get(s, 0)} for s in INVOICE_STATUSES if s != "ANULADA"]
+    emit(rows, fmt)
+    info(f"{sum(changed.values())} status(es) changed as of {rt.today.isoformat()}")

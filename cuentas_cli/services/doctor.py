@@ -1,0 +1,371 @@
+"""`cuentas doctor`: check the set-up and say, for every problem, how to fix it.
+
+Each check returns ok, warn (works, but something is missing or will bite later), fail (a
+command will not work) or skip (not applicable, or an earlier failure makes it moot). A check
+never raises: whatever goes wrong becomes its finding. Network checks (lookup provider, SMTP)
+use a short timeout and can be left out with `network=False`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cuentas_cli.errors import CuentasError, ExitCode
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cuentas_cli.config import Config
+    from cuentas_cli.services.auth import Actor
+
+STATUSES = ("ok", "warn", "fail", "skip")
+PROBE_RUC = "20131312955"  # SUNAT's own RUC: every provider knows it
+PADRON_MAX_AGE_DAYS = 31
+
+
+class ChecksFailed(CuentasError):
+    """At least one check failed (exit 1; the table above the error line names each fix)."""
+
+    exit_code = ExitCode.UNEXPECTED
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | warn | fail | skip
+    detail: str
+    fix: str = ""
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    def of(self, status: str) -> list[Check]:
+        return [c for c in self.checks if c.status == status]
+
+    @property
+    def failed(self) -> list[Check]:
+        return self.of("fail")
+
+    @property
+    def warnings(self) -> list[Check]:
+        return self.of("warn")
+
+    def summary(self) -> dict[str, Any]:
+        return {"ok": not self.failed, "failed": len(self.failed), "warnings": len(self.warnings),
+                "checks": [c.__dict__ for c in self.checks]}
+
+
+@dataclass
+class _State:
+    config: "Config"
+    today: date
+    network: bool
+    timeout_s: float
+    db_ok: bool = False
+    actor: "Actor | None" = None
+    keyring_ok: bool = False
+
+
+def run_checks(*, config: "Config", today: date, network: bool = True, timeout_s: float = 5.0,
+               smtp_password: Callable[[], str | None] | None = None) -> Report:
+    """Every check, in the order a person would fix them."""
+    state = _State(config=config, today=today, network=network, timeout_s=timeout_s)
+    report = Report()
+    report.checks.append(check_database(state))
+    report.checks.append(check_permissions(state))
+    report.checks.append(check_keyring(state))
+    if state.db_ok:
+        from cuentas_cli.db.engine import open_session
+
+        with open_session(config.database_url) as session:
+            report.checks.append(check_login(state, session))
+            report.checks.append(check_lookup(state, session))
+            report.checks.append(check_smtp(state, session, smtp_password))
+            report.checks.append(check_exchange_rate(state, session))
+            report.checks.append(check_padron(state, session))
+    else:
+        moot = "skipped: the database is not usable (see above)"
+        report.checks.append(Check("login", "skip", moot))
+        report.checks.append(check_lookup(state, None))
+        report.checks.append(check_smtp(state, None, smtp_password))
+        report.checks.append(Check("exchange rate", "skip", moot))
+        report.checks.append(Check("padrón", "skip", moot))
+    return report
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+def _where(url: str) -> str:
+    from cuentas_cli.db.engine import is_sqlite, redact, sqlite_path
+
+    return f"SQLite {sqlite_path(url)}" if is_sqlite(url) else f"PostgreSQL {redact(url).split('://', 1)[1].split('?')[0]}"
+
+
+def check_database(state: _State) -> Check:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cuentas_cli.db.engine import get_engine, is_sqlite
+    from cuentas_cli.db.migrate import current_revision
+    from cuentas_cli.db.migrations import HEAD_REVISION
+
+    url = state.config.database_url
+    where = _where(url)
+    try:
+        engine = get_engine(url)
+        revision = current_revision(engine)
+    except CuentasError as exc:  # no SQLite file yet
+        return Check("database", "fail", f"{where}: {exc.message}",
+                     "create it: `cuentas init --admin NAME` (or try `cuentas demo`)")
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+        fix = ("check that the server is up and CUENTAS_DATABASE_URL / --db (user, host, port, database) is right"
+               if not is_sqlite(url) else "check the file is readable and is a cuentas database")
+        return Check("database", "fail", f"cannot reach {where}: {reason}", fix)
+    if revision is None:
+        return Check("database", "fail", f"{where} has no cuentas schema", "run `cuentas init --admin NAME` (or `cuentas db upgrade`)")
+    if revision != HEAD_REVISION:
+        return Check("database", "fail", f"{where}: schema at revision {revision}, this cuentas needs {HEAD_REVISION}",
+                     "back the database up, then run `cuentas db upgrade`")
+    state.db_ok = True
+    return Check("database", "ok", f"{where} reachable, schema at {revision} (newest)")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def check_permissions(state: _State) -> Check:
+    """SQLite file 0600 in a 0700 folder (and the config file, which may hold a database URL)."""
+    from cuentas_cli.config import config_file_path
+    from cuentas_cli.db.engine import is_sqlite, sqlite_path
+
+    url = state.config.database_url
+    problems: list[tuple[str, str]] = []
+    notes: list[str] = []
+    if is_sqlite(url):
+        db = sqlite_path(url)
+        if not db.exists():
+            return Check("permissions", "skip", f"no database file at {db} yet")
+        folder = db.parent
+        if _mode(folder) & 0o077:
+            problems.append((f"folder {folder} is {_mode(folder):o}", f"chmod 700 {folder}"))
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            if path.exists() and _mode(path) & 0o077:
+                problems.append((f"{path.name} is {_mode(path):o}", f"chmod 600 {path}"))
+        if path_owner_differs(db):
+            notes.append(f"{db} belongs to another user")
+        ok_text = f"{db.name} 0600 in a 0700 folder"
+    else:
+        ok_text = "PostgreSQL: access is governed by the server's grants, not by file modes"
+    config_file = config_file_path()
+    if config_file.exists() and _mode(config_file) & 0o077:
+        problems.append((f"config file {config_file} is {_mode(config_file):o}", f"chmod 600 {config_file}"))
+    if problems:
+        return Check("permissions", "fail",
+                     "others may read or change your accounts: " + "; ".join(p for p, _ in problems) + ". "
+                     "With SQLite, whoever can write the file can bypass roles",
+                     " && ".join(f for _, f in problems))
+    if notes:
+        return Check("permissions", "warn", "; ".join(notes), "run cuentas as the file's owner")
+    return Check("permissions", "ok", ok_text)
+
+
+def path_owner_differs(path: Path) -> bool:
+    return hasattr(os, "getuid") and path.stat().st_uid != os.getuid()
+
+
+# --- identity ------------------------------------------------------------------------------
+
+
+def check_keyring(state: _State) -> Check:
+    from cuentas_cli.integrations import keyring_store
+    from cuentas_cli.runtime import SESSION_FILE_ENV
+
+    try:
+        backend = keyring_store.backend_name()
+    except Exception as exc:  # noqa: BLE001 - a broken keyring install is a finding, not a crash
+        backend = f"unknown ({type(exc).__name__})"
+    alternatives = [name for name in ("CUENTAS_TOKEN", SESSION_FILE_ENV) if os.environ.get(name)]
+    try:
+        keyring_store.get_secret("doctor-probe")
+    except keyring_store.KeyringUnavailable as exc:
+        if alternatives:
+            return Check("keyring", "warn", f"no usable OS keyring ({backend}); using {' and '.join(alternatives)} instead",
+                         "fine for cron and servers; secrets then come from CUENTAS_LOOKUP_TOKEN / "
+                         "CUENTAS_SMTP_PASSWORD_FILE (a 0600 file)")
+        return Check("keyring", "fail", f"no usable OS keyring (backend {backend})",
+                     "log in with `cuentas login NAME --session-file PATH` and export CUENTAS_SESSION_FILE=PATH, "
+                     "or set CUENTAS_TOKEN to a service token (`cuentas tokens create NAME`); on a desktop, "
+                     "install/unlock the system keyring (Secret Service, macOS Keychain, Windows Credential Locker)")
+    state.keyring_ok = True
+    if backend.startswith("keyrings.alt"):
+        return Check("keyring", "warn", f"backend {backend} keeps secrets in a plain file",
+                     "uninstall keyrings.alt and use the system keyring, or set PYTHON_KEYRING_BACKEND")
+    return Check("keyring", "ok", f"backend {backend}")
+
+
+def check_login(state: _State, session: "Session") -> Check:
+    from cuentas_cli.runtime import Runtime
+
+    rt = Runtime(state.config)
+    try:
+        actor = rt.actor(session, required=False)
+    except CuentasError as exc:
+        return Check("login", "fail", exc.message, "log in again: `cuentas login NAME` (or create a new service token)")
+    if actor is None:
+        return Check("login", "fail", "not logged in (no session in the keyring, no CUENTAS_SESSION_FILE, no CUENTAS_TOKEN)",
+                     "`cuentas login NAME`; for cron and scripts set CUENTAS_TOKEN to a service token")
+    state.actor = actor
+    until = f", until {actor.expires_at:%Y-%m-%d %H:%M} UTC" if actor.expires_at else ""
+    return Check("login", "ok", f"{actor.username} ({actor.role}), {actor.token_kind} token{until}")
+
+
+# --- the outside world ----------------------------------------------------------------------
+
+
+def check_lookup(state: _State, session: "Session | None") -> Check:
+    from cuentas_cli.integrations import lookup
+    from cuentas_cli.services import parties
+
+    try:
+        options = parties.lookup_settings(session, state.config)
+    except CuentasError as exc:
+        return Check("lookup", "fail", exc.message, "fix the lookup.* settings: `cuentas settings show`")
+    if options.provider == "offline":
+        return Check("lookup", "warn", "provider offline: RUC/DNI lookups answer only from built-in demo data",
+                     "`cuentas settings set lookup.provider apisnet` and `cuentas settings secret set lookup-token` "
+                     "(or import the padrón: `cuentas padron import FILE`)")
+    if not options.token:
+        return Check("lookup", "fail", f"provider {options.provider} has no token",
+                     "`cuentas settings secret set lookup-token` (no keyring: set CUENTAS_LOOKUP_TOKEN)")
+    if not state.network:
+        return Check("lookup", "ok", f"provider {options.provider}, token stored (not contacted: --offline)")
+    timeout = min(state.timeout_s, options.timeout_s)
+    started = time.perf_counter()
+    try:
+        provider = lookup.PROVIDERS[options.provider](base_url=options.base_url, token=options.token, timeout_s=timeout,
+                                                      max_retries=0, backoff_s=0)
+        with provider:
+            provider.lookup_ruc(PROBE_RUC)
+    except lookup.TokenInvalid as exc:
+        return Check("lookup", "fail", exc.message, "store a valid token: `cuentas settings secret set lookup-token`")
+    except lookup.LookupNotFound:
+        pass  # the provider answered and accepted the token: reachable
+    except CuentasError as exc:
+        return Check("lookup", "fail", exc.message.replace(" (1 attempts)", ""),
+                     "check the network and lookup.base_url; raise lookup.timeout_s if the provider is slow")
+    seconds = time.perf_counter() - started
+    return Check("lookup", "ok", f"provider {options.provider} answered in {seconds:.1f} s, token accepted")
+
+
+def _smtp_settings(session: "Session | None", config: "Config") -> Any:
+    from cuentas_cli.integrations.email import SmtpSettings
+    from cuentas_cli.services import settings
+
+    values = settings.effective(session, config)
+
+    def get(key: str) -> Any:
+        from cuentas_cli.config import parse_value
+
+        return parse_value(key, values[key].value)
+
+    return SmtpSettings(host=get("smtp.host"), port=get("smtp.port"), security=get("smtp.security"),
+                        user=get("smtp.user"), from_addr=get("smtp.from"), reply_to=get("smtp.reply_to"),
+                        company=get("company.name"))
+
+
+def check_smtp(state: _State, session: "Session | None", password: Callable[[], str | None] | None) -> Check:
+    from dataclasses import replace
+
+    from cuentas_cli.integrations import email
+
+    try:
+        smtp = _smtp_settings(session, state.config)
+    except CuentasError as exc:
+        return Check("smtp", "fail", exc.message, "fix the smtp.* settings: `cuentas settings show`")
+    if not smtp.host:
+        return Check("smtp", "warn", "not configured: payment reminders will not be e-mailed",
+                     "`cuentas settings set smtp.host HOST`, smtp.from, smtp.user and "
+                     "`cuentas settings secret set smtp-password` (docs/reminders.md)")
+    try:
+        smtp.check()
+        secret = None
+        if smtp.user:
+            secret = (password or (lambda: email.read_secret(email.PASSWORD_SECRET, email.PASSWORD_FILE_ENV)))()
+            if not secret:
+                return Check("smtp", "fail", f"{smtp.where}: no SMTP password for {smtp.user}",
+                             "`cuentas settings secret set smtp-password` (no keyring: a 0600 file named by "
+                             f"{email.PASSWORD_FILE_ENV})")
+    except CuentasError as exc:
+        return Check("smtp", "fail", exc.message, "fix the smtp.* settings, then `cuentas notify test-email ADDRESS`")
+    if not state.network:
+        return Check("smtp", "ok", f"{smtp.where} ({smtp.security}) configured (not contacted: --offline)")
+    try:
+        with email.SmtpConnection(replace(smtp, timeout=state.timeout_s), password=lambda: secret) as connection:
+            connection.connect()
+    except email.SmtpUnavailable as exc:
+        return Check("smtp", "fail", str(exc),
+                     "check smtp.host, smtp.port and smtp.security, and that this machine may reach the server "
+                     "(firewall); then `cuentas notify test-email ADDRESS`")
+    who = f", logged in as {smtp.user}" if smtp.user else ""
+    return Check("smtp", "ok", f"connected to {smtp.where} ({smtp.security}){who}")
+
+
+# --- data the daily work needs ------------------------------------------------------------------
+
+
+def check_exchange_rate(state: _State, session: "Session") -> Check:
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import ExchangeRate
+    from cuentas_cli.services.fx import rate_text
+
+    today = state.today
+    row = session.exec(
+        select(ExchangeRate).where(ExchangeRate.currency == "USD", ExchangeRate.rate_date <= today)
+        .order_by(ExchangeRate.rate_date.desc()).limit(1)
+    ).first()
+    fix = f"`cuentas fx fetch` (or `cuentas fx set {today.isoformat()} 3.750`)"
+    if row is None:
+        return Check("exchange rate", "warn", f"no USD rate on or before {today.isoformat()}: USD invoices need --rate", fix)
+    gap = [row.rate_date + timedelta(days=n) for n in range(1, (today - row.rate_date).days + 1)]
+    text = f"USD sell {rate_text(row.sell_e4)} of {row.rate_date.isoformat()}"
+    if row.rate_date == today:
+        return Check("exchange rate", "ok", text + " (today)")
+    if all(day.weekday() >= 5 for day in gap):
+        return Check("exchange rate", "ok", text + " (no publication at weekends: it applies today)")
+    return Check("exchange rate", "warn", f"{text}: {len(gap)} day(s) old; today's is not recorded", fix)
+
+
+def check_padron(state: _State, session: "Session") -> Check:
+    if state.actor is None:
+        return Check("padrón", "skip", "needs a logged-in user (see login)")
+    try:
+        from cuentas_cli.services import padron
+    except ImportError:  # pragma: no cover - the padrón module ships with cuentas
+        return Check("padrón", "skip", "this cuentas has no padrón support")
+    try:
+        status = padron.status(session=session, actor=state.actor, today=state.today)
+    except CuentasError as exc:
+        return Check("padrón", "fail", exc.message, "`cuentas padron status` for details")
+    fix = ("download padron_reducido_ruc.zip from SUNAT and run `cuentas padron import padron_reducido_ruc.zip`")
+    if not status.loaded:
+        return Check("padrón", "warn", "not loaded (optional: offline RUC checks and lookups)", fix)
+    if status.interrupted_import:
+        return Check("padrón", "warn", "an earlier import was interrupted; the previous data is still in use",
+                     "run the import again: " + fix)
+    age = f"{status.age_days} days old" if status.age_days is not None else "date unknown"
+    text = f"{status.row_count:,} RUCs from {status.file_name or 'an import'} ({age})"
+    if status.age_days is not None and status.age_days > PADRON_MAX_AGE_DAYS:
+        return Check("padrón", "warn", text + f"; older than {PADRON_MAX_AGE_DAYS} days", "import a newer one: " + fix)
+    return Check("padrón", "ok", text)

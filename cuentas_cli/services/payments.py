@@ -1,0 +1,231 @@
+"""Payments on invoices: record (one or many), list, delete; each keeps its invoice's paid
+amount and status right in the same transaction, under the invoice's row lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from cuentas_cli.db.models import PAYMENT_METHODS
+from cuentas_cli.errors import NotFound, ValidationError
+from cuentas_cli.services import audit, documents
+from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.services.invoices import document_label, get_invoice, money, refresh_status, row_of
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cuentas_cli.db.models import Invoice, Payment
+    from cuentas_cli.services.invoices import InvoiceRow
+
+METHOD_ALIASES = {
+    "transferencia": "transferencia", "transfer": "transferencia", "deposito": "transferencia",
+    "efectivo": "efectivo", "cash": "efectivo",
+    "cheque": "cheque",
+    "detraccion": "detraccion", "detracción": "detraccion",
+    "retencion": "retencion", "retención": "retencion",
+}
+
+
+def normalise_method(method: str) -> str:
+    try:
+        return METHOD_ALIASES[method.strip().lower()]
+    except KeyError:
+        raise ValidationError(f"unknown payment method {method!r}; use {', '.join(PAYMENT_METHODS)}") from None
+
+
+@dataclass
+class PaymentRow:
+    id: int
+    invoice_id: int
+    document: str
+    paid_on: date
+    amount: Decimal
+    currency: str
+    method: str
+    reference: str | None
+    recorded_by: str | None
+    created_at: datetime
+
+
+def payment_rows(session: "Session", *, invoice_ids: Sequence[int] | None = None,
+                 payment_id: int | None = None) -> list[PaymentRow]:
+    from sqlalchemy import select
+
+    from cuentas_cli.db.models import Invoice, Payment, User
+
+    query = (
+        select(Payment.id, Payment.invoice_id, Invoice.serie, Invoice.numero, Payment.paid_on, Payment.amount_cents,
+               Invoice.currency, Payment.method, Payment.reference, User.username, Payment.created_at)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .outerjoin(User, User.id == Payment.recorded_by)
+        .order_by(Payment.paid_on, Payment.id)
+    )
+    if invoice_ids is not None:
+        query = query.where(Payment.invoice_id.in_(list(invoice_ids)))
+    if payment_id is not None:
+        query = query.where(Payment.id == payment_id)
+    return [
+        PaymentRow(r.id, r.invoice_id, document_label(r.serie, r.numero), r.paid_on, money(r.amount_cents), r.currency,
+                   r.method, r.reference, r.username, r.created_at)
+        for r in session.execute(query)
+    ]
+
+
+def insert_payments(session: "Session", *, actor: Actor | None, inv: "Invoice", today: date,
+                    items: Sequence[tuple[int, date, str, str | None]]) -> list["Payment"]:
+    """Add payments (céntimos, date, method, reference) to a locked invoice; every check first,
+    then the insert (one executemany for many), the invoice's paid amount and status, and one
+    audit row. Returns the Payment objects only for a single payment."""
+    from sqlalchemy import insert
+
+    from cuentas_cli.db.models import Payment, utcnow
+
+    label = document_label(inv.serie, inv.numero)
+    if inv.status == "ANULADA":
+        raise ValidationError(f"{label} is ANULADA; it takes no payments (restore it with `cuentas invoices "
+                              f"set-status {inv.id} PENDIENTE`, administrador)")
+    if inv.references_id is not None:
+        raise ValidationError(f"{label} is a credit/debit note: its amount is applied to the invoice it references; "
+                              f"record payments there")
+    balance = inv.total_cents + inv.adjust_cents - inv.paid_cents
+    rows: list[dict] = []
+    now = utcnow()
+    for cents, paid_on, method, reference in items:
+        if cents <= 0:
+            raise ValidationError("a payment must be greater than zero")
+        if cents > balance:
+            raise ValidationError(f"payment of {money(cents):.2f} is more than the balance {money(balance):.2f} "
+                                  f"{inv.currency} of {label}")
+        if paid_on < inv.issue_date:
+            raise ValidationError(f"payment date {paid_on.isoformat()} is before {label} was issued "
+                                  f"({inv.issue_date.isoformat()})")
+        if reference is not None and len(reference) > 100:
+            raise ValidationError("reference: at most 100 characters")
+        balance -= cents
+        rows.append({"invoice_id": inv.id, "paid_on": paid_on, "amount_cents": cents, "method": normalise_method(method),
+                     "reference": (reference or "").strip() or None,
+                     "recorded_by": actor.user_id if actor else None, "created_at": now})
+    if not rows:
+        return []
+    before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status}
+    first_id = None
+    if len(rows) == 1:
+        payment = Payment(**rows[0])
+        session.add(payment)
+        session.flush()
+        created = [payment]
+        first_id = payment.id
+    else:
+        session.execute(insert(Payment), rows)  # executemany: no ORM object per row
+        created = []
+    added = sum(r["amount_cents"] for r in rows)
+    inv.paid_cents += added
+    refresh_status(inv, today=today)
+    inv.updated_at = now
+    session.add(inv)
+    session.flush()
+    after = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "amount": f"{money(added):.2f}",
+             "payments": len(rows), "method": rows[0]["method"] if len(rows) == 1 else None}
+    if first_id is not None:
+        after["payment_id"] = first_id
+    audit.record(session, actor, action="payment.add", entity="invoice", entity_id=inv.id, before=before, after=after)
+    return created
+
+
+@dataclass
+class PaymentResult:
+    payment: PaymentRow | None
+    invoice: "InvoiceRow"
+    count: int = 1
+    warnings: list[str] = field(default_factory=list)
+
+
+def pay(*, session: "Session", actor: Actor | None, today: date, ref: str, amount: str | int | Decimal,
+        paid_on: date | None = None, method: str = "transferencia", reference: str | None = None) -> PaymentResult:
+    """Record one payment (partial or full) on an invoice."""
+    require(actor, "invoices.operate")
+    method = normalise_method(method)
+    cents = documents.parse_amount(amount, field="amount")
+    inv = get_invoice(session, ref, lock=True)
+    warnings = _method_warnings(inv, method, cents)
+    payment = insert_payments(session, actor=actor, inv=inv, today=today,
+                              items=[(cents, paid_on or today, method, reference)])[0]
+    return PaymentResult(payment_rows(session, payment_id=payment.id)[0], row_of(session, inv, today=today),
+                         warnings=warnings)
+
+
+def pay_many(*, session: "Session", actor: Actor | None, today: date, ref: str,
+             items: Sequence[tuple[str | int | Decimal, date | None, str, str | None]]) -> PaymentResult:
+    """Record many payments on one invoice at once (amount, date, method, reference each),
+    all or none: the bulk path for imports and bank statements."""
+    require(actor, "invoices.operate")
+    inv = get_invoice(session, ref, lock=True)
+    parsed = [(documents.parse_amount(a, field="amount"), d or today, normalise_method(m), r) for a, d, m, r in items]
+    insert_payments(session, actor=actor, inv=inv, today=today, items=parsed)
+    return PaymentResult(None, row_of(session, inv, today=today), count=len(parsed))
+
+
+def _method_warnings(inv: "Invoice", method: str, cents: int) -> list[str]:
+    label = document_label(inv.serie, inv.numero)
+    if method == "detraccion":
+        if not inv.detraccion_cents:
+            return [f"{label} carries no detracción; recorded as a detracción deposit anyway"]
+        if cents != inv.detraccion_cents:
+            return [f"the detracción expected on {label} is {money(inv.detraccion_cents):.2f}, not {money(cents):.2f}"]
+    if method == "retencion":
+        if not inv.retencion_cents:
+            return [f"{label} carries no retención; recorded as a retención anyway"]
+        if cents != inv.retencion_cents:
+            return [f"the retención expected on {label} is {money(inv.retencion_cents):.2f}, not {money(cents):.2f}"]
+    return []
+
+
+def list_payments(*, session: "Session", actor: Actor | None, ref: str) -> list[PaymentRow]:
+    require(actor, "read")
+    inv = get_invoice(session, ref)
+    return payment_rows(session, invoice_ids=[inv.id])
+
+
+@dataclass
+class Unpaid:
+    payment: PaymentRow
+    invoice: "InvoiceRow"
+    status_before: str
+
+
+def delete_payment(*, session: "Session", actor: Actor | None, today: date, payment_id: int) -> Unpaid:
+    """Delete a payment (administrador): the balance comes back and the status follows it
+    (a payment deleted after the due date leaves the invoice VENCIDA again)."""
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import Payment
+
+    require(actor, "invoices.delete")
+    payment = session.exec(select(Payment).where(Payment.id == payment_id)).first()
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}; see `cuentas invoices payments INVOICE_ID`")
+    shown = payment_rows(session, payment_id=payment_id)[0]
+    inv = get_invoice(session, payment.invoice_id, lock=True)
+    before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "payment_id": payment.id,
+              "amount": f"{money(payment.amount_cents):.2f}", "paid_on": payment.paid_on, "method": payment.method,
+              "reference": payment.reference}
+    status_before = inv.status
+    inv.paid_cents -= payment.amount_cents
+    session.delete(payment)
+    refresh_status(inv, today=today)
+    from cuentas_cli.db.models import utcnow
+
+    inv.updated_at = utcnow()
+    session.add(inv)
+    session.flush()
+    audit.record(session, actor, action="payment.delete", entity="invoice", entity_id=inv.id, before=before,
+                 after={"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status})
+    return Unpaid(shown, row_of(session, inv, today=today), status_before)
+
+
+__all__ = ["PaymentRow", "pay", "pay_many", "list_payments", "delete_payment", "payment_rows", "insert_payments",
+           "normalise_method"]
