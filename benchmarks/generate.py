@@ -141,8 +141,12 @@ def load(url: str, dataset: Dataset, *, chunk: int = 50_000) -> None:
             for table in ("party", "invoice", "payment"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
     with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+        if sqlite:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+        else:
+            # VACUUM too: index-only scans need the visibility map a fresh COPY leaves empty.
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
 
 
 def write_csv(path: Path, dataset: Dataset) -> Path:

@@ -179,7 +179,7 @@ def test_examples_import_by_hand(cli, tmp_path):
                  ["cartera-sistema-anterior.csv", "--mapping", str(examples / "mapping-sistema-anterior.toml")]):
         result = cli("import", str(examples / args[0]), *args[1:])
         assert result.exit_code == 0, result.output
-    ple_again = cli("import", str(examples / demo_data.PLE_FILE), "--format", "json")
+    ple_again = cli("import", str(examples / demo_data.PLE_FILE), "--json")
     assert ple_again.json()["new"] == 0 and ple_again.json()["anulados"] == 1
 
 

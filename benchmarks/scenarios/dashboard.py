@@ -17,63 +17,15 @@ from benchmarks.harness import PYTHON, Result, best_of, cuentas, run_process
 AS_OF = "2026-11-01"  # the generator's "today"
 PASSWORD = "benchmark-password-1"
 
-# Columns the generator leaves out that are NOT NULL without a server default.
-_PARTY_EXTRA = ("is_retention_agent", "is_good_taxpayer", "created_at", "updated_at")
-_INVOICE_EXTRA = ("retencion_cents", "adjust_cents", "created_at", "updated_at")
-_PAYMENT_EXTRA = ("created_at",)
-
-
-def load(url: str, dataset, *, chunk: int = 50_000) -> None:  # noqa: ANN001
-    """Bring the database to head and bulk-load the dataset (executemany / COPY)."""
-    from datetime import datetime, timezone
-
-    from sqlalchemy import text
-
-    from benchmarks.generate import INVOICE_COLUMNS, PARTY_COLUMNS, PAYMENT_COLUMNS
+def load(url: str, dataset) -> None:  # noqa: ANN001
+    """Bring the database to head and bulk-load the dataset."""
+    from benchmarks.generate import load as bulk_load
     from cuentas_cli.db import migrate
     from cuentas_cli.db.engine import get_engine, normalise_url
 
-    engine = get_engine(normalise_url(url), create=True)
-    migrate.upgrade(engine)
-    sqlite = engine.dialect.name == "sqlite"
-    stamp = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    stamp_value = stamp.strftime("%Y-%m-%d %H:%M:%S.000000") if sqlite else stamp
-    with engine.begin() as conn:
-        cur = conn.connection.dbapi_connection.cursor()
-
-        def put(table: str, columns: tuple, rows: list[tuple]) -> None:
-            if not rows:
-                return
-            if sqlite:
-                marks = ",".join("?" * len(columns))
-                cur.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
-            else:
-                with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
-                    for r in rows:
-                        copy.write_row(r)
-
-        put("party", PARTY_COLUMNS + _PARTY_EXTRA,
-            [p + (False, False, stamp_value, stamp_value) for p in dataset.parties()])
-        invoices: list[tuple] = []
-        payments: list[tuple] = []
-        for inv, pays in dataset.invoices_and_payments():
-            invoices.append(inv + (0, 0, stamp_value, stamp_value))
-            payments.extend(p + (stamp_value,) for p in pays)
-            if len(invoices) >= chunk:
-                put("invoice", INVOICE_COLUMNS + _INVOICE_EXTRA, invoices)
-                put("payment", PAYMENT_COLUMNS + _PAYMENT_EXTRA, payments)
-                invoices, payments = [], []
-        put("invoice", INVOICE_COLUMNS + _INVOICE_EXTRA, invoices)
-        put("payment", PAYMENT_COLUMNS + _PAYMENT_EXTRA, payments)
-        if not sqlite:
-            for table in ("party", "invoice", "payment"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
-    with engine.connect() as conn:
-        if sqlite:
-            conn.execute(text("ANALYZE"))
-        else:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-        conn.commit()
+    url = normalise_url(url)
+    migrate.upgrade(get_engine(url, create=True))
+    bulk_load(url, dataset)
 
 
 BASELINE = """
