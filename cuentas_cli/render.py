@@ -185,6 +185,38 @@ def reset_consoles() -> None:
     _consoles.clear()
 
 
+class RowProgress:
+    """A bar with rows per second for long work, drawn on stderr; use only when stderr is a
+    terminal. `update(rows, position, size)` takes rows done and bytes read of `size`."""
+
+    def __init__(self, label: str, *, show_bytes: bool = False) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = [TextColumn(label), BarColumn()]
+        if show_bytes:
+            columns.append(DownloadColumn())
+        columns += [TextColumn("{task.fields[rows]:,} rows"), TextColumn("{task.fields[rate]:,.0f} rows/s"),
+                    TimeElapsedColumn()]
+        self.progress = Progress(*columns, console=stderr_console(), transient=True)
+        self.task = None
+        self.started = 0.0
+
+    def update(self, rows: int, position: int, size: int) -> None:
+        import time
+
+        if self.task is None:
+            self.progress.start()
+            self.started = time.perf_counter()
+            self.task = self.progress.add_task("work", total=size or None, rows=0, rate=0.0)
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        self.progress.update(self.task, completed=position, rows=rows, rate=rows / elapsed)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+            self.task = None
+
+
 def info(message: str) -> None:
     """A message for the person at the terminal (stderr, never mixed with data)."""
     stderr_console().print(message, markup=False, highlight=False)

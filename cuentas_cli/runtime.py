@@ -42,10 +42,9 @@ class Runtime:
         return self.config.database_url
 
     def engine(self, *, create: bool = False):  # noqa: ANN201
-        from cuentas_cli.db.engine import connection_error, get_engine
+        from cuentas_cli.db.engine import get_engine
 
-        engine = get_engine(self.url, create=create)
-        return engine
+        return get_engine(self.url, create=create)
 
     def check_schema(self) -> None:
         if self._schema_checked:

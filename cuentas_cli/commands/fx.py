@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
-from cuentas_cli.errors import UsageError
+from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
 from cuentas_cli.render import emit, emit_record, info, success
 
 app = typer.Typer(
@@ -18,15 +16,6 @@ app = typer.Typer(
 )
 
 CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency of the rate (USD).")]
-
-
-def _date(raw: str | None, flag: str) -> date | None:
-    if raw is None:
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise UsageError(f"{flag}: {raw!r} is not a date in the form YYYY-MM-DD") from None
 
 
 @app.command("list")
@@ -46,7 +35,7 @@ def list_(
     rt = runtime()
     with rt.session() as session:
         rows = fx.list_rates(session=session, actor=rt.actor(session), currency=currency,
-                             date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"), limit=limit)
+                             date_from=parse_date(date_from, "--from"), date_to=parse_date(date_to, "--to"), limit=limit)
     emit(rows, fmt)
 
 
@@ -63,7 +52,7 @@ def set_(
     """
     from cuentas_cli.services import fx
 
-    on = _date(day, "DATE")
+    on = parse_date(day, "DATE")
     rt = runtime()
     with rt.session(write=True) as session:
         row, changed = fx.set_rate(session=session, actor=rt.actor(session), on=on, sell=sell, buy=buy,
@@ -88,7 +77,7 @@ def fetch(
     from cuentas_cli.services.auth import require
 
     rt = runtime()
-    on = _date(day, "--date") or rt.today
+    on = parse_date(day, "--date") or rt.today
     with rt.session() as session:
         require(rt.actor(session), "fx.write")
         options = parties.lookup_settings(session, rt.config)

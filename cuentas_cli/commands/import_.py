@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import runtime
-from cuentas_cli.render import emit_record, info, success, warn
+from cuentas_cli.render import RowProgress, emit_record, info, success, warn
 
 
 def import_file(
@@ -50,7 +50,7 @@ def import_file(
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
     )
     rt = runtime()
-    progress = _Progress() if sys.stderr.isatty() else None
+    progress = RowProgress("importing") if sys.stderr.isatty() else None
     try:
         result = _run(rt, file, options, progress)
     except importer.ImportRejected as exc:
@@ -112,34 +112,3 @@ def _show_errors(result) -> None:  # noqa: ANN001
         more = result.rejected - len(result.errors)
         where = f" (all in {result.errors_file})" if result.errors_file else " (pass --errors FILE for all)"
         sys.stderr.write(f"  ... and {more} more{where}\n")
-
-
-class _Progress:
-    """Rows per second on the terminal (stderr), only when stderr is one."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from cuentas_cli.render import stderr_console
-
-        self.progress = Progress(
-            TextColumn("importing"), BarColumn(), TextColumn("{task.fields[rows]:,} rows"),
-            TextColumn("{task.fields[rate]:,.0f} rows/s"), TimeElapsedColumn(), console=stderr_console(), transient=True,
-        )
-        self.task = None
-        self.started = None
-
-    def update(self, rows: int, position: int, size: int) -> None:
-        import time
-
-        if self.task is None:
-            self.progress.start()
-            self.started = time.perf_counter()
-            self.task = self.progress.add_task("import", total=size or None, rows=0, rate=0.0)
-        elapsed = max(time.perf_counter() - self.started, 1e-6)
-        self.progress.update(self.task, completed=position, rows=rows, rate=rows / elapsed)
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.progress.stop()
-            self.task = None

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import FormatOpt, runtime
-from cuentas_cli.render import emit, emit_record, info, success, warn
+from cuentas_cli.render import RowProgress, emit, emit_record, info, success, warn
 
 app = typer.Typer(
     help="The offline RUC register: SUNAT's padrón reducido, imported whole and looked up with no "
@@ -49,7 +49,7 @@ def import_(
     rt = runtime()
     with rt.session() as session:
         actor = rt.actor(session)
-    progress = _Progress() if sys.stderr.isatty() else None
+    progress = RowProgress("padrón", show_bytes=True) if sys.stderr.isatty() else None
     try:
         report = padron.import_file(url=rt.url, actor=actor, path=file, file_date=when,
                                     progress=progress.update if progress else None)
@@ -137,34 +137,3 @@ def _row(entry) -> dict:  # noqa: ANN001
         "ruc": entry.ruc, "name": entry.name, "estado": entry.estado, "condicion": entry.condicion,
         "ubigeo": entry.ubigeo, "address": entry.address, "padron_date": entry.padron_date,
     }
-
-
-class _Progress:
-    """Rows per second on the terminal (stderr), only when stderr is one."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from cuentas_cli.render import stderr_console
-
-        self.progress = Progress(
-            TextColumn("padrón"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[rows]:,} rows"),
-            TextColumn("{task.fields[rate]:,.0f} rows/s"), TimeElapsedColumn(), console=stderr_console(), transient=True,
-        )
-        self.task = None
-        self.started = 0.0
-
-    def update(self, rows: int, position: int, size: int) -> None:
-        import time
-
-        if self.task is None:
-            self.progress.start()
-            self.started = time.perf_counter()
-            self.task = self.progress.add_task("padron", total=size or None, rows=0, rate=0.0)
-        elapsed = max(time.perf_counter() - self.started, 1e-6)
-        self.progress.update(self.task, completed=position, rows=rows, rate=rows / elapsed)
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.progress.stop()
-            self.task = None

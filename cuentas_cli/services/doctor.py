@@ -198,7 +198,7 @@ def check_keyring(state: _State) -> Check:
     alternatives = [name for name in ("CUENTAS_TOKEN", SESSION_FILE_ENV) if os.environ.get(name)]
     try:
         keyring_store.get_secret("doctor-probe")
-    except keyring_store.KeyringUnavailable as exc:
+    except keyring_store.KeyringUnavailable:
         if alternatives:
             return Check("keyring", "warn", f"no usable OS keyring ({backend}); using {' and '.join(alternatives)} instead",
                          "fine for cron and servers; secrets then come from CUENTAS_LOOKUP_TOKEN / "

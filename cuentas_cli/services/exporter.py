@@ -12,26 +12,25 @@ removes that apostrophe again, so an export imports back to the same invoices.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from cuentas_cli.errors import UsageError, ValidationError
+from cuentas_cli.errors import UsageError
 from cuentas_cli.services.auth import Actor, require
-from cuentas_cli.services.statuses import STATUS_CASE
+from cuentas_cli.services.invoices import InvoiceFilter
+from cuentas_cli.services.statuses import status_for
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
 FORMATS = ("xlsx", "csv", "json", "pdf")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-STATUSES = ("PENDIENTE", "PARCIAL", "PAGADA", "VENCIDA", "ANULADA")
 # Column name -> kind of value. The names are the keys of an invoice in JSON and headers the
 # importer recognises, so an export can be imported back.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -46,30 +45,6 @@ WIDTHS = {"id": 8, "kind": 6, "party_doc_type": 6, "party_doc": 13, "party_name"
           "total": 14, "detraccion_pct": 8, "detraccion_amount": 13, "paid": 14, "balance": 14, "status": 11,
           "description": 30, "ref_doc_type": 6, "ref_serie": 7, "ref_numero": 10}
 _EXCEL_EPOCH = date(1899, 12, 30)
-
-
-@dataclass
-class ExportFilter:
-    kind: str | None = None
-    status: str | None = None
-    party: str | None = None
-    overdue: bool = False
-    due_within: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    currency: str | None = None
-
-    def describe(self) -> str:
-        parts = []
-        for label, value in (("tipo", self.kind), ("estado", self.status), ("parte", self.party),
-                             ("moneda", self.currency), ("desde", self.date_from), ("hasta", self.date_to)):
-            if value:
-                parts.append(f"{label}={value}")
-        if self.overdue:
-            parts.append("solo vencidas")
-        if self.due_within is not None:
-            parts.append(f"vencen en {self.due_within} días")
-        return ", ".join(parts) or "todas las facturas"
 
 
 @dataclass
@@ -107,86 +82,35 @@ def money_text(cents: int | None) -> str:
 
 
 # --- the query -------------------------------------------------------------------------------
+# The rows and the summary read the invoices `invoices.invoice_conditions` selects: the same
+# filters, checks and messages as `invoices list`.
+
+STREAM_CHUNK = 5000
 
 
-def _where(session: "Session", filters: ExportFilter, today: date) -> tuple[str, dict[str, Any]]:
-    from cuentas_cli.services.parties import KIND_ALIASES
+def _rows(session: "Session", conditions: list[Any]) -> Iterator[tuple]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
 
-    clauses: list[str] = []
-    params: dict[str, Any] = {"today": today}
-    if filters.kind:
-        kind = KIND_ALIASES.get(filters.kind.strip().lower())
-        if kind is None:
-            raise UsageError(f"--kind {filters.kind!r}: use cxc (receivable) or cxp (payable)")
-        clauses.append("i.direction = :direction")
-        params["direction"] = "receivable" if kind == "client" else "payable"
-    if filters.status:
-        status = filters.status.strip().upper()
-        if status not in STATUSES:
-            raise UsageError(f"--status {filters.status!r}: use one of {', '.join(STATUSES)}")
-        clauses.append("i.eff_status = :status")
-        params["status"] = status
-    if filters.party:
-        ref = filters.party.strip()
-        if ref.isdigit() and len(ref) < 8:
-            clauses.append("(p.doc_number = :party OR p.id = :party_id)")
-            params["party_id"] = int(ref)
-        else:
-            clauses.append("p.doc_number = :party")
-        params["party"] = ref
-        exists = session.execute(
-            _text(f"SELECT 1 FROM party p WHERE {clauses[-1]} LIMIT 1"), {k: v for k, v in params.items() if k.startswith("party")}
-        ).first()
-        if exists is None:
-            from cuentas_cli.errors import NotFound
+    from cuentas_cli.db.models import Invoice, Party
 
-            raise NotFound(f"no client or supplier with document or id {ref!r}; see `cuentas clients list`")
-    if filters.overdue:
-        clauses.append("i.eff_status <> 'ANULADA' AND i.balance_cents > 0 AND i.due_date < :today")
-    if filters.due_within is not None:
-        if filters.due_within < 0:
-            raise UsageError("--due-within: a number of days from 0 up")
-        clauses.append("i.eff_status <> 'ANULADA' AND i.balance_cents > 0 AND i.due_date >= :today AND i.due_date <= :due_limit")
-        params["due_limit"] = today + timedelta(days=filters.due_within)
-    if filters.date_from:
-        clauses.append("i.issue_date >= :date_from")
-        params["date_from"] = filters.date_from
-    if filters.date_to:
-        clauses.append("i.issue_date <= :date_to")
-        params["date_to"] = filters.date_to
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise UsageError("--from is after --to")
-    if filters.currency:
-        currency = filters.currency.strip().upper()
-        if currency not in ("PEN", "USD"):
-            raise UsageError(f"--currency {filters.currency!r}: use PEN or USD")
-        clauses.append("i.currency = :currency")
-        params["currency"] = currency
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _text(sql: str):  # noqa: ANN202
-    from sqlalchemy import text
-
-    return text(sql)
-
-
-_BASE = (
-    "FROM (SELECT invoice.*, total_cents + adjust_cents - paid_cents AS balance_cents, "
-    f"CASE WHEN status = 'ANULADA' THEN 'ANULADA' ELSE {STATUS_CASE} END AS eff_status FROM invoice) i "
-    "JOIN party p ON p.id = i.party_id"
-)
-
-
-def _rows(session: "Session", where: str, params: dict[str, Any]) -> Iterator[tuple]:
-    sql = (
-        "SELECT i.id, i.direction, p.doc_type, p.doc_number, p.name, i.doc_type, i.serie, i.numero, i.issue_date, "
-        "i.due_date, i.currency, i.exchange_rate_e4, i.base_cents, i.igv_cents, i.total_cents, i.detraccion_bp, "
-        "i.detraccion_cents, i.paid_cents, i.balance_cents, i.eff_status, i.description, r.doc_type, r.serie, r.numero "
-        f"{_BASE} LEFT JOIN invoice r ON r.id = i.references_id{where} ORDER BY i.due_date, i.id"
+    ref = aliased(Invoice)
+    query = (
+        select(
+            Invoice.id, Invoice.direction, Party.doc_type, Party.doc_number, Party.name, Invoice.doc_type,
+            Invoice.serie, Invoice.numero, Invoice.issue_date, Invoice.due_date, Invoice.currency,
+            Invoice.exchange_rate_e4, Invoice.base_cents, Invoice.igv_cents, Invoice.total_cents,
+            Invoice.detraccion_bp, Invoice.detraccion_cents, Invoice.paid_cents, Invoice.adjust_cents,
+            Invoice.status, Invoice.description, ref.doc_type, ref.serie, ref.numero,
+        )
+        .join(Party, Party.id == Invoice.party_id)
+        .outerjoin(ref, ref.id == Invoice.references_id)
+        .where(*conditions)
+        .order_by(Invoice.due_date, Invoice.id)
     )
-    result = session.connection().execution_options(stream_results=True, yield_per=5000).execute(_text(sql), params)
-    for chunk in result.partitions(5000):
+    # Core execution on the session's connection, streamed (a server-side cursor on PostgreSQL).
+    connection = session.connection().execution_options(stream_results=True, yield_per=STREAM_CHUNK)
+    for chunk in connection.execute(query).partitions(STREAM_CHUNK):
         yield from chunk
 
 
@@ -194,79 +118,83 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def summary(session: "Session", *, where: str, params: dict[str, Any], today: date, buckets: list[int],
+def summary(session: "Session", *, conditions: list[Any], today: date, buckets: list[int],
             weeks: int = 8, company: str = "", filters: str = "") -> Summary:
     """Aging (by due date, with a not-yet-due column) and weekly cash flow of the open balances
     of the filtered invoices, in soles (USD at each invoice's rate), computed by the database."""
+    from sqlalchemy import case, func, select
+
+    from cuentas_cli.db.models import Invoice
+    from cuentas_cli.services.invoices import open_condition
+
+    balance = Invoice.total_cents + Invoice.adjust_cents - Invoice.paid_cents
+    pen = (balance * Invoice.exchange_rate_e4 + 5000) // 10000  # open balances are > 0: floor is half-up
+
+    def totals(slot: Any, size: int) -> dict[str, list[int]]:
+        inner = (select(Invoice.direction.label("direction"), slot.label("slot"), pen.label("pen"))
+                 .where(*conditions, open_condition()).subquery())
+        out = {"receivable": [0] * size, "payable": [0] * size}
+        for direction, index, amount in session.execute(
+            select(inner.c.direction, inner.c.slot, func.sum(inner.c.pen)).group_by(inner.c.direction, inner.c.slot)
+        ):
+            out[direction][int(index)] = int(amount or 0)
+        return out
+
     cut = [today - timedelta(days=b) for b in buckets]
     labels = ["Por vencer"] + [f"{lo + 1}-{hi}" for lo, hi in zip([0, *buckets[:-1]], buckets)] + [f"> {buckets[-1]}"]
-    case = ["WHEN i.due_date >= :today THEN 0"]
-    bind = dict(params)
-    for index, day in enumerate(cut, start=1):
-        case.append(f"WHEN i.due_date >= :cut{index} THEN {index}")
-        bind[f"cut{index}"] = day
-    bucket_sql = "CASE " + " ".join(case) + f" ELSE {len(cut) + 1} END"
-    open_clause = "i.eff_status <> 'ANULADA' AND i.balance_cents > 0"
-    where_open = (where + " AND " if where else " WHERE ") + open_clause
-    pen = "(i.balance_cents * i.exchange_rate_e4 + 5000) / 10000"
-    aging = {"receivable": [0] * len(labels), "payable": [0] * len(labels)}
-    for direction, bucket, amount in session.execute(
-        _text(f"SELECT i.direction, {bucket_sql} AS b, SUM({pen}) {_BASE}{where_open} GROUP BY i.direction, {bucket_sql}"), bind
-    ):
-        aging[direction][int(bucket)] = int(amount or 0)
+    bucket = case((Invoice.due_date >= today, 0),
+                  *[(Invoice.due_date >= day, index) for index, day in enumerate(cut, start=1)],
+                  else_=len(cut) + 1)
+    aging = totals(bucket, len(labels))
     # Cash flow: what is overdue, then week by week from today, then later.
     starts = [today + timedelta(days=7 * w) for w in range(weeks + 1)]
     periods = ["Vencido"] + [f"{s:%d/%m}-{(s + timedelta(days=6)):%d/%m}" for s in starts[:-1]] + ["Después"]
-    case = ["WHEN i.due_date < :today THEN 0"]
-    for index, start in enumerate(starts[1:], start=1):
-        case.append(f"WHEN i.due_date < :wk{index} THEN {index}")
-        bind[f"wk{index}"] = start
-    period_sql = "CASE " + " ".join(case) + f" ELSE {weeks + 1} END"
-    cashflow = {"receivable": [0] * len(periods), "payable": [0] * len(periods)}
-    for direction, period, amount in session.execute(
-        _text(f"SELECT i.direction, {period_sql} AS w, SUM({pen}) {_BASE}{where_open} GROUP BY i.direction, {period_sql}"), bind
-    ):
-        cashflow[direction][int(period)] = int(amount or 0)
+    period = case((Invoice.due_date < today, 0),
+                  *[(Invoice.due_date < start, index) for index, start in enumerate(starts[1:], start=1)],
+                  else_=weeks + 1)
+    cashflow = totals(period, len(periods))
     return Summary(today, labels, aging, periods, cashflow, company=company, filters=filters)
 
 
 # --- entry point -------------------------------------------------------------------------------
 
 
-def export(*, session: "Session", actor: Actor | None, filters: ExportFilter, today: date, fmt: str,
+def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, today: date, fmt: str,
            output: Path | None, stream: IO[str] | None = None, company: str = "", buckets: list[int] | None = None) -> ExportResult:
     """Write the filtered invoices as `fmt` to `output` (atomically: a temporary file renamed
     into place) or, for csv/json, to `stream`."""
+    from cuentas_cli.services.invoices import invoice_conditions
+
     require(actor, "export")
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    where, params = _where(session, filters, today)
+    conditions = invoice_conditions(session, today=today, filters=filters)
     buckets = buckets or [30, 60, 90, 120]
     if output is None:
         if fmt not in ("csv", "json") or stream is None:
             raise UsageError("give --output FILE (.xlsx, .csv, .pdf, .json) or --format csv|json for standard output")
-        count = _write_csv(stream, _rows(session, where, params), bom=False) if fmt == "csv" else _write_json(
-            stream, _rows(session, where, params))
+        rows = _rows(session, conditions)
+        count = _write_csv(stream, rows, today) if fmt == "csv" else _write_json(stream, rows, today)
         return ExportResult(None, fmt, count)
     output = output.expanduser()
     if not output.parent.exists():
         raise UsageError(f"--output: folder {output.parent} does not exist")
     info = None
     if fmt in ("xlsx", "pdf"):
-        info = summary(session, where=where, params=params, today=today, buckets=buckets, company=company,
+        info = summary(session, conditions=conditions, today=today, buckets=buckets, company=company,
                        filters=filters.describe())
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        rows = _rows(session, where, params)
+        rows = _rows(session, conditions)
         if fmt == "xlsx":
-            count = _write_xlsx(tmp, rows, info)
+            count = _write_xlsx(tmp, rows, info, today)
         elif fmt == "pdf":
-            count = _write_pdf(tmp, rows, info)
+            count = _write_pdf(tmp, rows, info, today)
         else:
             with tmp.open("w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
-                count = _write_csv(handle, rows, bom=False) if fmt == "csv" else _write_json(handle, rows)
+                count = _write_csv(handle, rows, today) if fmt == "csv" else _write_json(handle, rows, today)
         os.chmod(tmp, 0o600)
         os.replace(tmp, output)
     except BaseException:
@@ -278,20 +206,24 @@ def export(*, session: "Session", actor: Actor | None, filters: ExportFilter, to
 # --- writers ---------------------------------------------------------------------------------
 
 
-def _plain_values(row: tuple) -> list[Any]:
-    """One query row as the export's columns, with céntimos still as integers."""
+def _plain_values(row: tuple, today: date) -> list[Any]:
+    """One query row as the export's columns, with céntimos still as integers and the status
+    as of `today` (the rule of `statuses.status_for`, as `invoices list` shows it)."""
     (iid, direction, pdt, pdoc, pname, dtype, serie, numero, issued, due, currency, rate, base, igv, total, det_bp,
-     det_cents, paid, balance, status, description, rtype, rserie, rnum) = row
+     det_cents, paid, adjust, stored, description, rtype, rserie, rnum) = row
+    balance = total + adjust - paid
+    status = status_for(total_cents=total, adjust_cents=adjust, paid_cents=paid, due_date=_as_date(due), today=today,
+                        current=stored)
     return [iid, "cxc" if direction == "receivable" else "cxp", pdt, pdoc, pname, dtype, serie, numero, issued, due,
             currency, rate, base, igv, total, det_bp, det_cents, paid, balance, status, description, rtype, rserie, rnum]
 
 
-def _write_csv(handle: IO[str], rows: Iterator[tuple], *, bom: bool) -> int:
+def _write_csv(handle: IO[str], rows: Iterator[tuple], today: date) -> int:
     writer = csv.writer(handle, lineterminator="\r\n")
     writer.writerow([name for name, _ in COLUMNS])
     count = 0
     for row in rows:
-        values = _plain_values(row)
+        values = _plain_values(row, today)
         out = []
         for (name, kind), value in zip(COLUMNS, values):
             if value is None:
@@ -313,11 +245,11 @@ def _write_csv(handle: IO[str], rows: Iterator[tuple], *, bom: bool) -> int:
     return count
 
 
-def _write_json(handle: IO[str], rows: Iterator[tuple]) -> int:
+def _write_json(handle: IO[str], rows: Iterator[tuple], today: date) -> int:
     handle.write("[")
     count = 0
     for row in rows:
-        values = _plain_values(row)
+        values = _plain_values(row, today)
         item: dict[str, Any] = {}
         for (name, kind), value in zip(COLUMNS, values):
             if value is None:
@@ -338,7 +270,7 @@ def _write_json(handle: IO[str], rows: Iterator[tuple]) -> int:
     return count
 
 
-def _write_xlsx(path: Path, rows: Iterator[tuple], info: Summary) -> int:
+def _write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) -> int:
     import xlsxwriter
 
     # constant_memory: each row is flushed to disk once the next begins, so a million rows
@@ -367,7 +299,7 @@ def _write_xlsx(path: Path, rows: Iterator[tuple], info: Summary) -> int:
     r = 0
     for row in rows:
         r += 1
-        values = _plain_values(row)
+        values = _plain_values(row, today)
         money = money_fmt.get(values[10], pen_fmt)
         for c, (kind, value) in enumerate(zip(kinds, values)):
             if value is None:
@@ -441,7 +373,7 @@ def _latin1(text: Any) -> str:
     return str(text if text is not None else "").encode("latin-1", "replace").decode("latin-1")
 
 
-def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary) -> int:
+def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) -> int:
     from fpdf import FPDF
 
     company = _latin1(info.company or "cuentas")
@@ -527,7 +459,7 @@ def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary) -> int:
     count = 0
     bottom = pdf.h - 15
     for row in rows:
-        v = _plain_values(row)
+        v = _plain_values(row, today)
         if pdf.get_y() + 4.5 > bottom:
             pdf.add_page()
             table_header()
