@@ -3,35 +3,36 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import runtime
+from cuentas_cli.commands.common import (
+    CurrencyFilterOpt,
+    DueWithinFilterOpt,
+    FromFilterOpt,
+    KindFilterOpt,
+    OverdueFilterOpt,
+    PartyFilterOpt,
+    StatusFilterOpt,
+    ToFilterOpt,
+    invoice_filter,
+    runtime,
+)
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import success
 
 
-def _date(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag}: {value!r} is not a date in the form YYYY-MM-DD") from None
-
-
 def export(
-    kind: Annotated[Optional[str], typer.Option("--kind", help="cxc (receivable) or cxp (payable).", metavar="KIND")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="PENDIENTE, PARCIAL, PAGADA, VENCIDA or ANULADA (as of today).", metavar="S")] = None,
-    party: Annotated[Optional[str], typer.Option("--party", help="Client or supplier: RUC/DNI/document number or id.", metavar="DOC")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only open invoices past their due date.")] = False,
-    due_within: Annotated[Optional[int], typer.Option("--due-within", help="Only open invoices due from today to today + DAYS.", metavar="DAYS")] = None,
-    date_from: Annotated[Optional[str], typer.Option("--from", help="Issued on or after DATE.", metavar="DATE")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Issued on or before DATE.", metavar="DATE")] = None,
-    currency: Annotated[Optional[str], typer.Option("--currency", help="PEN or USD.", metavar="CUR")] = None,
+    kind: KindFilterOpt = None,
+    status: StatusFilterOpt = None,
+    party: PartyFilterOpt = None,
+    overdue: OverdueFilterOpt = False,
+    due_within: DueWithinFilterOpt = None,
+    date_from: FromFilterOpt = None,
+    date_to: ToFilterOpt = None,
+    currency: CurrencyFilterOpt = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write: .xlsx, .csv, .pdf or .json.", metavar="FILE")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv or json to standard output (or to force the --output format).", metavar="FMT")] = None,
 ) -> None:
@@ -58,10 +59,8 @@ def export(
         target_format = fmt or suffix
         if target_format not in exporter.FORMATS:
             raise UsageError(f"--output {output}: use a .xlsx, .csv, .pdf or .json file (or say --format)")
-    filters = exporter.ExportFilter(
-        kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
-        date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"), currency=currency,
-    )
+    filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
+                             date_from=date_from, date_to=date_to, currency=currency)
     rt = runtime()
     with rt.session() as session:
         actor = rt.actor(session)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.common import (
+    CurrencyFilterOpt,
+    DueWithinFilterOpt,
+    FormatOpt,
+    FromFilterOpt,
+    KindFilterOpt,
+    OverdueFilterOpt,
+    PartyFilterOpt,
+    StatusFilterOpt,
+    ToFilterOpt,
+    invoice_filter,
+    parse_date,
+    runtime,
+)
 from cuentas_cli.commands.completion import complete_invoice_id
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, info, success, warn
@@ -26,17 +38,8 @@ def _group() -> None:
 
 IdArg = Annotated[str, typer.Argument(help="Invoice id (or SERIE-NUMERO when it names one invoice).", metavar="ID",
                                        autocompletion=complete_invoice_id)]
-KindOpt = Annotated[Optional[str], typer.Option("--kind", help="cxc (receivable) or cxp (payable).", metavar="KIND")]
+KindOpt = KindFilterOpt
 DateOpt = Annotated[Optional[str], typer.Option(metavar="DATE", help="YYYY-MM-DD.")]
-
-
-def parse_date(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag}: {value!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def _emit_rows(rows, fmt) -> None:  # noqa: ANN001
@@ -49,13 +52,13 @@ def _emit_rows(rows, fmt) -> None:  # noqa: ANN001
 @app.command("list")
 def list_(
     kind: KindOpt = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="PENDIENTE, PARCIAL, PAGADA, VENCIDA or ANULADA (as of today).", metavar="S")] = None,
-    party: Annotated[Optional[str], typer.Option("--party", help="Client or supplier: RUC/DNI/document number or id.", metavar="DOC")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only open invoices past their due date.")] = False,
-    due_within: Annotated[Optional[int], typer.Option("--due-within", help="Only open invoices due from today to today + DAYS.", metavar="DAYS")] = None,
-    date_from: Annotated[Optional[str], typer.Option("--from", help="Issued on or after DATE.", metavar="DATE")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Issued on or before DATE.", metavar="DATE")] = None,
-    currency: Annotated[Optional[str], typer.Option("--currency", help="PEN or USD.", metavar="CUR")] = None,
+    status: StatusFilterOpt = None,
+    party: PartyFilterOpt = None,
+    overdue: OverdueFilterOpt = False,
+    due_within: DueWithinFilterOpt = None,
+    date_from: FromFilterOpt = None,
+    date_to: ToFilterOpt = None,
+    currency: CurrencyFilterOpt = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="At most N rows.", metavar="N")] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -65,10 +68,8 @@ def list_(
     """
     from cuentas_cli.services import invoices
 
-    filters = invoices.InvoiceFilter(
-        kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
-        date_from=parse_date(date_from, "--from"), date_to=parse_date(date_to, "--to"), currency=currency, limit=limit,
-    )
+    filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
+                             date_from=date_from, date_to=date_to, currency=currency, limit=limit)
     rt = runtime()
     with rt.session() as session:
         _emit_rows(invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today, filters=filters), fmt)

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Iterator
 
 from cuentas_cli.db.models import CURRENCIES, INVOICE_STATUSES, OPEN_STATUSES
-from cuentas_cli.errors import Conflict, NotFound, ValidationError
+from cuentas_cli.errors import Conflict, NotFound, UsageError, ValidationError
 from cuentas_cli.services import audit, documents
 from cuentas_cli.services.auth import Actor, require
 from cuentas_cli.services.statuses import status_for
@@ -472,6 +472,9 @@ def _now():  # noqa: ANN202
 
 @dataclass
 class InvoiceFilter:
+    """The filters of `invoices list` and `export` (one definition; `invoice_conditions` turns
+    them into SQL). Values are as the user typed them; they are checked there."""
+
     kind: str | None = None
     status: str | None = None
     party: str | None = None
@@ -481,6 +484,19 @@ class InvoiceFilter:
     date_to: date | None = None
     currency: str | None = None
     limit: int | None = None
+
+    def describe(self) -> str:
+        """The filters in words (Spanish), for the header of a report."""
+        parts = []
+        for label, value in (("tipo", self.kind), ("estado", self.status), ("parte", self.party),
+                             ("moneda", self.currency), ("desde", self.date_from), ("hasta", self.date_to)):
+            if value:
+                parts.append(f"{label}={value}")
+        if self.overdue:
+            parts.append("solo vencidas")
+        if self.due_within is not None:
+            parts.append(f"vencen en {self.due_within} días")
+        return ", ".join(parts) or "todas las facturas"
 
 
 def _party_ids(session: "Session", *, ref: str, direction: str | None) -> list[int]:
@@ -500,40 +516,55 @@ def _party_ids(session: "Session", *, ref: str, direction: str | None) -> list[i
     return ids
 
 
-def list_invoices(*, session: "Session", actor: Actor | None, today: date, filters: InvoiceFilter) -> Iterator[InvoiceRow]:
-    """Invoices matching the filters, by due date (then id), streamed.
+def open_condition() -> Any:
+    """SQL: the invoice is open (not annulled, a balance left) whatever day it is.
 
-    Statuses are those as of `today`: an open invoice past its due date lists as VENCIDA even
-    before `update-statuses` has stored it.
+    A stored PENDIENTE, PARCIAL or VENCIDA means not annulled with a balance (every change to
+    the amounts refreshes the status in the same transaction); saying so lets the query read
+    the partial index ix_invoice_open, and the balance test keeps the filter true to the status
+    shown even so. Which of the three applies depends on the day: the conditions compare the
+    due date with today instead of trusting the stored word.
     """
-    from sqlalchemy import and_, select
-    from sqlalchemy.orm import aliased
+    from sqlalchemy import and_
 
-    from cuentas_cli.db.models import Invoice, Party
+    from cuentas_cli.db.models import Invoice
 
-    require(actor, "read")
-    direction = normalise_direction(filters.kind) if filters.kind else None
-    ref = aliased(Invoice)
-    query = (
-        select(
-            Invoice.id, Invoice.direction, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date,
-            Invoice.due_date, Invoice.currency, Invoice.exchange_rate_e4, Invoice.total_cents, Invoice.paid_cents,
-            Invoice.adjust_cents, Invoice.status, Party.doc_number.label("party_doc"), Party.name.label("party_name"),
-            ref.serie.label("ref_serie"), ref.numero.label("ref_numero"),
-        )
-        .join(Party, Party.id == Invoice.party_id)
-        .outerjoin(ref, ref.id == Invoice.references_id)
-        .order_by(Invoice.due_date, Invoice.id)
-    )
-    conditions = []
+    return and_(Invoice.status.in_(OPEN_STATUSES),
+                Invoice.total_cents + Invoice.adjust_cents - Invoice.paid_cents > 0)
+
+
+def invoice_conditions(session: "Session", *, today: date, filters: InvoiceFilter) -> list[Any]:
+    """The WHERE conditions (over `Invoice` columns) of `filters` as of `today`, checked and
+    normalised once for every command that filters invoices (`invoices list`, `export`).
+
+    Statuses are those as of `today`: an open invoice past its due date is VENCIDA even before
+    `update-statuses` has stored it, and an open one not yet due is PENDIENTE or PARCIAL by its
+    payments whatever was stored. Bad values raise UsageError; an unknown party NotFound.
+    """
+    from sqlalchemy import and_
+
+    from cuentas_cli.db.models import Invoice
+
+    try:
+        direction = normalise_direction(filters.kind) if filters.kind else None
+        status = normalise_status(filters.status) if filters.status else None
+        currency = normalise_currency(filters.currency) if filters.currency else None
+    except ValidationError as exc:
+        # A filter is an option of the command, not data: a bad one is a usage error (cli.md).
+        raise UsageError(exc.message) from None
+    if filters.due_within is not None and filters.due_within < 0:
+        raise UsageError("--due-within: give a number of days, 0 or more")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise UsageError(f"--from {filters.date_from} is after --to {filters.date_to}")
+
+    conditions: list[Any] = []
     if direction:
         conditions.append(Invoice.direction == direction)
     if filters.party:
         ids = _party_ids(session, ref=filters.party, direction=direction)
         conditions.append(Invoice.party_id.in_(ids) if len(ids) > 1 else Invoice.party_id == ids[0])
-    is_open = Invoice.status.in_(OPEN_STATUSES)
-    if filters.status:
-        status = normalise_status(filters.status)
+    is_open = open_condition()
+    if status:
         conditions.append({
             "VENCIDA": and_(is_open, Invoice.due_date < today),
             "PENDIENTE": and_(is_open, Invoice.due_date >= today, Invoice.paid_cents == 0),
@@ -544,8 +575,6 @@ def list_invoices(*, session: "Session", actor: Actor | None, today: date, filte
     if filters.overdue:
         conditions.append(and_(is_open, Invoice.due_date < today))
     if filters.due_within is not None:
-        if filters.due_within < 0:
-            raise ValidationError("--due-within: give a number of days, 0 or more")
         conditions.append(and_(is_open, Invoice.due_date >= today,
                                Invoice.due_date <= today + timedelta(days=filters.due_within)))
     if filters.date_from:
@@ -553,15 +582,40 @@ def list_invoices(*, session: "Session", actor: Actor | None, today: date, filte
         conditions.extend([Invoice.issue_date >= filters.date_from, Invoice.due_date >= filters.date_from])
     if filters.date_to:
         conditions.append(Invoice.issue_date <= filters.date_to)
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise ValidationError(f"--from {filters.date_from} is after --to {filters.date_to}")
-    if filters.currency:
-        conditions.append(Invoice.currency == normalise_currency(filters.currency))
-    if conditions:
-        query = query.where(*conditions)
+    if currency:
+        conditions.append(Invoice.currency == currency)
+    return conditions
+
+
+def list_invoices(*, session: "Session", actor: Actor | None, today: date, filters: InvoiceFilter) -> Iterator[InvoiceRow]:
+    """Invoices matching the filters, by due date (then id), streamed.
+
+    Statuses are those as of `today`: an open invoice past its due date lists as VENCIDA even
+    before `update-statuses` has stored it.
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from cuentas_cli.db.models import Invoice, Party
+
+    require(actor, "read")
+    if filters.limit is not None and filters.limit < 1:
+        raise ValidationError("--limit: give a number of rows, 1 or more")
+    conditions = invoice_conditions(session, today=today, filters=filters)
+    ref = aliased(Invoice)
+    query = (
+        select(
+            Invoice.id, Invoice.direction, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date,
+            Invoice.due_date, Invoice.currency, Invoice.exchange_rate_e4, Invoice.total_cents, Invoice.paid_cents,
+            Invoice.adjust_cents, Invoice.status, Party.doc_number.label("party_doc"), Party.name.label("party_name"),
+            ref.serie.label("ref_serie"), ref.numero.label("ref_numero"),
+        )
+        .join(Party, Party.id == Invoice.party_id)
+        .outerjoin(ref, ref.id == Invoice.references_id)
+        .where(*conditions)
+        .order_by(Invoice.due_date, Invoice.id)
+    )
     if filters.limit is not None:
-        if filters.limit < 1:
-            raise ValidationError("--limit: give a number of rows, 1 or more")
         query = query.limit(filters.limit)
     return _stream(session, query, today)
 
