@@ -192,6 +192,15 @@ def _translate(exc: BaseException) -> Any:
             if "locked" in text or "busy" in text:
                 return DatabaseUnavailable(f"the database stayed locked by another process: {text}; try again")
             return DatabaseUnavailable(f"database error: {text}")
+        from sqlalchemy.exc import DataError
+
+        if isinstance(exc, DataError) and "NUL (0x00)" in str(exc.orig):
+            # PostgreSQL cannot store a NUL character in text (SQLite can); the transaction
+            # was rolled back, so this is bad input like any other, without the SQL echoed.
+            from cuentas_cli.errors import ValidationError
+
+            return ValidationError("a text value contains a NUL character (\\x00), which the database cannot "
+                                   "store; remove it and try again")
     return None
 
 

@@ -58,25 +58,10 @@ def cuentas_argv(*args: str) -> list[str]:
 
 
 def bench_csv(path: Path, n: int) -> Path:
-    """benchmarks/generate.py's CSV of n invoices, importable as it is.
-
-    generate.py writes payables with series E002..E009, which documents.check_serie refuses
-    (only E001 is an electronic factura series; test_import's generator test skips for the
-    same reason). The series are renamed F102..F109 here: the documents stay unique (the
-    número is the invoice id), every other cell is the generator's.
-    """
-    import re
-
+    """benchmarks/generate.py's CSV of n invoices, importable as it is."""
     from benchmarks.generate import Dataset, write_csv
 
-    raw = path.with_suffix(".raw.csv")
-    write_csv(raw, Dataset(n))
-    pattern = re.compile(r",E00([2-9]),")
-    with raw.open(encoding="utf-8") as src, path.open("w", encoding="utf-8", newline="") as dst:
-        for line in src:
-            dst.write(pattern.sub(r",F10\1,", line, count=1))
-    raw.unlink()
-    return path
+    return write_csv(path, Dataset(n))
 
 
 def scalar(url: str, sql: str, **params):  # noqa: ANN003, ANN201
@@ -148,11 +133,13 @@ def _worker(spec_path: str) -> int:
         saved = sys.stdout, sys.stderr
         out, err = io.StringIO(), io.StringIO()
         sys.stdout, sys.stderr = out, err
+        started = time.time()
         try:
             code = app.main(list(argv))
         finally:
             sys.stdout, sys.stderr = saved
-        results.append({"argv": argv, "code": int(code), "stderr": err.getvalue(), "stdout": out.getvalue()})
+        results.append({"argv": argv, "code": int(code), "stderr": err.getvalue(), "stdout": out.getvalue(),
+                        "start": started, "end": time.time()})
     Path(spec["out"]).write_text(json.dumps(results))
     return 0
 
