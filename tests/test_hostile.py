@@ -153,7 +153,6 @@ def xlsx_files(draw):  # noqa: ANN001, ANN201
         sheet.append([_xlsx_safe(v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    # Damaged archives are not fuzzed here: they hit a known bug (see the xfail test below).
     return buffer.getvalue(), draw(st.booleans())
 
 
@@ -299,10 +298,6 @@ def test_xml_entities_are_refused(company, tmp_path, case):
     assert "root:" not in result.output  # /etc/passwd never shows up
 
 
-@pytest.mark.xfail(strict=True, reason="BUG readers.py: check_xlsx_archive looks for <!DOCTYPE only in the first 2048 "
-                   "bytes of each part; a DOCTYPE after a long comment passes, calamine does not expand it (memory stays "
-                   "flat) but raises XmlError, which open_xlsx does not catch: exit 1 'unexpected XmlError' instead of a "
-                   "clean exit 3")
 def test_entities_declared_after_a_long_comment_are_refused_cleanly(company, tmp_path):
     path = tmp_path / "late-doctype.xlsx"
     path.write_bytes(_workbook(xl__worksheets__sheet1_xml=_with_entity(LAUGHS, b"&lol9;", padding=4096)))
@@ -364,9 +359,6 @@ def test_zip_bombs_are_refused_before_reading(company, tmp_path, case):
     assert "zip bomb" in result.stderr or "unsafe" in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG readers.py: a part whose zip headers declare fewer bytes than it inflates "
-                   "to passes the size/ratio check, then zipfile raises BadZipFile (bad CRC) while check_xlsx_archive "
-                   "reads it, uncaught: exit 1 'unexpected BadZipFile' instead of a clean exit 3 (memory stays flat)")
 def test_part_that_lies_about_its_size_is_refused_cleanly(company, tmp_path):
     rows = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>cxc</t></is></c></row>' % (i, i) for i in range(2, 60_000))
 
@@ -394,10 +386,6 @@ def test_damaged_workbook_is_refused_cleanly(company, tmp_path, kind):
     _refused_cleanly(company.run("import", str(path), role="contador"), before, company.url)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG readers.py: check_xlsx_archive catches BadZipFile only around "
-                   "zipfile.ZipFile(path) (and only BadZipFile); a damaged archive raises UnicodeDecodeError (a garbled "
-                   "member name, in ZipFile itself), BadZipFile ('Bad magic number for file header', from archive.open) or "
-                   "OSError (EINVAL on seek), uncaught: exit 1 'unexpected ...' instead of a clean exit 3")
 @pytest.mark.parametrize("kind", ["bad-magic", "shifted-one-byte", "garbage-middle"])
 def test_damaged_workbook_headers_are_refused_cleanly(company, tmp_path, kind):
     path = tmp_path / f"{kind}.xlsx"
@@ -469,16 +457,10 @@ def _huge_line_case(company, tmp_path, kind: str, extra: tuple[str, ...] = ()) -
     assert peak - baseline < 32 * 1024, f"{peak // 1024} MiB at peak against {baseline // 1024} MiB for a one-line file"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG readers.py: a line longer than the csv field limit (128 KiB) inside the "
-                   "first 256 KiB makes detect_delimiter's csv.reader raise csv.Error, uncaught: exit 1 'unexpected "
-                   "Error: field larger than field limit'")
 def test_huge_csv_line_is_refused_cleanly(company, tmp_path):
     _huge_line_case(company, tmp_path, "csv-one-field")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG readers.py: CSV and PLE lines are read whole (TextIOWrapper iteration) "
-                   "before any check: a 64 MiB line costs ~130 MiB of memory, so a 2 GB line would need several GB; "
-                   "the readers should read lines with a length cap (readline(limit)) and refuse longer ones")
 @pytest.mark.parametrize("kind", ["csv-one-field", "csv-short-fields", "ple"])
 def test_huge_line_is_refused_in_bounded_memory(company, tmp_path, kind):
     _huge_line_case(company, tmp_path, kind, extra=("--delimiter", ",") if kind.startswith("csv") else ())

@@ -9,11 +9,13 @@ memory. Nothing here knows about invoices; `importer` maps cells to fields.
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
 import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +25,21 @@ from cuentas_cli.errors import UsageError, ValidationError
 
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_BYTES = 256 * 1024
-# XLSX is a zip of XML: refuse archives that would inflate beyond these (a "zip bomb").
-MAX_XLSX_UNCOMPRESSED = 2 * 1024**3
+# A CSV record or a PLE line longer than this is refused: lines are read with this cap, so a
+# file with a multi-gigabyte line costs no more memory than a normal one.
+MAX_LINE_CHARS = 1024**2
+# XLSX is a zip of XML, and python-calamine holds a whole sheet in memory: refuse archives that
+# inflate beyond these (a "zip bomb", or simply too big for a spreadsheet import; CSV streams).
+# The sizes are counted while inflating, not taken from the archive's headers.
+MAX_XLSX_UNCOMPRESSED = 256 * 1024**2
 MAX_XLSX_RATIO = 250
 MAX_XLSX_MEMBERS = 10_000
+_XLSX_TOO_BIG = f"more than {MAX_XLSX_UNCOMPRESSED // 1024**2} MiB of XML, the limit for a workbook; export it as CSV to import it"
+# Parts are scanned for XML entity declarations (case-insensitive, UTF-8 and UTF-16 spellings).
+_XML_DECLARATIONS = tuple(
+    word.encode(enc) for word in ("<!doctype", "<!entity") for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_XLSX_CHUNK = 1024**2
 
 # PLE file name: LE + RUC(11) + year(4) + month(2) + 00 + book(6) + 00 + O I M G + .txt
 PLE_NAME = re.compile(r"^LE(\d{11})(\d{4})(\d{2})00(\d{6})00(\d)(\d)(\d)(\d)\.txt$", re.IGNORECASE)
@@ -134,7 +147,10 @@ def detect_delimiter(lines: list[str]) -> str:
     """The candidate that splits the most lines into the most fields (quotes respected)."""
     best, best_score = ",", (-1, -1)
     for candidate in DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=candidate)]
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=candidate)]
+        except csv.Error:  # e.g. a field over the csv field limit: not this candidate's evidence
+            continue
         if not counts:
             continue
         widest = max(counts)
@@ -163,6 +179,34 @@ def find_header(candidates: list[tuple[int, list[Any]]], known: Callable[[str], 
 # --- CSV -----------------------------------------------------------------------------------
 
 
+def _too_long(name: str, start: int, line_no: int) -> str:
+    limit = f"{MAX_LINE_CHARS // 1024**2} MiB ({MAX_LINE_CHARS:,} characters)"
+    if start == line_no:
+        return f"{name}: line {line_no} is longer than {limit}; refused (is it really a CSV/PLE file?)"
+    return f"{name}: line {start}: the row runs to line {line_no} and is longer than {limit}; refused (is a quote left open?)"
+
+
+def _bounded_lines(stream: io.TextIOBase, name: str, record: list[int]) -> Iterator[str]:
+    """The lines of `stream` (line endings kept, for csv.reader), each read with a cap so a huge
+    line is refused without ever being held whole. `record[0]` counts the characters since the
+    consumer last set it to 0 (at the start of each CSV record), so a record spread over many
+    lines by quoted line breaks is capped at MAX_LINE_CHARS too."""
+    readline = stream.readline
+    limit = MAX_LINE_CHARS + 1
+    line_no = start = 0
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        line_no += 1
+        if not record[0]:
+            start = line_no
+        record[0] += len(line)
+        if record[0] > MAX_LINE_CHARS:
+            raise ValidationError(_too_long(name, start, line_no))
+        yield line
+
+
 def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], delimiter: str | None = None) -> Source:
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE_BYTES)
@@ -179,9 +223,11 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
     def raw_rows() -> Iterator[tuple[int, list[str]]]:
         with path.open("rb") as binary:
             stream = io.TextIOWrapper(binary, encoding=enc, newline="", errors="strict")
-            reader = csv.reader(stream, delimiter=delim)
+            record = [0]
+            reader = csv.reader(_bounded_lines(stream, path.name, record), delimiter=delim)
             try:
                 for cells in reader:
+                    record[0] = 0
                     yield reader.line_num, cells
             except UnicodeDecodeError as exc:
                 raise ValidationError(
@@ -205,10 +251,12 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
         with path.open("rb") as binary:
             position_holder["f"] = binary
             stream = io.TextIOWrapper(binary, encoding=enc, newline="", errors="strict")
-            reader = csv.reader(stream, delimiter=delim)
+            record = [0]
+            reader = csv.reader(_bounded_lines(stream, path.name, record), delimiter=delim)
             line_num = 0
             try:
                 for cells in reader:
+                    record[0] = 0
                     line_num = reader.line_num
                     if line_num <= header_row:
                         continue
@@ -235,42 +283,117 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
 
 
 def check_xlsx_archive(path: Path) -> list[str]:
-    """Refuse zip bombs and XML with entity declarations before any parser inflates the file;
-    returns the sheet names from the workbook (parsed with defusedxml)."""
+    """Refuse damaged archives, zip bombs and XML with entity declarations before any parser
+    inflates the file; returns the sheet names from the workbook (parsed with defusedxml)."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise ValidationError(f"{path.name} is not an .xlsx workbook (not a zip archive); is it a CSV with the wrong extension?") from None
-    with archive:
-        members = archive.infolist()
-        if len(members) > MAX_XLSX_MEMBERS:
-            raise ValidationError(f"{path.name}: {len(members)} parts in the workbook archive; refused as unsafe")
-        total = 0
-        for info in members:
-            total += info.file_size
-            if info.file_size > 10 * 1024**2 and info.compress_size and info.file_size / info.compress_size > MAX_XLSX_RATIO:
-                raise ValidationError(
-                    f"{path.name}: part {info.filename} inflates {info.file_size // info.compress_size}x; refused as a possible zip bomb"
-                )
-        if total > MAX_XLSX_UNCOMPRESSED:
-            raise ValidationError(f"{path.name}: inflates to {total / 1024**3:.1f} GiB; refused as a possible zip bomb")
-        names = {m.filename for m in members}
-        if "xl/workbook.xml" not in names:
-            raise ValidationError(f"{path.name} is not an Excel workbook (no xl/workbook.xml)")
-        from defusedxml import DefusedXmlException
-        from defusedxml.ElementTree import fromstring
+    except _DAMAGED as exc:
+        raise ValidationError(_not_valid_xlsx(path, exc)) from None
+    try:
+        with archive:
+            return _check_archive(archive, path.name)
+    except _DAMAGED as exc:
+        raise ValidationError(_not_valid_xlsx(path, exc)) from None
 
-        for member in members:
-            if member.filename.endswith(".xml"):
-                with archive.open(member) as part:
-                    head = part.read(2048)
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise ValidationError(f"{path.name}: part {member.filename} declares XML entities; refused as unsafe")
-        try:
-            root = fromstring(archive.read("xl/workbook.xml"))
-        except (DefusedXmlException, Exception) as exc:  # noqa: BLE001 - any parse failure means a broken workbook
-            raise ValidationError(f"{path.name}: unreadable workbook.xml ({type(exc).__name__})") from None
-        return [el.get("name", "") for el in root.iter() if el.tag.endswith("}sheet") or el.tag == "sheet"]
+
+# What zipfile/zlib raise on a damaged archive (garbled names, bad offsets, bad CRC, truncation).
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, UnicodeDecodeError, ValueError,
+            NotImplementedError, RuntimeError, zlib.error)
+
+
+def _not_valid_xlsx(path: Path, exc: BaseException) -> str:
+    reason = _printable(exc) or type(exc).__name__
+    return f"the file is not a valid XLSX workbook: {path.name}: {reason}"
+
+
+def _check_archive(archive: zipfile.ZipFile, name: str) -> list[str]:
+    members = archive.infolist()
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise ValidationError(f"{name}: {len(members)} parts in the workbook archive; refused as unsafe")
+    # First what the headers declare (cheap; refuses the obvious cases without inflating) ...
+    declared = 0
+    for info in members:
+        declared += info.file_size
+        if info.file_size > 10 * 1024**2 and info.compress_size and info.file_size / info.compress_size > MAX_XLSX_RATIO:
+            raise ValidationError(
+                f"{name}: part {info.filename} inflates {info.file_size // info.compress_size}x; refused as a possible zip bomb"
+            )
+    if declared > MAX_XLSX_UNCOMPRESSED:
+        raise ValidationError(f"{name}: inflates to {declared / 1024**2:,.0f} MiB; refused as a possible zip bomb or {_XLSX_TOO_BIG}")
+    if "xl/workbook.xml" not in {m.filename for m in members}:
+        raise ValidationError(f"{name} is not an Excel workbook (no xl/workbook.xml)")
+    # ... then what the parts really hold: every part inflated (streamed, counted, CRC-checked)
+    # and its XML scanned for DOCTYPE/ENTITY declarations, whatever its headers say.
+    total = 0
+    for info in members:
+        if not info.is_dir():
+            total = _inflate_part(archive, info, total, name)
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        root = fromstring(archive.read("xl/workbook.xml"))
+    except (DefusedXmlException, Exception) as exc:  # noqa: BLE001 - any parse failure means a broken workbook
+        raise ValidationError(f"{name}: unreadable workbook.xml ({type(exc).__name__})") from None
+    return [el.get("name", "") for el in root.iter() if el.tag.endswith("}sheet") or el.tag == "sheet"]
+
+
+def _inflate_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, name: str) -> int:
+    """Inflate one part in chunks, never past the archive's remaining size budget, and return the
+    new running total. zipfile stops at the size the headers declare, so the part is opened with
+    the budget as its size: a part that inflates to more than it declares is caught here."""
+    probe = copy.copy(info)
+    probe.file_size = MAX_XLSX_UNCOMPRESSED - total + 1
+    scan = not info.filename.startswith(("xl/media/", "xl/embeddings/"))  # images, embedded files
+    size = 0
+    tail = b""
+    with archive.open(probe) as part:
+        while chunk := part.read(_XLSX_CHUNK):
+            size += len(chunk)
+            if total + size > MAX_XLSX_UNCOMPRESSED:
+                raise ValidationError(f"{name}: {_XLSX_TOO_BIG} (or a zip bomb); refused")
+            if size > 10 * 1024**2 and size > MAX_XLSX_RATIO * max(info.compress_size, 1):
+                raise ValidationError(f"{name}: part {info.filename} inflates over {MAX_XLSX_RATIO}x; refused as a possible zip bomb")
+            if scan:
+                # "!" is rare in sheet XML, and memchr finds it fast; only then the full check.
+                if (b"!" in chunk or b"!" in tail) and _declares_entities((tail + chunk).lower()):
+                    raise ValidationError(f"{name}: part {info.filename} declares XML entities (DOCTYPE); refused as unsafe")
+                tail = chunk[-32:]
+    if size != info.file_size:
+        raise ValidationError(
+            f"{name}: part {info.filename} inflates to {size:,} bytes where its header says {info.file_size:,}; "
+            "refused as damaged or unsafe"
+        )
+    return total + size
+
+
+def _declares_entities(lowered: bytes) -> bool:
+    return any(word in lowered for word in _XML_DECLARATIONS)
+
+
+def _printable(exc: BaseException) -> str:
+    return "".join(c if c.isprintable() else "?" for c in str(exc))[:200]
+
+
+def _choose_sheet(workbook: Any, sheet: str | None, sheet_names: list[str], path: Path, known: Callable[[str], bool]) -> Any:
+    """The sheet asked for, or the first one with a recognisable header (an export's Summary sheet
+    comes first)."""
+    names = workbook.sheet_names or sheet_names
+    if sheet is None:
+        for name in names:
+            probe = workbook.get_sheet_by_name(name)
+            head = [cells for _, cells in zip(range(30), probe.iter_rows())]
+            if any(sum(1 for c in cells if isinstance(c, str) and known(normalise_header(c))) >= 3 for cells in head):
+                return probe
+        return workbook.get_sheet_by_name(names[0])
+    if sheet in names:
+        return workbook.get_sheet_by_name(sheet)
+    lowered = {n.lower(): n for n in names}
+    if sheet.lower() not in lowered:
+        raise ValidationError(f"{path.name} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
+    return workbook.get_sheet_by_name(lowered[sheet.lower()])
 
 
 def open_xlsx(path: Path, *, sheet: str | None, known: Callable[[str], bool]) -> Source:
@@ -283,32 +406,19 @@ def open_xlsx(path: Path, *, sheet: str | None, known: Callable[[str], bool]) ->
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for broken files
-        raise ValidationError(f"{path.name}: cannot read the workbook ({type(exc).__name__}: {exc})") from None
-    names = workbook.sheet_names or sheet_names
-    loaded = None
-    if sheet is None:
-        # The first sheet with a recognisable header (an export's Summary sheet comes first).
-        chosen = names[0]
-        for name in names:
-            probe = workbook.get_sheet_by_name(name)
-            head = [cells for _, cells in zip(range(30), probe.iter_rows())]
-            if any(sum(1 for c in cells if isinstance(c, str) and known(normalise_header(c))) >= 3 for cells in head):
-                chosen = name
-                loaded = probe
-                break
-    elif sheet in names:
-        chosen = sheet
-    else:
-        lowered = {n.lower(): n for n in names}
-        if sheet.lower() not in lowered:
-            raise ValidationError(f"{path.name} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
-        chosen = lowered[sheet.lower()]
-    ws = loaded if loaded is not None else workbook.get_sheet_by_name(chosen)
+        raise ValidationError(f"{path.name}: cannot read the workbook ({type(exc).__name__}: {_printable(exc)})") from None
+    try:
+        ws = _choose_sheet(workbook, sheet, sheet_names, path, known)
+    except python_calamine.CalamineError as exc:  # e.g. XmlError on XML the checks let through
+        raise ValidationError(f"{path.name}: cannot read the workbook ({type(exc).__name__}: {_printable(exc)})") from None
     first_row = ws.start[0] if ws.start else 0
 
     def all_rows() -> Iterator[tuple[int, list[Any]]]:
-        for index, cells in enumerate(ws.iter_rows()):
-            yield first_row + index + 1, cells
+        try:
+            for index, cells in enumerate(ws.iter_rows()):
+                yield first_row + index + 1, cells
+        except python_calamine.CalamineError as exc:
+            raise ValidationError(f"{path.name}: cannot read the sheet ({type(exc).__name__}: {_printable(exc)})") from None
 
     candidates = []
     for row_no, cells in all_rows():
@@ -362,9 +472,17 @@ def open_ple(path: Path, *, encoding: str | None, book: str | None = None) -> So
         with path.open("rb") as binary:
             position_holder["f"] = binary
             stream = io.TextIOWrapper(binary, encoding=enc, newline=None, errors="strict")
+            readline = stream.readline
+            limit = MAX_LINE_CHARS + 1
             line_no = 0
             try:
-                for line_no, line in enumerate(stream, start=1):
+                while True:
+                    line = readline(limit)  # capped: a huge line is refused, never held whole
+                    if not line:
+                        break
+                    line_no += 1
+                    if len(line) > MAX_LINE_CHARS:
+                        raise ValidationError(_too_long(path.name, line_no, line_no))
                     line = line.rstrip("\r\n")
                     if not line.strip():
                         continue
