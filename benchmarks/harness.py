@@ -7,7 +7,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 PYTHON = sys.executable
@@ -63,6 +64,27 @@ def best_of(n: int, fn: Callable[[], Measure]) -> Measure:
     """The median time of n runs (and the largest peak), to damp noise on a shared machine."""
     runs = [fn() for _ in range(n)]
     return Measure(statistics.median(r.seconds for r in runs), max(r.peak_mib for r in runs))
+
+
+@contextmanager
+def postgres_database(server_url: str, label: str) -> Iterator[str]:
+    """A fresh database on the benchmark's PostgreSQL server, dropped afterwards; yields its URL."""
+    import psycopg
+
+    admin = server_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"cuentas_bench_{label}_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base, _, _ = admin.rpartition("/")
+        yield f"{base}/{name}"
+    finally:
+        from cuentas_cli.db.engine import dispose_engines
+
+        dispose_engines()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cuentas(*args: str) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from benchmarks.harness import PYTHON, Result, best_of, cuentas, run_process
+from benchmarks.harness import PYTHON, Result, best_of, cuentas, postgres_database, run_process
 
 AS_OF = "2026-11-01"  # the generator's "today"
 PASSWORD = "benchmark-password-1"
@@ -81,20 +81,6 @@ def run(ctx) -> list[Result]:  # noqa: ANN001
         for suffix in ("", "-wal", "-shm"):  # a 1M-invoice file is ~300 MB
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     if ctx.postgres_url:
-        import psycopg
-
-        admin = ctx.postgres_url.replace("postgresql+psycopg://", "postgresql://")
-        name = f"cuentas_bench_dashboard_{os.getpid()}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            base, _, _ = admin.rpartition("/")
-            results.append(_measure("postgresql", f"postgresql://{base.removeprefix('postgresql://')}/{name}", ctx))
-        finally:
-            from cuentas_cli.db.engine import dispose_engines
-
-            dispose_engines()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with postgres_database(ctx.postgres_url, "dashboard") as url:
+            results.append(_measure("postgresql", url, ctx))
     return results

@@ -18,7 +18,7 @@ import statistics
 import subprocess
 from pathlib import Path
 
-from benchmarks.harness import PYTHON, Measure, Result, cuentas, run_process
+from benchmarks.harness import PYTHON, Measure, Result, cuentas, postgres_database, run_process
 
 GENERATED_TODAY = "2026-11-01"  # the generator's "today": stored statuses are right as of it
 EARLIER_TODAY = "2025-06-01"  # moving today back re-opens every invoice that fell due since
@@ -127,20 +127,6 @@ def _measure(label: str, url: str, ctx) -> list[Result]:  # noqa: ANN001
 def run(ctx) -> list[Result]:  # noqa: ANN001
     results = _measure("sqlite", f"sqlite:///{ctx.workdir / f'invoices-{ctx.size}-{os.getpid()}.db'}", ctx)
     if ctx.postgres_url:
-        import psycopg
-
-        admin = ctx.postgres_url.replace("postgresql+psycopg://", "postgresql://")
-        name = f"cuentas_bench_invoices_{os.getpid()}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            base, _, _ = admin.rpartition("/")
-            results.extend(_measure("postgresql", f"postgresql://{base.removeprefix('postgresql://')}/{name}", ctx))
-        finally:
-            from cuentas_cli.db.engine import dispose_engines
-
-            dispose_engines()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with postgres_database(ctx.postgres_url, "invoices") as url:
+            results.extend(_measure("postgresql", url, ctx))
     return results

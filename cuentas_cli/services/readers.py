@@ -268,12 +268,7 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
             except csv.Error as exc:
                 raise ValidationError(f"{path.name}: line {line_num + 1}: malformed CSV ({exc})") from None
 
-    def position() -> int:
-        f = position_holder.get("f")
-        try:
-            return f.tell() if f is not None and not f.closed else 0
-        except (OSError, ValueError):
-            return 0
+    position = _position_of(position_holder)
 
     return Source(path, "csv", header, header_row, rows, size=path.stat().st_size, position=position,
                   delimiter=delim, encoding=enc)
@@ -371,6 +366,18 @@ def _inflate_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, total: int, n
 
 def _declares_entities(lowered: bytes) -> bool:
     return any(word in lowered for word in _XML_DECLARATIONS)
+
+
+def _position_of(holder: dict[str, Any]) -> Callable[[], int]:
+    """How far the file in holder["f"] has been read, for the progress bar."""
+    def position() -> int:
+        f = holder.get("f")
+        try:
+            return f.tell() if f is not None and not f.closed else 0
+        except (OSError, ValueError):
+            return 0
+
+    return position
 
 
 def _printable(exc: BaseException) -> str:
@@ -545,12 +552,7 @@ def open_ple(path: Path, *, encoding: str | None, book: str | None = None) -> So
             except UnicodeDecodeError as exc:
                 raise ValidationError(f"{path.name}: line {line_no + 1} is not valid {enc} ({exc.reason}); pass --encoding") from None
 
-    def position() -> int:
-        f = position_holder.get("f")
-        try:
-            return f.tell() if f is not None and not f.closed else 0
-        except (OSError, ValueError):
-            return 0
+    position = _position_of(position_holder)
 
     return Source(path, "ple", header, 0, rows, size=path.stat().st_size, position=position, delimiter="|",
                   encoding=enc, ple_book=book, fixed_date_format="DD/MM/YYYY")
