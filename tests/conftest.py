@@ -219,3 +219,18 @@ def company(db_url, cli) -> Company:
         tokens[role] = made.stdout.strip()
     cli("logout")
     return Company(db_url, tokens)
+
+
+# --- the summary line CI reads: how many database tests ran on each backend -----------------
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001, ARG001
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("passed", []):
+        for backend in ("sqlite", "postgresql"):
+            if f"[{backend}" in report.nodeid or f"-{backend}" in report.nodeid.split("[", 1)[-1]:
+                counts[backend] = counts.get(backend, 0) + 1
+                break
+    if counts:
+        ran = ", ".join(f"{n} on {backend}" for backend, n in sorted(counts.items()))
+        terminalreporter.write_line(f"database tests passed: {ran}")
