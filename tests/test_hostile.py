@@ -4,10 +4,6 @@ CSV line, and names made of quotes, semicolons, SQL, formulas and control charac
 The rule everywhere: a clean `error:` line with exit 2/3 and nothing written, or the value
 stored exactly as given; never an unhandled exception, never a partial import; exports
 neutralise anything a spreadsheet would run as a formula.
-
-Tests marked `xfail(strict=True)` with a reason starting "BUG" show a defect found by this
-suite in a file another engineer owns; they turn into failures (XPASS) once it is fixed, to
-be unmarked then.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ import typer
 LIMIT = 50
 
 
-def _suggest(ctx: Any, query: Any) -> list[tuple[str, str]]:
-    """Run `query(session)` for a logged-in user allowed to read; [] on any problem."""
+def _suggest(ctx: Any, suggest: Any, **arguments: Any) -> list[tuple[str, str]]:
+    """Call one service's suggest function as the logged-in user; [] on any problem (not
+    logged in, not allowed to read, no database, ...)."""
     try:
         from cuentas_cli import config
         from cuentas_cli.db.engine import open_session
@@ -25,51 +26,22 @@ def _suggest(ctx: Any, query: Any) -> list[tuple[str, str]]:
         rt = Runtime(config.load(db_flag=root.params.get("db"), today_flag=root.params.get("today")))
         rt.check_schema()
         with open_session(rt.url) as session:
-            actor = rt.actor(session, required=False)
-            if actor is None or not actor.can("read"):
-                return []
-            return query(session)
+            return suggest(session=session, actor=rt.actor(session, required=False), limit=LIMIT, **arguments)
     except Exception:  # noqa: BLE001 - completion must never break the shell
         return []
 
 
 def complete_party_doc(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Documents of clients (under `clients`) or suppliers (under `suppliers`) starting with what was typed."""
+    from cuentas_cli.services import parties
+
     parent = ctx.parent.info_name if ctx.parent is not None else ""
     kind = "supplier" if parent == "suppliers" else "client"
-
-    def query(session: Any) -> list[tuple[str, str]]:
-        from sqlalchemy import select
-
-        from cuentas_cli.db.models import Party
-
-        rows = session.execute(
-            select(Party.doc_number, Party.name).where(Party.kind == kind, Party.doc_number.startswith(incomplete.strip()))
-            .order_by(Party.doc_number).limit(LIMIT)
-        )
-        return [(doc, name) for doc, name in rows]
-
-    return _suggest(ctx, query)
+    return _suggest(ctx, parties.suggest_documents, kind=kind, prefix=incomplete)
 
 
 def complete_invoice_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Invoice ids starting with what was typed (newest first), with serie-número, party and status."""
-    typed = incomplete.strip()
-    if typed and not typed.isdigit():
-        return []
+    from cuentas_cli.services import invoices
 
-    def query(session: Any) -> list[tuple[str, str]]:
-        from sqlalchemy import String, cast, select
-
-        from cuentas_cli.db.models import Invoice, Party
-
-        statement = (
-            select(Invoice.id, Invoice.serie, Invoice.numero, Party.name, Invoice.status)
-            .join(Party, Party.id == Invoice.party_id)
-            .order_by(Invoice.id.desc()).limit(LIMIT)
-        )
-        if typed:
-            statement = statement.where(cast(Invoice.id, String).startswith(typed))
-        return [(str(i), f"{serie}-{numero} {name} {status}") for i, serie, numero, name, status in session.execute(statement)]
-
-    return _suggest(ctx, query)
+    return _suggest(ctx, invoices.suggest_ids, prefix=incomplete)

@@ -587,6 +587,27 @@ def invoice_conditions(session: "Session", *, today: date, filters: InvoiceFilte
     return conditions
 
 
+def suggest_ids(*, session: "Session", actor: Actor | None, prefix: str, limit: int = 50) -> list[tuple[str, str]]:
+    """(id, "serie-número party status") of invoices whose id starts with `prefix`, newest
+    first, for shell completion."""
+    from sqlalchemy import String, cast, select
+
+    from cuentas_cli.db.models import Invoice, Party
+
+    require(actor, "read")
+    typed = prefix.strip()
+    if typed and not typed.isdigit():
+        return []
+    statement = (
+        select(Invoice.id, Invoice.serie, Invoice.numero, Party.name, Invoice.status)
+        .join(Party, Party.id == Invoice.party_id)
+        .order_by(Invoice.id.desc()).limit(limit)
+    )
+    if typed:
+        statement = statement.where(cast(Invoice.id, String).startswith(typed))
+    return [(str(i), f"{serie}-{numero} {name} {status}") for i, serie, numero, name, status in session.execute(statement)]
+
+
 def list_invoices(*, session: "Session", actor: Actor | None, today: date, filters: InvoiceFilter) -> Iterator[InvoiceRow]:
     """Invoices matching the filters, by due date (then id), streamed.
 

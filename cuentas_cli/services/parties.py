@@ -82,6 +82,23 @@ def get_party(session: "Session", *, kind: str, ref: str) -> "Party":
     return party
 
 
+def suggest_documents(*, session: "Session", actor: Actor | None, kind: str, prefix: str,
+                      limit: int = 50) -> list[tuple[str, str]]:
+    """(document, name) of the parties of `kind` whose document starts with `prefix`, for
+    shell completion."""
+    from sqlalchemy import select
+
+    from cuentas_cli.db.models import Party
+
+    require(actor, "read")
+    rows = session.execute(
+        select(Party.doc_number, Party.name)
+        .where(Party.kind == normalise_kind(kind), Party.doc_number.startswith(prefix.strip()))
+        .order_by(Party.doc_number).limit(limit)
+    )
+    return [(doc, name) for doc, name in rows]
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
