@@ -227,10 +227,10 @@ def company(db_url, cli) -> Company:
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001, ARG001
     counts: dict[str, int] = {}
     for report in terminalreporter.stats.get("passed", []):
-        for backend in ("sqlite", "postgresql"):
-            if f"[{backend}" in report.nodeid or f"-{backend}" in report.nodeid.split("[", 1)[-1]:
-                counts[backend] = counts.get(backend, 0) + 1
-                break
+        _, bracket, ids = report.nodeid.partition("[")
+        backend = next((b for b in ("sqlite", "postgresql") if bracket and b in ids.rstrip("]").split("-")), None)
+        if backend is not None:
+            counts[backend] = counts.get(backend, 0) + 1
     if counts:
         ran = ", ".join(f"{n} on {backend}" for backend, n in sorted(counts.items()))
         terminalreporter.write_line(f"database tests passed: {ran}")
