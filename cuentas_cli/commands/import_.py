@@ -45,18 +45,18 @@ def import_file(
         raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
     if not file.exists():
         raise UsageError(f"no file {file}")
-    if (file_format or file.suffix.lstrip(".")).lower() in ("xlsx", "xlsm"):
-        from cuentas_cli.services import readers
-
-        readers.prefetch_xlsx(file, sheet=sheet)
     options = importer.Options(
         kind=kind, sheet=sheet, format=file_format, encoding=encoding, delimiter=delimiter, date_format=date_format,
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
     )
-    rt = runtime()
     progress = RowProgress("importing") if sys.stderr.isatty() else None
     try:
-        result = _run(rt, file, options, progress)
+        with importer.quick_gil_handoffs():
+            if (file_format or file.suffix.lstrip(".")).lower() in ("xlsx", "xlsm"):
+                from cuentas_cli.services import readers
+
+                readers.prefetch_xlsx(file, sheet=sheet)  # parsed while the rest starts up
+            result = _run(runtime(), file, options, progress)
     except importer.ImportRejected as exc:
         if progress:
             progress.stop()
