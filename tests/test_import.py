@@ -109,6 +109,69 @@ def test_xlsx_error_names_the_excel_row(company, tmp_path):
     assert count(company.url) == 0
 
 
+def test_xlsx_rows_keep_their_excel_numbers_below_blank_rows_and_beside_blank_columns(company, tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "abajo.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(3, 1, ["tipo", "ruc", "razon_social", "serie", "numero", "fecha_emision", "fecha_vencimiento", "total"])
+    ws.write_row(4, 1, ["cxc", RUC_A, "SUNAT", "F001", "1", "2026-01-01", "2026-02-01", "100.00"])
+    ws.write_row(5, 1, ["cxc", RUC_A, "SUNAT", "F001", "2", "2026-01-01", "fecha mala", "100.00"])
+    wb.close()
+    result = company.run("import", str(path), role="contador")
+    assert result.exit_code == 3
+    assert "row 6, column fecha_vencimiento, value 'fecha mala'" in result.stderr  # Excel's row 6
+    assert count(company.url) == 0
+
+
+def test_large_xlsx_read_in_segments_imports_every_row_and_names_late_rows(company, tmp_path, monkeypatch):
+    """A workbook cut into many small segments: every row arrives once, in place."""
+    import xlsxwriter
+
+    from cuentas_cli.services import readers
+
+    monkeypatch.setattr(readers, "_SEGMENT_MIN", 4096)
+    monkeypatch.setattr(readers, "_SEGMENT_MAX", 4096)
+
+    def book(name: str, bad_row: int | None = None) -> Path:
+        path = tmp_path / name
+        wb = xlsxwriter.Workbook(str(path))
+        ws = wb.add_worksheet("Ventas")
+        datef = wb.add_format({"num_format": "dd/mm/yyyy"})
+        ws.write_row(0, 0, ["tipo", "ruc", "razon_social", "serie", "numero", "fecha_emision", "fecha_vencimiento", "total"])
+        for i in range(1, 1501):
+            ws.write_row(i, 0, ["cxc", RUC_A if i % 2 else RUC_B, "SUNAT" if i % 2 else "OTRA S.A.", "F001", i])
+            ws.write_datetime(i, 5, date(2026, 1, 1 + i % 28), datef)
+            ws.write_datetime(i, 6, date(2026, 3, 1 + i % 28), datef)
+            ws.write_number(i, 7, 100 + i / 100)
+        if bad_row is not None:
+            ws.write(bad_row - 1, 6, "fecha mala")  # Excel's row bad_row
+        wb.close()
+        return path
+
+    refused = company.run("import", str(book("mala.xlsx", bad_row=1401)), role="contador")
+    assert refused.exit_code == 3
+    assert "row 1401, column fecha_vencimiento, value 'fecha mala'" in refused.stderr
+    assert count(company.url) == 0
+    ok = company.run("import", str(book("grande.xlsx")), role="contador")
+    assert ok.exit_code == 0, ok.output
+    assert rows(company.url, "SELECT COUNT(*), SUM(total_cents), MIN(numero), MAX(numero) FROM invoice")[0] == (
+        1500, sum(10000 + i for i in range(1, 1501)), 1, 1500)
+    assert rows(company.url, "SELECT total_cents FROM invoice WHERE numero = 1234") == [(10000 + 1234,)]
+
+
+def test_base_above_the_total_is_a_row_error(company, tmp_path):
+    path = write(tmp_path / "base.csv", (
+        "tipo,ruc,razon_social,serie,numero,fecha_emision,fecha_vencimiento,base_imponible,total\n"
+        f"cxc,{RUC_A},SUNAT,F001,1,2026-05-01,2026-06-01,200.00,100.00\n"
+    ))
+    result = company.run("import", str(path), role="contador")
+    assert result.exit_code == 3
+    assert "row 2, column total, value '100.00': total 100.00 cannot be base 200.00 + IGV -100.00" in result.stderr
+    assert count(company.url) == 0
+
+
 def ple_line(fields: dict[int, str], width: int = 36) -> str:
     values = [""] * width
     for pos, value in fields.items():
