@@ -301,7 +301,7 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
 # instructions between rows) is parsed whole, from where the segments stopped, and so is the
 # rest of a sheet when calamine refuses a segment: cutting never changes what is read.
 
-_WORKSHEETS = "xl/worksheets/"  # checked as they are read: not kept
+_WORKSHEETS = "xl/worksheets/"  # worksheets are checked as they are read, and not kept
 _SKIPPED_PARTS = ("xl/media/", "xl/embeddings/")  # images and embedded files: never read
 # Segments of 1-2 MiB of XML (about 3,500 rows of 13 columns): on a 100k-row sheet they were as
 # fast as 8 MiB ones and kept the import's peak memory 70 MiB lower (benchmarks/).
@@ -391,15 +391,20 @@ def _check_archive(archive: zipfile.ZipFile, name: str) -> tuple[dict[str, bytes
         if info.is_dir():
             continue
         sizes[info.filename] = info.file_size
-        if info.filename.startswith(_WORKSHEETS):
+        if _is_worksheet(info.filename):
             continue
+        keep = not info.filename.startswith(_SKIPPED_PARTS)
         data = bytearray()
         for chunk in _checked_chunks(archive, info, name):
-            if not info.filename.startswith(_SKIPPED_PARTS):
+            if keep:
                 data += chunk
-        if not info.filename.startswith(_SKIPPED_PARTS):
+        if keep:
             parts[info.filename] = data
     return parts, sizes
+
+
+def _is_worksheet(name: str) -> bool:
+    return name.startswith(_WORKSHEETS) and name.endswith(".xml") and "/_rels/" not in name
 
 
 def _sheet_parts(parts: dict[str, bytes | bytearray], sizes: dict[str, int], name: str) -> dict[str, str | None]:
@@ -603,8 +608,8 @@ class _SheetReader:
                 if not head:
                     opened = _SHEET_DATA.search(data)
                     if opened is None or opened.group(2):
-                        if eof or (opened is not None and opened.group(2)):
-                            raise _CannotCut("no rows to cut")
+                        if eof or opened is not None or len(data) > _SEGMENT_MAX + _STREAM_CHUNK:
+                            raise _CannotCut("no rows to cut near the start of the sheet")
                         continue
                     root = _ROOT.search(data, 0, opened.start())
                     if root is None:
@@ -649,14 +654,15 @@ class _SheetReader:
         """calamine's reading of one segment, as a workbook of the archive's small parts."""
         import python_calamine
 
-        others = {p for p in self.archive.sheets.values() if p and p != self.part}
+        parts = self.archive.parts
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-            for name, data in self.archive.parts.items():
-                out.writestr(name, data)
             out.writestr(self.part, xml)
-            for name in others:
-                out.writestr(name, _EMPTY_SHEET)  # other sheets are not read
+            for name, data in parts.items():
+                if name != self.part:
+                    out.writestr(name, data)
+            for name in set(self.archive.sheets.values()) - {self.part, None} - parts.keys():
+                out.writestr(name, _EMPTY_SHEET)  # other worksheets are not read (nor kept)
         buffer.seek(0)
         try:
             sheet = python_calamine.CalamineWorkbook.from_filelike(buffer).get_sheet_by_name(self.name)
@@ -738,7 +744,7 @@ class _SheetReader:
 
             path = self.archive.path
             # Checked before calamine inflates it (every worksheet, when which one is unknown).
-            unchecked = [self.part] if self.part else [p for p in self.archive.sizes if p.startswith(_WORKSHEETS)]
+            unchecked = [self.part] if self.part else [p for p in self.archive.sizes if _is_worksheet(p)]
             try:
                 with zipfile.ZipFile(io.BytesIO(self.archive.raw)) as archive:
                     for part in unchecked:
