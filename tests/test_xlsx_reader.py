@@ -218,3 +218,19 @@ def test_any_sheet_cut_anywhere_reads_as_the_whole_sheet(tmp_path_factory, monke
         return
     path = workbook(tmp_path_factory.mktemp("x") / "hoja.xlsx", cells, shared_strings=shared)
     assert read(path) == read(path, whole=True)
+
+
+def test_an_import_that_stops_early_leaves_no_reading_thread(company, tmp_path, segments):
+    """Refused before its rows are read (a missing column, a role without the permission): the
+    workbook's background parse stops with the command."""
+    path = workbook(tmp_path / "sin-columnas.xlsx", ledger())
+    before = threading.active_count()
+    missing = company.run("import", str(path), role="contador")  # no fecha_vencimiento column
+    assert missing.exit_code == 3 and "missing required column" in missing.stderr
+    refused = company.run("import", str(path), role="gerente")
+    assert refused.exit_code == 5
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= before
+    assert not readers._PREFETCHED

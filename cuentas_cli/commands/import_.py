@@ -37,7 +37,7 @@ def import_file(
     Example: cuentas import ventas-junio.csv --kind cxc --errors errores.csv
     """
     from cuentas_cli.errors import UsageError
-    from cuentas_cli.services import importer
+    from cuentas_cli.services import importer, readers
 
     if on_duplicate not in importer.ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use skip, update or error")
@@ -50,11 +50,10 @@ def import_file(
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
     )
     progress = RowProgress("importing") if sys.stderr.isatty() else None
+    workbook = (file_format or file.suffix.lstrip(".")).lower() in ("xlsx", "xlsm")
     try:
         with importer.quick_gil_handoffs():
-            if (file_format or file.suffix.lstrip(".")).lower() in ("xlsx", "xlsm"):
-                from cuentas_cli.services import readers
-
+            if workbook:
                 readers.prefetch_xlsx(file, sheet=sheet)  # parsed while the rest starts up
             result = _run(runtime(), file, options, progress)
     except importer.ImportRejected as exc:
@@ -63,6 +62,8 @@ def import_file(
         _show_errors(exc.result)
         raise
     finally:
+        if workbook:
+            readers.discard_prefetch(file, sheet=sheet)
         if progress:
             progress.stop()
     if result.ignored_columns:

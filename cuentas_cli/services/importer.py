@@ -353,39 +353,42 @@ def import_file(
         source = readers.open_xlsx(path, sheet=options.sheet or mopts.get("sheet"), known=_known_header)
     else:
         source = readers.open_csv(path, encoding=encoding, known=_known_header, delimiter=options.delimiter or mopts.get("delimiter"))
-    default_direction = _direction_of(kind_default) if kind_default else None
-    positions, ignored = resolve_columns(source.header, mapping, need_kind=default_direction is None)
-    order = None
-    if date_format:
-        order = DATE_FORMATS.get(date_format.strip()) or DATE_FORMATS.get(date_format.strip().lower())
-        if order is None:
-            raise UsageError(f"--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD")
-    elif source.fixed_date_format:
-        order = "dmy"
-    result = ImportResult(file=path.name, sha256=_sha256(path), format=source.format, dry_run=options.dry_run,
-                          ignored_columns=ignored)
-    job = _Job(session=session, actor=actor, source=source, positions=positions, options=options, today=today,
-               default_direction=default_direction, date_order=order, result=result, progress=progress, config=config)
     try:
-        job.run()
-    finally:
-        if job.provider is not None:
-            job.provider.close()
-    result.seconds = time.perf_counter() - started
-    if job.all_errors_count and not options.partial:
-        result.rejected = job.all_errors_count
-        first = result.errors[0].line() if result.errors else ""
-        where = f"; all of them in {options.errors_path}" if options.errors_path else "; pass --errors FILE for the full list"
-        raise ImportRejected(
-            f"{job.all_errors_count} row error(s) in {path.name}; nothing was imported (first: {first}){where}. "
-            "Fix the file, or import the valid rows with --partial --errors FILE",
-            result,
+        default_direction = _direction_of(kind_default) if kind_default else None
+        positions, ignored = resolve_columns(source.header, mapping, need_kind=default_direction is None)
+        order = None
+        if date_format:
+            order = DATE_FORMATS.get(date_format.strip()) or DATE_FORMATS.get(date_format.strip().lower())
+            if order is None:
+                raise UsageError(f"--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD")
+        elif source.fixed_date_format:
+            order = "dmy"
+        result = ImportResult(file=path.name, sha256=_sha256(path), format=source.format, dry_run=options.dry_run,
+                              ignored_columns=ignored)
+        job = _Job(session=session, actor=actor, source=source, positions=positions, options=options, today=today,
+                   default_direction=default_direction, date_order=order, result=result, progress=progress, config=config)
+        try:
+            job.run()
+        finally:
+            if job.provider is not None:
+                job.provider.close()
+        result.seconds = time.perf_counter() - started
+        if job.all_errors_count and not options.partial:
+            result.rejected = job.all_errors_count
+            first = result.errors[0].line() if result.errors else ""
+            where = f"; all of them in {options.errors_path}" if options.errors_path else "; pass --errors FILE for the full list"
+            raise ImportRejected(
+                f"{job.all_errors_count} row error(s) in {path.name}; nothing was imported (first: {first}){where}. "
+                "Fix the file, or import the valid rows with --partial --errors FILE",
+                result,
+            )
+        audit.record(
+            session, actor, action="import.dry_run" if options.dry_run else "import", entity="import",
+            entity_id=result.sha256[:16], after={**{k: v for k, v in result.summary().items() if k != "committed"}, "user": actor.username if actor else None},
         )
-    audit.record(
-        session, actor, action="import.dry_run" if options.dry_run else "import", entity="import",
-        entity_id=result.sha256[:16], after={**{k: v for k, v in result.summary().items() if k != "committed"}, "user": actor.username if actor else None},
-    )
-    return result
+        return result
+    finally:
+        source.close()  # a workbook's background parse
 
 
 def _direction_of(kind: str) -> str:
@@ -1331,6 +1334,9 @@ def quick_gil_handoffs(interval: float = 0.0005) -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
+_QUEUED_CHUNKS = 2  # chunks handed to the SQLite writer thread and not yet written
+
+
 class _SqliteMover:
     """Writes each chunk into `invoice` on a second thread while the main thread converts the
     next chunks.
@@ -1381,7 +1387,7 @@ class _SqliteMover:
         """Queue a chunk of staging rows (the caller hands the list over)."""
         if not params:
             return
-        while len(self.queued) >= 2:
+        while len(self.queued) >= _QUEUED_CHUNKS:
             self.queued.popleft().result()
         self.queued.append(self.pool.submit(self._write, params))
 

@@ -91,6 +91,7 @@ class Source:
     encoding: str | None = None
     ple_book: str | None = None
     fixed_date_format: str | None = None  # PLE dates are DD/MM/YYYY by definition
+    close: Callable[[], None] = field(default=lambda: None)  # stops background reading (XLSX)
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         return self._rows()
@@ -290,11 +291,11 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
 # 1. The file is read into memory (it is compressed: a few MiB for 100k rows) and checked part
 #    by part while inflating (zip bombs, XML entities: check_xlsx_archive). The small parts
 #    (workbook, styles, shared strings) are kept; worksheets are not.
-# 2. A background thread inflates the chosen sheet again, cuts its XML at row boundaries into
-#    segments of a few MiB and gives calamine each segment, between the sheet's own head and a
+# 2. A background thread inflates the chosen sheet (checking it as above), cuts its XML at row
+#    boundaries into segments of 1-2 MiB and gives calamine each segment, between the sheet's own head and a
 #    closing tail, as a small uncompressed workbook with the original styles and shared
 #    strings. Rows carry their `r` numbers, so every row lands at its real position. The thread
-#    stays _LOOKAHEAD segments ahead of the import; calamine releases the GIL, so on two cores
+#    stays up to _LOOKAHEAD segments ahead of the import; calamine releases the GIL, so on two cores
 #    the parse overlaps the import, and memory holds a few segments, never the whole sheet.
 #
 # A sheet that cannot be cut safely (rows without `r`, comments, CDATA or processing
@@ -329,6 +330,12 @@ class _Archive:
     parts: dict[str, bytes | bytearray]  # inflated parts but worksheets, media and embeddings
     sizes: dict[str, int]  # every part's checked size
     sheets: dict[str, str | None]  # sheet name -> its part ("xl/worksheets/sheet1.xml"), if known
+    readers: list["_SheetReader"] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop every background parse of this workbook."""
+        for reader in self.readers:
+            reader.close()
 
 
 def check_xlsx_archive(path: Path) -> list[str]:
@@ -577,6 +584,7 @@ class _SheetReader:
         self.whole = self.part is None  # without its part, calamine reads the sheet whole
         self._whole: Any = None
         self._parser: _SegmentParser | None = None
+        archive.readers.append(self)
 
     def start(self) -> None:
         """Start reading now, ahead of rows()."""
@@ -834,7 +842,8 @@ _PREFETCHED: dict[tuple[str, str | None], Any] = {}
 
 def prefetch_xlsx(path: Path, *, sheet: str | None) -> None:
     """Check the workbook and start parsing it on a daemon thread while the rest of the import
-    starts up; open_xlsx then takes the result, or the error, as if it had done the work itself."""
+    starts up; open_xlsx then takes the result, or the error, as if it had done the work itself.
+    The caller ends with discard_prefetch(), whether open_xlsx took the work or not."""
     import threading
     from concurrent.futures import Future
 
@@ -853,6 +862,19 @@ def prefetch_xlsx(path: Path, *, sheet: str | None) -> None:
     threading.Thread(target=work, name="cuentas-xlsx-check", daemon=True).start()
 
 
+def discard_prefetch(path: Path, *, sheet: str | None) -> None:
+    """Stop what prefetch_xlsx started and open_xlsx did not take (the import failed before)."""
+    future = _PREFETCHED.pop((str(path.resolve()), sheet), None)
+
+    def stop(done: Any) -> None:
+        if done.exception() is None:
+            archive, _ = done.result()
+            archive.close()
+
+    if future is not None:
+        future.add_done_callback(stop)
+
+
 def _prepare(path: Path, sheet: str | None) -> tuple[_Archive, _SheetReader | None]:
     archive = _open_archive(path)
     name = _default_sheet(list(archive.sheets), sheet)
@@ -865,9 +887,13 @@ def _prepare(path: Path, sheet: str | None) -> tuple[_Archive, _SheetReader | No
 def open_xlsx(path: Path, *, sheet: str | None, known: Callable[[str], bool]) -> Source:
     future = _PREFETCHED.pop((str(path.resolve()), sheet), None)
     archive, first = future.result() if future is not None else _prepare(path, sheet)
-    reader = _choose_sheet(archive, sheet, known, first)
-    candidates = [(k + 1, cells) for k, cells in reader.first_rows(30)]
-    index, header_row = find_header(candidates, known)
+    try:
+        reader = _choose_sheet(archive, sheet, known, first)
+        candidates = [(k + 1, cells) for k, cells in reader.first_rows(30)]
+        index, header_row = find_header(candidates, known)
+    except BaseException:
+        archive.close()
+        raise
     header = [str(c) if c is not None else "" for c in candidates[index][1]]
     width = len(header)
 
@@ -879,7 +905,8 @@ def open_xlsx(path: Path, *, sheet: str | None, known: Callable[[str], bool]) ->
                 cells = cells + [""] * (width - len(cells))
             yield k + 1, cells
 
-    return Source(path, "xlsx", header, header_row, rows, size=reader.size, position=lambda: reader.done)
+    return Source(path, "xlsx", header, header_row, rows, size=reader.size, position=lambda: reader.done,
+                  close=archive.close)
 
 
 # --- PLE -----------------------------------------------------------------------------------
