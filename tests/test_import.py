@@ -7,7 +7,6 @@ import json
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
