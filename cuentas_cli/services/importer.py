@@ -4,9 +4,11 @@ idempotent and fast.
 How it stays fast and lean on a million rows: the file is streamed (readers.py), each row is
 validated into a plain tuple with the shared document rules (documents.py, identity.py) and
 per-value caches (a file has a few thousand distinct RUCs and dates, not a million), and rows
-are written in chunks with executemany (SQLite) or COPY into a staging table followed by one
-INSERT ... SELECT ... ON CONFLICT (PostgreSQL). No ORM object is made per row. Everything runs
-in the caller's single transaction, so an interrupted or failed import leaves nothing behind.
+are written in chunks through a staging table: on SQLite a second thread stages and moves each
+chunk into `invoice` while the next one is converted (_SqliteMover); on PostgreSQL COPY fills
+the staging table and one INSERT ... SELECT ... ON CONFLICT moves it at the end. No ORM object
+is made per row. Everything runs in the caller's single transaction, so an interrupted or
+failed import leaves nothing behind.
 
 Idempotent by the invoice's unique key (direction, party, document type, serie, número): a
 row whose invoice exists is skipped, updated or an error (`on_duplicate`). A document that
