@@ -40,18 +40,25 @@ def _settle(url: str) -> None:
                                  "AND pid <> pg_backend_pid() AND state <> 'idle'") == 0, seconds=60)
 
 
-def _kill_after(proc: subprocess.Popen, delay: float) -> bool:
-    """SIGKILL the process `delay` seconds after it started; False if it had already ended."""
-    deadline = time.monotonic() + delay
-    while time.monotonic() < deadline:
+def _kill_after(argv: list[str], env: dict[str, str], delay: float) -> tuple[bool, subprocess.Popen]:
+    """Start argv and SIGKILL it `delay` seconds later; (False, proc) if it had already ended.
+    Either way the process has ended when this returns."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return False, proc
+            time.sleep(0.005)
         if proc.poll() is not None:
-            return False
-        time.sleep(0.005)
-    if proc.poll() is not None:
-        return False
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    return proc.returncode == -signal.SIGKILL
+            return False, proc
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        return proc.returncode == -signal.SIGKILL, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -101,13 +108,7 @@ def test_import_killed_at_random_moments_is_all_or_nothing(company, tmp_path):
         attempts += 1
         assert attempts <= 3 * KILLS, f"only {len(outcomes)} of {attempts} runs were still running at their kill moment"
         delay = rng.uniform(0.05, 1.05) * duration  # from start-up to just past the commit
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            killed = _kill_after(proc, delay)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        killed, proc = _kill_after(argv, env, delay)
         _settle(url)
         found = state()
         if not killed:
@@ -181,13 +182,7 @@ def test_notify_run_killed_at_random_moments_loses_nothing(company, tmp_path):
             if runs > 1 and queued and all(r["status"] == "sent" for r in queued):
                 break
             delay = startup + rng.uniform(0.1, 1.1)
-            proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                killed = _kill_after(proc, delay)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+            killed, proc = _kill_after(argv, env, delay)
             _settle(url)
             if not killed:
                 # finished before its kill moment (or, on PostgreSQL, started while the server
@@ -247,11 +242,7 @@ def test_padron_import_killed_at_several_moments_keeps_the_register(company, tmp
     for _ in range(12):
         if kills == 4:
             break
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        killed = _kill_after(proc, rng.uniform(0.1, 1.05) * duration)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        killed, _ = _kill_after(argv, env, rng.uniform(0.1, 1.05) * duration)
         _settle(url)
         now = registry(url)
         if now == before:

@@ -167,7 +167,7 @@ def test_add_when_the_lookup_fails(company, provider_server):
     before = snapshot(company.url)
     refused = company.run("clients", "add", "--ruc", RUC, role="contador")
     assert refused.exit_code == 7
-    assert refused.stderr == (f"error: lookup provider apisnet unavailable (HTTP 500, 4 attempts); try again later; "
+    assert refused.stderr == ("error: lookup provider apisnet unavailable (HTTP 500, 4 attempts); try again later; "
                               "give --name to add it without the lookup\n")
     assert snapshot(company.url) == before
     added = company.run("clients", "add", "--ruc", RUC, "--name", "SUNAT A MANO", role="contador")

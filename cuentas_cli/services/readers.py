@@ -289,7 +289,7 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
 # parse and then hold every cell of the sheet. So a workbook is read in two steps:
 #
 # 1. The file is read into memory (it is compressed: a few MiB for 100k rows) and checked part
-#    by part while inflating (zip bombs, XML entities: check_xlsx_archive). The small parts
+#    by part while inflating (zip bombs, XML entities: _open_archive). The small parts
 #    (workbook, styles, shared strings) are kept; worksheets are not.
 # 2. A background thread inflates the chosen sheet (checking it as above), cuts its XML at row
 #    boundaries into segments of 1-2 MiB and gives calamine each segment, between the sheet's own head and a
@@ -338,13 +338,9 @@ class _Archive:
             reader.close()
 
 
-def check_xlsx_archive(path: Path) -> list[str]:
-    """Refuse damaged archives, zip bombs and XML with entity declarations before any parser
-    inflates the file; returns the sheet names from the workbook (parsed with defusedxml)."""
-    return list(_open_archive(path).sheets)
-
-
 def _open_archive(path: Path) -> _Archive:
+    """The workbook, after refusing damaged archives, zip bombs and XML with entity declarations
+    before any parser inflates it (worksheets are checked as they are read)."""
     if path.stat().st_size > MAX_XLSX_UNCOMPRESSED:
         raise ValidationError(f"{path.name}: a {path.stat().st_size / 1024**2:,.0f} MiB workbook is more than an import "
                               f"reads ({MAX_XLSX_UNCOMPRESSED // 1024**2} MiB); export it as CSV to import it")
