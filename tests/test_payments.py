@@ -164,3 +164,20 @@ def test_bulk_payments_are_all_or_nothing(books, invoice):
     assert snapshot(books.url) == before
     with open_session(books.url) as s:
         assert s.execute(text("SELECT COUNT(*) FROM payment")).scalar() == 0
+
+
+def test_a_payment_dated_after_today_is_refused_everywhere(books, invoice):
+    """Issue 15.3: a post-dated payment was stored; `invoices list` then said PAGADA 0.00 while
+    `dashboard aging` still counted the invoice outstanding. Today is 2026-06-15 in the tests."""
+    before = snapshot(books.url)
+    result = pay(books, invoice["id"], "1180.00", "--date", "2026-06-16")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("error: payment date 2026-06-16 is after today (2026-06-15)")
+    marked = books.run("invoices", "set-status", str(invoice["id"]), "PAGADA", "--date", "2026-07-01")
+    assert marked.exit_code == 3 and "after today" in marked.stderr
+    assert snapshot(books.url) == before
+    listed = books.run("invoices", "list", "-f", "json", role="gerente").json()
+    aging = books.run("dashboard", "aging", "-f", "json", role="gerente")
+    assert [(r["status"], r["balance"]) for r in listed] == [("PENDIENTE", "1180.00")]
+    assert aging.exit_code == 0 and "1180" in aging.stdout.replace(",", "")
+    assert pay(books, invoice["id"], "1180.00", "--date", "2026-06-15").exit_code == 0

@@ -100,6 +100,9 @@ def insert_payments(session: "Session", *, actor: Actor | None, inv: "Invoice", 
         if cents > balance:
             raise ValidationError(f"payment of {money(cents):.2f} is more than the balance {money(balance):.2f} "
                                   f"{inv.currency} of {label}")
+        if paid_on > today:
+            raise ValidationError(f"payment date {paid_on.isoformat()} is after today ({today.isoformat()}): a post-dated "
+                                  f"cheque or transfer is not a payment yet; record it on the day it is paid")
         if paid_on < inv.issue_date:
             raise ValidationError(f"payment date {paid_on.isoformat()} is before {label} was issued "
                                   f"({inv.issue_date.isoformat()})")
