@@ -29,7 +29,8 @@ def test_healthy_company_passes_with_warnings(company):
     result = company.run("doctor", "--offline", "--format", "json")
     assert result.exit_code == 0, result.output
     found = checks(result)
-    assert [c for c in found] == ["database", "permissions", "keyring", "login", "lookup", "smtp", "exchange rate", "padrón"]
+    assert [c for c in found] == ["database", "permissions", "keyring", "login", "lookup", "smtp", "exchange rate", "padrón",
+                                  "ledger"]
     assert found["database"]["status"] == "ok" and "newest" in found["database"]["detail"]
     assert found["permissions"]["status"] == "ok"
     assert found["keyring"]["status"] == "ok"
@@ -38,6 +39,7 @@ def test_healthy_company_passes_with_warnings(company):
     assert found["smtp"]["status"] == "warn" and "smtp.host" in found["smtp"]["fix"]
     assert found["exchange rate"]["status"] == "warn" and "cuentas fx fetch" in found["exchange rate"]["fix"]
     assert found["padrón"]["status"] == "warn" and "cuentas padron import" in found["padrón"]["fix"]
+    assert found["ledger"]["status"] == "ok" and "agree with the ledger" in found["ledger"]["detail"]
     assert result.json()["ok"] is True and result.json()["warnings"] == 4
     assert "nothing failed" in result.stderr
     # --strict: warnings fail too

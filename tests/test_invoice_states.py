@@ -104,7 +104,7 @@ def test_partial_payment_of_an_overdue_invoice_keeps_it_vencida_and_full_payment
 
 def test_payment_deleted_after_the_due_date_puts_it_back_to_vencida(books):
     inv = added(books, due="2026-06-20")
-    run(books, "pay", str(inv["id"]), "1180", "--date", "2026-06-18")
+    run(books, "pay", str(inv["id"]), "1180", "--date", "2026-06-18", today="2026-06-18")
     assert status_of(books, inv["id"]) == "PAGADA"
     result = run(books, "unpay", str(only_payment(books, inv["id"])), role="administrador", today="2026-06-25")
     assert result.exit_code == 0 and "PAGADA -> VENCIDA" in said(result)

@@ -1,13 +1,16 @@
-"""`cuentas db`: bring the schema to the version this program needs, or say where it is."""
+"""`cuentas db`: bring the schema to the version this program needs, or say where it is; check
+the invoices' cached figures against the ledger."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from cuentas_cli.commands.common import runtime
-from cuentas_cli.render import info, success
+from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.render import emit, info, success
 
-app = typer.Typer(help="Schema migrations.\n\nExample: cuentas db upgrade", no_args_is_help=True)
+app = typer.Typer(help="Schema migrations and the ledger check.\n\nExample: cuentas db upgrade", no_args_is_help=True)
 
 
 @app.command()
@@ -40,3 +43,42 @@ def current() -> None:
     print(revision or "empty")
     if revision != HEAD_REVISION:
         info(f"this cuentas needs {HEAD_REVISION}: run `cuentas db upgrade`")
+
+
+@app.command()
+def check(
+    repair: Annotated[bool, typer.Option("--repair", help="Write the computed figures (administrador), in one "
+                                         "transaction with one audit entry.")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Compare every invoice's cached paid, adjustments and status with its payments and notes.
+
+    Lists each difference (invoice id, document, column, cached, computed) and exits 3 when there
+    is any. --repair fixes them all in one transaction and records the list in the audit log.
+    Reading needs the audit permission (gerente, administrador); --repair needs invoices.edit
+    (administrador). Statuses are those as of today (--today).
+
+    Example: cuentas db check --format json
+    """
+    from cuentas_cli.services import ledger_check
+
+    rt = runtime()
+    with rt.session(write=repair) as session:
+        actor = rt.actor(session)
+        if repair:
+            found = ledger_check.repair(session=session, actor=actor, today=rt.today)
+        else:
+            found = ledger_check.check(session=session, actor=actor, today=rt.today)
+    emit(found, fmt, columns=["invoice_id", "document", "column", "cached", "computed"])
+    invoices = len({d.invoice_id for d in found})
+    if repair:
+        if found:
+            success(f"repaired {len(found)} difference(s) on {invoices} invoice(s); recorded in the audit log")
+        else:
+            info("0 differences: every cached figure agrees with the ledger; nothing changed")
+        return
+    if found:
+        raise ledger_check.LedgerDifferences(
+            f"{len(found)} difference(s) on {invoices} invoice(s) between cached figures and the ledger; "
+            "fix them with `cuentas db check --repair` (administrador)")
+    info("0 differences: every cached figure agrees with the ledger")

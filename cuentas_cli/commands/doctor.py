@@ -19,7 +19,8 @@ def doctor(
 ) -> None:
     """Check the set-up: database reachable and at the newest schema, file permissions, OS keyring,
     logged-in user, lookup provider (token, reachable), SMTP (settings, a test connection),
-    today's exchange rate, padrón loaded and its age.
+    today's exchange rate, padrón loaded and its age, and the invoices' cached figures against the
+    ledger (`cuentas db check`, run here up to 200,000 invoices; above that doctor says to run it).
 
     Each finding is OK, WARN (works, but fix it soon) or FAIL (commands will fail), with the fix.
     Exit 0 when nothing failed (warnings allowed; with --strict warnings fail too), 1 otherwise.

@@ -7,9 +7,11 @@ periods, so the one-screen dashboard scans the open invoices once. Amounts leave
 integer céntimos (USD converted to PEN per invoice with integer arithmetic, rounded half up)
 and become Decimal here, so no float ever touches money.
 
-As-of rule (`as_of`, default today): an invoice counts if it was issued on or before as_of and
-is not ANULADA; its balance is total + adjust - paid, where payments dated after as_of and
-credit/debit notes issued after as_of are added back / taken out again. That subtraction is
+As-of rule (`as_of`, default today): the ledger's balance rule in `services/balances.py` (the one
+place that defines a document's open balance as of a date; `balances_cte` and `late_cte` live
+there). An invoice counts if it was issued on or before as_of and is not ANULADA; its balance is
+total + adjust - paid, where payments dated after as_of and credit/debit notes issued after
+as_of are added back / taken out again. That subtraction is
 done from the denormalised `paid_cents` / `adjust_cents`, so the common case (as_of = today,
 hardly any payment dated later) needs no join against the payment table, and a past month-end
 is reproduced exactly. Only invoices with a positive balance are outstanding; notes (07/08)
@@ -33,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from cuentas_cli.errors import UsageError
 from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.services.balances import NOTES_SQL, balance_as_of_sql, balances_cte, late_cte
+from cuentas_cli.services.balances import lit as _lit
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -40,8 +44,6 @@ if TYPE_CHECKING:
 KINDS = {"cxc": "receivable", "cxp": "payable"}
 KIND_OF = {v: k for k, v in KINDS.items()}
 DEFAULT_BUCKETS = (30, 60, 90, 120)
-OPEN_SQL = "('PENDIENTE', 'PARCIAL', 'VENCIDA')"
-NOTES_SQL = "('07', '08')"
 SALES_WINDOW_DAYS = 90  # DSO / DPO window
 CEI_WINDOW_DAYS = 30  # collection effectiveness window
 LATE_WINDOW_DAYS = 90  # average days late: invoices paid off in this window
@@ -70,13 +72,6 @@ def _ratio(num: Decimal, den: Decimal, scale: int) -> Decimal | None:
     if not den:
         return None
     return (num / den * scale).quantize(_CENT, rounding=ROUND_HALF_UP)
-
-
-def _lit(day: date) -> str:
-    """A date as an SQL literal that both SQLite (ISO text) and PostgreSQL (date) compare correctly."""
-    if not isinstance(day, date):
-        raise TypeError("dates in report SQL must be date objects")
-    return f"'{day.isoformat()}'"
 
 
 def _as_date(value: Any) -> date | None:
@@ -143,59 +138,19 @@ def _rows(session: "Session", sql: str) -> list[tuple]:
 # --- SQL building blocks -----------------------------------------------------------------------
 
 
-def _filters(directions: tuple[str, ...], currency: str | None) -> str:
-    out = ""
-    if len(directions) == 1:
-        out += f" AND i.direction = '{directions[0]}'"
-    if currency:
-        out += f" AND i.currency = '{currency}'"
-    return out
+def scope_sql(session: "Session", conditions: list[Any]) -> str:
+    """SQLAlchemy conditions over `Invoice` (e.g. `invoices.invoice_conditions` of an export's
+    filters) as SQL text over the alias `i` of `balances_cte`, values inlined as literals.
+    The values come from checked filters (party ids, statuses, dates), never from free text."""
+    if not conditions:
+        return ""
+    from sqlalchemy import and_
+    from sqlalchemy.sql.util import ClauseAdapter
 
+    from cuentas_cli.db.models import Invoice
 
-def late_cte(as_of: date) -> str:
-    """`WITH late AS (...)`: per invoice, what to add back to today's balance to get the balance
-    as of `as_of`: payments dated after it, credit notes (07) issued after it (less debit notes, 08)."""
-    d = _lit(as_of)
-    return (
-        "WITH late AS ("
-        "SELECT invoice_id, CAST(SUM(amt) AS BIGINT) AS amt FROM ("
-        f"SELECT invoice_id, amount_cents AS amt FROM payment WHERE paid_on > {d} "
-        "UNION ALL "
-        "SELECT references_id AS invoice_id, CASE WHEN doc_type = '07' THEN total_cents ELSE -total_cents END AS amt "
-        f"FROM invoice WHERE references_id > 0 AND doc_type IN {NOTES_SQL} AND issue_date > {d} "
-        "AND status <> 'ANULADA'"
-        ") late_rows GROUP BY invoice_id)"
-    )
-
-
-def _unindexed(dialect: str, column: str) -> str:
-    """The column in a form SQLite cannot search an index for (the unary plus SQLite documents
-    for this). `issue_date <= as_of` keeps nearly every row, yet SQLite, which keeps no
-    histograms, preferred ix_invoice_issue_date for it over ix_invoice_open: 3-4x slower.
-    PostgreSQL's planner has histograms and needs no hint."""
-    return f"+{column}" if dialect == "sqlite" else column
-
-
-def balances_cte(dialect: str, as_of: date, *, directions: tuple[str, ...] = ("receivable", "payable"),
-                 currency: str | None = None) -> str:
-    """`WITH late AS (...), open_inv AS (...)`: every invoice with its balance as of `as_of`.
-
-    open_inv holds invoices whose status is open today plus PAGADA ones that something dated
-    after as_of (a payment or a note) touched; `bal` may be <= 0, callers keep `bal > 0`.
-    """
-    d = _lit(as_of)
-    cols = "i.id, i.direction, i.party_id, i.currency, i.exchange_rate_e4 AS rate, i.due_date, i.detraccion_cents"
-    bal = "i.total_cents + i.adjust_cents - i.paid_cents + COALESCE(l.amt, 0)"
-    scope = f"i.doc_type NOT IN {NOTES_SQL} AND {_unindexed(dialect, 'i.issue_date')} <= {d}{_filters(directions, currency)}"
-    return (
-        f"{late_cte(as_of)}, "
-        "open_inv AS ("
-        f"SELECT {cols}, {bal} AS bal FROM invoice i LEFT JOIN late l ON l.invoice_id = i.id "
-        f"WHERE i.status IN {OPEN_SQL} AND {scope} "
-        "UNION ALL "
-        f"SELECT {cols}, {bal} AS bal FROM late l JOIN invoice i ON i.id = l.invoice_id "
-        f"WHERE i.status = 'PAGADA' AND {scope})"
-    )
+    clause = ClauseAdapter(Invoice.__table__.alias("i")).traverse(and_(*conditions))
+    return str(clause.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _amount(currency: str | None, cents: str = "bal", rate: str = "rate") -> str:
@@ -213,8 +168,8 @@ def _bucket_case(as_of: date, buckets: tuple[int, ...]) -> str:
 
 
 def aging_sql(dialect: str, as_of: date, *, directions: tuple[str, ...], currency: str | None, buckets: tuple[int, ...],
-              by_party: bool) -> str:
-    cte = balances_cte(dialect, as_of, directions=directions, currency=currency)
+              by_party: bool, scope: str = "") -> str:
+    cte = balances_cte(dialect, as_of, directions=directions, currency=currency, scope=scope)
     amt = _amount(currency)
     inner = (f"SELECT direction, party_id, {_bucket_case(as_of, buckets)} AS bucket, {amt} AS amt "
              "FROM open_inv WHERE bal > 0")
@@ -227,7 +182,7 @@ def aging_sql(dialect: str, as_of: date, *, directions: tuple[str, ...], currenc
 
 
 def ledger_sql(dialect: str, as_of: date, *, directions: tuple[str, ...] = ("receivable", "payable"),
-               currency: str | None = None) -> str:
+               currency: str | None = None, scope: str = "") -> str:
     """Open balances as of `as_of` grouped by direction, currency and due date: amount in the
     report currency, native amount, count, and the part a client deposits as detracción.
 
@@ -240,7 +195,7 @@ def ledger_sql(dialect: str, as_of: date, *, directions: tuple[str, ...] = ("rec
     d = _lit(as_of)
     pending = "CASE WHEN o.direction = 'receivable' THEN o.detraccion_cents - COALESCE(dp.amt, 0) ELSE 0 END"
     held = "CASE WHEN pend <= 0 THEN 0 WHEN pend >= bal THEN bal ELSE pend END"
-    return (f"{balances_cte(dialect, as_of, directions=directions, currency=currency)}, "
+    return (f"{balances_cte(dialect, as_of, directions=directions, currency=currency, scope=scope)}, "
             "detr_paid AS (SELECT invoice_id, CAST(SUM(amount_cents) AS BIGINT) AS amt FROM payment "
             f"WHERE method = 'detraccion' AND paid_on <= {d} GROUP BY invoice_id) "
             "SELECT direction, currency, due_date, SUM(amt), SUM(bal), COUNT(*), SUM(held) FROM ("
@@ -264,9 +219,10 @@ class LedgerRow:
 
 
 def ledger(session: "Session", *, as_of: date, directions: tuple[str, ...] = ("receivable", "payable"),
-           currency: str | None = None) -> list[LedgerRow]:
-    """The rows of ledger_sql (no permission check: callers check theirs)."""
-    sql = ledger_sql(_dialect(session), as_of, directions=directions, currency=currency)
+           currency: str | None = None, scope: str = "") -> list[LedgerRow]:
+    """The rows of ledger_sql (no permission check: callers check theirs). `scope` is an extra
+    SQL condition over the invoice alias `i` (an export's filters; see `scope_sql`)."""
+    sql = ledger_sql(_dialect(session), as_of, directions=directions, currency=currency, scope=scope)
     return [LedgerRow(direction, cur, _as_date(due), int(amt), int(native), int(n), int(held or 0))
             for direction, cur, due, amt, native, n, held in _rows(session, sql)]
 
@@ -302,7 +258,7 @@ def days_late_sql(dialect: str, as_of: date) -> str:
             f"SELECT i.direction, COUNT(*), SUM(CASE WHEN f.last_paid > i.due_date THEN {late_days} ELSE 0 END) "
             "FROM fin f JOIN invoice i ON i.id = f.invoice_id LEFT JOIN late l ON l.invoice_id = i.id "
             f"WHERE i.status <> 'ANULADA' AND i.doc_type NOT IN {NOTES_SQL} "
-            "AND i.total_cents + i.adjust_cents - i.paid_cents + COALESCE(l.amt, 0) <= 0 "
+            f"AND {balance_as_of_sql('i', 'l')} <= 0 "
             "GROUP BY i.direction")
 
 
@@ -381,7 +337,8 @@ class AgingReport:
 
 
 def aging(session: "Session", actor: Actor | None, *, kind: str | None = None, as_of: date,
-          buckets: Iterable[int] = DEFAULT_BUCKETS, by_party: bool = False, currency: str | None = None) -> AgingReport:
+          buckets: Iterable[int] = DEFAULT_BUCKETS, by_party: bool = False, currency: str | None = None,
+          scope: str = "") -> AgingReport:
     """Aging by due date as of `as_of`: corriente (not yet due) then the overdue buckets.
 
     One row per kind (or per kind and party with by_party); the buckets of a row always add
@@ -396,14 +353,14 @@ def aging(session: "Session", actor: Actor | None, *, kind: str | None = None, a
     keys = [k for k, _ in columns]
     if by_party:
         sql = aging_sql(_dialect(session), as_of, directions=directions, currency=currency, buckets=buckets,
-                        by_party=True)
+                        by_party=True, scope=scope)
         acc: dict[tuple, dict[str, Any]] = {}
         for direction, party_id, doc, name, bucket, amt, n in _rows(session, sql):
             row = acc.setdefault((direction, party_id), {"doc": doc, "name": name, "cents": [0] * len(keys), "n": 0})
             row["cents"][int(bucket)] += int(amt)
             row["n"] += int(n)
         return _aging_report(acc, as_of=as_of, currency=currency, buckets=buckets, by_party=True)
-    rows = ledger(session, as_of=as_of, directions=directions, currency=currency)
+    rows = ledger(session, as_of=as_of, directions=directions, currency=currency, scope=scope)
     return fold_aging(rows, as_of=as_of, directions=directions, currency=currency, buckets=buckets)
 
 
@@ -584,15 +541,16 @@ class Cashflow:
 
 
 def cashflow(session: "Session", actor: Actor | None, *, as_of: date, weeks: int | None = None,
-             months: int | None = None, opening_balance: Decimal = Decimal(0), currency: str | None = None) -> Cashflow:
+             months: int | None = None, opening_balance: Decimal = Decimal(0), currency: str | None = None,
+             kind: str | None = None, scope: str = "") -> Cashflow:
     """Expected inflows (CxC balances by due date, net of pending detracción deposits) and
     outflows (CxP) per period from as_of, with net and cumulative. Overdue balances come first in
     their own "vencido" row; balances due after the last period in a "posterior" row, so the
-    rows always add up to every open balance."""
+    rows always add up to every open balance. `kind` keeps one side (the other reads 0)."""
     require(actor, "dashboards")
     currency = check_currency(currency)
     periods = cashflow_periods(as_of, weeks=weeks, months=months)
-    rows = ledger(session, as_of=as_of, currency=currency)
+    rows = ledger(session, as_of=as_of, directions=directions_for(kind), currency=currency, scope=scope)
     return fold_cashflow(rows, as_of=as_of, periods=periods, opening_balance=opening_balance, currency=currency)
 
 

@@ -1,0 +1,196 @@
+"""The ledger's balance rule: one place says what a document still owes, as of a date.
+
+A document's open balance as of a date D is its total, minus its payments dated up to D,
+plus the debit notes (08) and minus the credit notes (07) that reference it and were issued up
+to D (ANULADA notes do not count). A credit or debit note itself never carries a balance (its
+amount moves the document it references), and an ANULADA document has balance 0 and is never
+outstanding.
+
+For speed every invoice row caches three derived columns, kept in step by every path that
+changes payments or notes (by hand, import, PLE, delete, void):
+
+- `paid_cents`   = SUM(payment.amount_cents) of the invoice;
+- `adjust_cents` = for a note (07/08): minus its own total (so its cached balance is 0);
+                   otherwise the sum over its non-ANULADA notes (07 negative, 08 positive);
+- `status`       = ANULADA when voided by hand, else the rule of `statuses.STATUS_CASE` as of today.
+
+So today's balance is `total + adjust - paid` from the cached columns, and the balance as of
+an earlier date adds back what is dated after it (`late_cte`). `truth_sql` recomputes the
+cached columns from the payments and notes themselves; `cuentas db check` compares the two.
+
+This module depends only on the table layout (plain SQL and the SQLModel tables), so any
+surface (invoices, parties, reports, exports, reminders, completion) can take its figures
+from here. Statement text inlines dates as literals built from `date` objects (never from
+user text): a partial index whose WHERE lists states is only used when the query states
+them literally, not through bound parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+# The status rule (ANULADA apart: set by hand, never recomputed); both backends evaluate it in SQL.
+from cuentas_cli.services.statuses import STATUS_CASE
+
+NOTE_TYPES = ("07", "08")
+NOTES_SQL = "('07', '08')"
+OPEN_STATUSES = ("PENDIENTE", "PARCIAL", "VENCIDA")
+OPEN_SQL = "('PENDIENTE', 'PARCIAL', 'VENCIDA')"
+
+
+
+# --- one row, in Python --------------------------------------------------------------------------
+
+
+def balance_cents(*, doc_type: str, status: str, total_cents: int, adjust_cents: int, paid_cents: int) -> int:
+    """The open balance today of one document from its cached columns: 0 for a note or an
+    ANULADA document, else total + adjust - paid (negative when overpaid)."""
+    if status == "ANULADA" or doc_type in NOTE_TYPES:
+        return 0
+    return int(total_cents) + int(adjust_cents) - int(paid_cents)
+
+
+def balance_of(values: Any) -> int:
+    """`balance_cents` of a mapping or an object with the invoice's columns."""
+    get = values.get if isinstance(values, dict) else (lambda k: getattr(values, k))
+    return balance_cents(doc_type=get("doc_type"), status=get("status"), total_cents=get("total_cents"),
+                         adjust_cents=get("adjust_cents"), paid_cents=get("paid_cents"))
+
+
+# --- SQL over the cached columns ---------------------------------------------------------------
+
+
+def cached_balance(cols: Any) -> Any:
+    """SQLAlchemy expression: `total + adjust - paid` of a row whose status is already known to be
+    open (PENDIENTE/PARCIAL/VENCIDA). `cols` is the Invoice entity or a table's `.c`.
+
+    Within an open status this is the whole rule: a note's cached balance is minus its payments
+    (never > 0) and an ANULADA row is not open. Using only these columns keeps queries able to
+    read the covering partial index ix_invoice_open."""
+    return cols.total_cents + cols.adjust_cents - cols.paid_cents
+
+
+def open_balance(cols: Any) -> Any:
+    """SQLAlchemy expression: the open balance today of any row (0 for notes and ANULADA)."""
+    from sqlalchemy import case, or_
+
+    return case((or_(cols.status == "ANULADA", cols.doc_type.in_(NOTE_TYPES)), 0), else_=cached_balance(cols))
+
+
+def is_open(cols: Any) -> Any:
+    """SQLAlchemy condition: the row is outstanding today (open status and a balance left)."""
+    from sqlalchemy import and_
+
+    return and_(cols.status.in_(OPEN_STATUSES), cached_balance(cols) > 0)
+
+
+def open_balance_sql(alias: str = "i") -> str:
+    """SQL text of `open_balance` for a table alias."""
+    a = f"{alias}." if alias else ""
+    return (f"CASE WHEN {a}status = 'ANULADA' OR {a}doc_type IN {NOTES_SQL} THEN 0 "
+            f"ELSE {a}total_cents + {a}adjust_cents - {a}paid_cents END")
+
+
+# --- balance as of a date ----------------------------------------------------------------------
+
+
+def lit(day: date) -> str:
+    """A date as an SQL literal that both SQLite (ISO text) and PostgreSQL (date) compare correctly."""
+    if not isinstance(day, date):
+        raise TypeError("dates in report SQL must be date objects")
+    return f"'{day.isoformat()}'"
+
+
+def _unindexed(dialect: str, column: str) -> str:
+    """The column in a form SQLite cannot search an index for (the unary plus SQLite documents
+    for this). `issue_date <= as_of` keeps nearly every row, yet SQLite, which keeps no
+    histograms, preferred ix_invoice_issue_date for it over ix_invoice_open: 3-4x slower.
+    PostgreSQL's planner has histograms and needs no hint."""
+    return f"+{column}" if dialect == "sqlite" else column
+
+
+def scope_filters(directions: tuple[str, ...], currency: str | None) -> str:
+    out = ""
+    if len(directions) == 1:
+        out += f" AND i.direction = '{directions[0]}'"
+    if currency:
+        out += f" AND i.currency = '{currency}'"
+    return out
+
+
+def late_cte(as_of: date) -> str:
+    """`WITH late AS (...)`: per invoice, what to add back to today's balance to get the balance
+    as of `as_of`: payments dated after it, credit notes (07) issued after it (less debit notes, 08)."""
+    d = lit(as_of)
+    return (
+        "WITH late AS ("
+        "SELECT invoice_id, CAST(SUM(amt) AS BIGINT) AS amt FROM ("
+        f"SELECT invoice_id, amount_cents AS amt FROM payment WHERE paid_on > {d} "
+        "UNION ALL "
+        "SELECT references_id AS invoice_id, CASE WHEN doc_type = '07' THEN total_cents ELSE -total_cents END AS amt "
+        f"FROM invoice WHERE references_id > 0 AND doc_type IN {NOTES_SQL} AND issue_date > {d} "
+        "AND status <> 'ANULADA'"
+        ") late_rows GROUP BY invoice_id)"
+    )
+
+
+def balance_as_of_sql(alias: str = "i", late: str = "l") -> str:
+    """SQL: the balance as of the late CTE's date of a non-note, non-ANULADA row joined to `late`."""
+    return f"{alias}.total_cents + {alias}.adjust_cents - {alias}.paid_cents + COALESCE({late}.amt, 0)"
+
+
+def balances_cte(dialect: str, as_of: date, *, directions: tuple[str, ...] = ("receivable", "payable"),
+                 currency: str | None = None, scope: str = "") -> str:
+    """`WITH late AS (...), open_inv AS (...)`: every invoice with its balance as of `as_of`.
+
+    An invoice counts if it was issued on or before as_of, is not a note and is not ANULADA.
+    open_inv holds invoices whose status is open today plus PAGADA ones that something dated
+    after as_of (a payment or a note) touched; `bal` may be <= 0, callers keep `bal > 0`.
+    `scope` is an extra SQL condition over the alias `i` (e.g. an export's filters).
+    """
+    d = lit(as_of)
+    cols = "i.id, i.direction, i.party_id, i.currency, i.exchange_rate_e4 AS rate, i.due_date, i.detraccion_cents"
+    bal = balance_as_of_sql("i", "l")
+    where = (f"i.doc_type NOT IN {NOTES_SQL} AND {_unindexed(dialect, 'i.issue_date')} <= {d}"
+             f"{scope_filters(directions, currency)}{f' AND ({scope})' if scope else ''}")
+    return (
+        f"{late_cte(as_of)}, "
+        "open_inv AS ("
+        f"SELECT {cols}, {bal} AS bal FROM invoice i LEFT JOIN late l ON l.invoice_id = i.id "
+        f"WHERE i.status IN {OPEN_SQL} AND {where} "
+        "UNION ALL "
+        f"SELECT {cols}, {bal} AS bal FROM late l JOIN invoice i ON i.id = l.invoice_id "
+        f"WHERE i.status = 'PAGADA' AND {where})"
+    )
+
+
+# --- the truth: cached columns recomputed from payments and notes --------------------------------
+
+def truth_sql() -> str:
+    """SQL (bind `:today`): one row per invoice whose cached paid/adjust/status differ from what its
+    payments and notes give: id, doc_type, serie, numero, then cached and computed paid, adjust
+    and status. Set-based: payments and notes are aggregated once and joined."""
+    recomputed = (
+        "SELECT i.id, i.doc_type, i.serie, i.numero, i.total_cents, i.due_date, "
+        "i.paid_cents AS cached_paid, i.adjust_cents AS cached_adjust, i.status AS cached_status, "
+        "CAST(COALESCE(p.amt, 0) AS BIGINT) AS paid_cents, "
+        f"CAST(CASE WHEN i.doc_type IN {NOTES_SQL} THEN -i.total_cents ELSE COALESCE(n.amt, 0) END AS BIGINT) "
+        "AS adjust_cents "
+        "FROM invoice i "
+        "LEFT JOIN (SELECT invoice_id, SUM(amount_cents) AS amt FROM payment GROUP BY invoice_id) p "
+        "ON p.invoice_id = i.id "
+        "LEFT JOIN (SELECT references_id, SUM(CASE WHEN doc_type = '07' THEN -total_cents ELSE total_cents END) AS amt "
+        f"FROM invoice WHERE references_id IS NOT NULL AND doc_type IN {NOTES_SQL} AND status <> 'ANULADA' "
+        "GROUP BY references_id) n ON n.references_id = i.id"
+    )
+    with_status = (
+        "SELECT t.*, CASE WHEN t.cached_status = 'ANULADA' THEN 'ANULADA' ELSE "
+        f"{STATUS_CASE} END AS computed_status FROM ({recomputed}) t"
+    )
+    return (
+        "SELECT id, doc_type, serie, numero, cached_paid, paid_cents, cached_adjust, adjust_cents, "
+        f"cached_status, computed_status FROM ({with_status}) c "
+        "WHERE cached_paid <> paid_cents OR cached_adjust <> adjust_cents OR cached_status <> computed_status "
+        "ORDER BY id"
+    )
