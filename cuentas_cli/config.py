@@ -121,10 +121,24 @@ def _ruc(raw: str) -> str:
     return value
 
 
+def _webhook_url(raw: str) -> str:
+    """https, or http to this machine only: the URL's path and the bearer token are secrets."""
+    from cuentas_cli.integrations.webhook import check_url
+
+    value = _url(raw)
+    return check_url(value) if value else value
+
+
 def _database_url(raw: str) -> str:
     from cuentas_cli.db.engine import normalise_url
 
     return normalise_url(raw)
+
+
+def _file_mode(raw: str) -> int:
+    from cuentas_cli.outputs import parse_mode
+
+    return parse_mode(raw)
 
 
 @dataclass(frozen=True)
@@ -160,8 +174,9 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("smtp.reply_to", _email, "", "Reply-To address of reminders"),
         SettingSpec("notify.levels", _int_list(increasing=True, low=-60, high=365), "-3,0,7,15,30", "Reminder day offsets from the due date"),
         SettingSpec("notify.staff_emails", _email_list, "", "Staff addresses (comma separated) for CxP reminders and the digest"),
-        SettingSpec("notify.webhook_url", _url, "", "Webhook URL (Slack/Teams compatible)"),
+        SettingSpec("notify.webhook_url", _webhook_url, "", "Webhook URL (Slack/Teams compatible)"),
         SettingSpec("aging.buckets", _int_list(increasing=True, low=1, high=3650), "30,60,90,120", "Aging bucket cut-offs in days"),
+        SettingSpec("files.mode", _file_mode, "0600", "Permissions of exports and error files (0600; 0640/0660 for a shared folder)"),
     ]
 }
 
@@ -182,7 +197,12 @@ def parse_value(key: str, raw: str) -> Any:
     try:
         return spec.parse(raw)
     except ValueError as exc:
-        raise ValidationError(f"invalid value {raw!r} for {key}: {exc}") from None
+        shown = raw
+        if "://" in raw:  # a URL may carry a secret in its path or query
+            from cuentas_cli.integrations.webhook import mask_urls_in
+
+            shown = mask_urls_in(raw)
+        raise ValidationError(f"invalid value {shown!r} for {key}: {exc}") from None
 
 
 def home_dirs() -> tuple[Path, Path]:
@@ -298,10 +318,12 @@ def default_database_url() -> str:
 
 
 def parse_today(raw: str, source: str) -> date:
+    from cuentas_cli.services.documents import parse_day
+
     try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise UsageError(f"{source}: {raw!r} is not a date in the form YYYY-MM-DD") from None
+        return parse_day(raw, field=f"{source}:")
+    except ValidationError as exc:
+        raise UsageError(exc.message) from None
 
 
 def load(*, db_flag: str | None = None, today_flag: str | None = None, traceback: bool = False) -> Config:

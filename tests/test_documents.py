@@ -13,7 +13,7 @@ from cuentas_cli.services import documents as d
 @pytest.mark.parametrize(
     "text,cents",
     [("1,234.50", 123450), ("S/ 1,234.50", 123450), ("US$ 99.00", 9900), ("0.10", 10), ("1180", 118000),
-     ("1,180", 118000), (Decimal("12.3"), 1230)],
+     ("1,180,000", 118000000), ("1,5", 150), (Decimal("12.3"), 1230)],
 )
 def test_parse_amount(text, cents):
     assert d.parse_amount(text) == cents
@@ -25,7 +25,7 @@ def test_parse_amount_negative_only_when_allowed():
         d.parse_amount("-35.40")
 
 
-@pytest.mark.parametrize("text", ["1.234", "abc", "1,5", "NaN", "", "12.345"])
+@pytest.mark.parametrize("text", ["1.234", "1,180", "abc", "NaN", "", "12.345"])
 def test_parse_amount_refuses(text):
     with pytest.raises(ValidationError):
         d.parse_amount(text)

@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
-from cuentas_cli.errors import UsageError
+from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
 from cuentas_cli.render import emit
 
 app = typer.Typer(help="The audit log (gerente and administrador).\n\nExample: cuentas audit list --user ana", no_args_is_help=True)
@@ -23,7 +22,7 @@ def _group() -> None:
 def list_(
     user: Annotated[Optional[str], typer.Option("--user", help="Only this user's changes.")] = None,
     entity: Annotated[Optional[str], typer.Option("--entity", help="Only this kind of entity (user, invoice, ...).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only changes since this date (YYYY-MM-DD).", metavar="DATE")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only changes since this date (YYYY-MM-DD or DD/MM/YYYY).", metavar="DATE")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows, newest first.")] = 100,
     fmt: FormatOpt = None,
 ) -> None:
@@ -35,10 +34,8 @@ def list_(
 
     since_dt = None
     if since:
-        try:
-            since_dt = datetime.fromisoformat(since).replace(tzinfo=timezone.utc)
-        except ValueError:
-            raise UsageError(f"--since: {since!r} is not a date (YYYY-MM-DD)") from None
+        day = parse_date(since, "--since")
+        since_dt = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     rt = runtime()
     with rt.session() as session:
         rows = audit.list_entries(session=session, actor=rt.actor(session), user=user, entity=entity, since=since_dt, limit=limit)

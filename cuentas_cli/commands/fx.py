@@ -20,8 +20,8 @@ CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency of the ra
 
 @app.command("list")
 def list_(
-    date_from: Annotated[Optional[str], typer.Option("--from", help="From this date (YYYY-MM-DD).", metavar="DATE")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Up to this date (YYYY-MM-DD).", metavar="DATE")] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="From this date (YYYY-MM-DD or DD/MM/YYYY).", metavar="DATE")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Up to this date (YYYY-MM-DD or DD/MM/YYYY).", metavar="DATE")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
     currency: CurrencyOpt = "USD",
     fmt: FormatOpt = None,
@@ -41,7 +41,7 @@ def list_(
 
 @app.command("set")
 def set_(
-    day: Annotated[str, typer.Argument(help="The date (YYYY-MM-DD).", metavar="DATE")],
+    day: Annotated[str, typer.Argument(help="The date (YYYY-MM-DD or DD/MM/YYYY).", metavar="DATE")],
     sell: Annotated[str, typer.Argument(help="Selling rate (venta), e.g. 3.739.", metavar="SELL")],
     buy: Annotated[Optional[str], typer.Option("--buy", help="Buying rate (compra), e.g. 3.733.", metavar="BUY")] = None,
     currency: CurrencyOpt = "USD",

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
-from cuentas_cli.render import RowProgress, emit, emit_record, info, success, warn
+from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
+from cuentas_cli.render import RowProgress, emit, emit_record, info, safe, success, warn
 
 app = typer.Typer(
     help="The offline RUC register: SUNAT's padrón reducido, imported whole and looked up with no "
@@ -23,7 +23,7 @@ _COLUMNS = ["ruc", "name", "estado", "condicion", "ubigeo", "address", "padron_d
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="padron_reducido_ruc.zip as downloaded from SUNAT, or the .txt inside it.", metavar="FILE")],
-    file_date: Annotated[Optional[str], typer.Option("--file-date", help="The padrón's date, YYYY-MM-DD (default: the date of the zip entry or of the file).", metavar="DATE")] = None,
+    file_date: Annotated[Optional[str], typer.Option("--file-date", help="The padrón's date, YYYY-MM-DD or DD/MM/YYYY (default: the date of the zip entry or of the file).", metavar="DATE")] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Replace the RUC register with a padrón reducido file (.zip or .txt), all or nothing.
@@ -35,17 +35,9 @@ def import_(
 
     Example: cuentas padron import padron_reducido_ruc.zip
     """
-    from datetime import date
-
-    from cuentas_cli.errors import UsageError
     from cuentas_cli.services import padron
 
-    when = None
-    if file_date is not None:
-        try:
-            when = date.fromisoformat(file_date)
-        except ValueError:
-            raise UsageError(f"--file-date {file_date!r}: use YYYY-MM-DD") from None
+    when = parse_date(file_date, "--file-date")
     rt = runtime()
     with rt.session() as session:
         actor = rt.actor(session)
@@ -57,7 +49,7 @@ def import_(
         if progress:
             progress.stop()
     for lineno, line in report.malformed_examples:
-        sys.stderr.write(f"  line {lineno}: {line}\n")
+        sys.stderr.write(f"  line {lineno}: {safe(line, one_line=True)}\n")  # from the file: no escapes
     if report.malformed_count > len(report.malformed_examples):
         sys.stderr.write(f"  ... and {report.malformed_count - len(report.malformed_examples)} more malformed line(s)\n")
     if report.malformed_count:

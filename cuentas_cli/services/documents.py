@@ -7,6 +7,7 @@ Amounts are parsed from text to integer céntimos without passing through float.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from cuentas_cli.errors import ValidationError
@@ -24,7 +25,6 @@ _SERIE_ELECTRONIC = {
     "08": re.compile(r"^([FB][A-Z0-9]{3}|E001|EB01)$"),
 }
 _SERIE_PAPER = re.compile(r"^\d{4}$")
-_AMOUNT_CLEAN = re.compile(r"^(S/\.?|US\$|\$|PEN|USD)\s*", re.IGNORECASE)
 
 
 def check_doc_type(doc_type: str) -> str:
@@ -44,12 +44,47 @@ def check_serie(doc_type: str, serie: str) -> str:
 
 def check_numero(numero: str | int) -> int:
     text = str(numero).strip()
-    if not text.isdigit():
+    if not re.fullmatch(r"[0-9]+", text):
         raise ValidationError(f"número {numero!r}: must be a whole number from 1 to {MAX_NUMERO:,}")
     value = int(text)  # leading zeros are not significant: F001-00000123 is F001-123
     if not 1 <= value <= MAX_NUMERO:
         raise ValidationError(f"número {numero!r}: must be from 1 to {MAX_NUMERO:,}")
     return value
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+MIN_YEAR, MAX_YEAR = 1900, 2199
+DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
+_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DMY_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+
+
+def check_year(day: date, *, field: str = "date", raw: object = None) -> date:
+    """A date within the years MIN_YEAR-MAX_YEAR; a ValidationError naming the value otherwise."""
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        shown = raw if raw is not None else day.isoformat()
+        raise ValidationError(f"{field} {shown!r}: must be within the years {MIN_YEAR}-{MAX_YEAR}")
+    return day
+
+
+def parse_day(text: str, *, field: str = "date") -> date:
+    """'2026-06-15' or '15/06/2026' -> date, within the years MIN_YEAR-MAX_YEAR. Nothing else:
+    not ISO week dates (2026-W23) nor basic ISO (20260601), which date.fromisoformat accepts."""
+    value = str(text).strip()
+    iso = _ISO_DAY.fullmatch(value)
+    dmy = None if iso else _DMY_DAY.fullmatch(value)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    elif dmy:
+        day, month, year = (int(g) for g in dmy.groups())
+    else:
+        raise ValidationError(f"{field} {text!r} is not a date: use {DATE_FORMS}")
+    try:
+        result = date(year, month, day)
+    except ValueError:
+        raise ValidationError(f"{field} {text!r} is not a date: no such day ({DATE_FORMS})") from None
+    return check_year(result, field=field, raw=text)
 
 
 def split_document(text: str) -> tuple[str, int]:
@@ -60,38 +95,180 @@ def split_document(text: str) -> tuple[str, int]:
     return serie, check_numero(numero)
 
 
-def parse_amount(text: str | int | Decimal, *, field: str = "amount", allow_negative: bool = False) -> int:
-    """'1,234.50', 'S/ 1,234.50', 'US$ 99.00', Decimal('12.3') -> céntimos; at most 2 decimals."""
-    if isinstance(text, int):
-        value = Decimal(text)
-    elif isinstance(text, Decimal):
-        value = text
+# --- amounts ----------------------------------------------------------------------------------
+#
+# An amount is digits with at most one decimal mark and, before it, optional thousands groups of
+# three. The decimal mark is the point ("1,180.50", the style of SUNAT and of Peruvian systems) or
+# the comma ("1.180,50", as Excel writes in a Spanish locale). A value shows its own style when it
+# has both marks, a mark followed by 1-2 (or 4+) digits, or the same mark twice (thousands); a
+# value such as "1.180" or "1,180" (one mark, three digits after it) could be either, and is read
+# only when the caller says which (a file's evidence, --decimal-comma / --decimal-point).
+
+DECIMAL_STYLES = ("point", "comma")
+MAX_AMOUNT_DIGITS = 13  # integer digits: céntimos stay below 10**15
+_MARK = {"point": ".", "comma": ","}
+_SYMBOL_PREFIX = (("US$", "USD"), ("USD", "USD"), ("S/.", "PEN"), ("S/", "PEN"), ("PEN", "PEN"), ("$", "USD"))
+_SYMBOL_SUFFIX = (("USD", "USD"), ("PEN", "PEN"))
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
+_BODY = re.compile(r"[0-9.,]+")
+_DIGITS = frozenset("0123456789")
+_GROUPED = {".": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+"), ",": re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")}
+_AMBIGUOUS_INT = re.compile(r"[1-9][0-9]{0,2}")
+CURRENCY_NAMES = {"PEN": "soles (S/)", "USD": "dollars (US$)"}
+
+
+class AmountStyleError(ValidationError):
+    """An amount whose decimal mark is ambiguous, or contradicts the style it is read with."""
+
+    def __init__(self, message: str, *, ambiguous: bool, reading: str = "") -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
+        self.reading = reading  # for an ambiguous value: its two readings ("could be 1180 (...) or 1.18 (...)")
+
+
+def _split_symbol(text: str) -> tuple[str | None, bool, str]:
+    """'-S/ 1,180.00' -> ('PEN', True, '1,180.00'): the currency its symbol names, the sign,
+    and the number without spaces."""
+    s = text.strip()
+    if s[:1] in _DIGITS and s[-1:] in _DIGITS and s.isascii() and " " not in s:
+        return None, False, s  # the plain number most values are
+    negative = False
+    if len(s) > 1 and s[0] == "(" and s[-1] == ")":
+        negative, s = True, s[1:-1].strip()
+    if s[:1] == "-":
+        negative, s = not negative, s[1:].lstrip()
+    symbol = None
+    upper = s.upper()
+    for mark, code in _SYMBOL_PREFIX:
+        if upper.startswith(mark):
+            symbol, s = code, s[len(mark):].lstrip()
+            break
     else:
-        raw = _AMOUNT_CLEAN.sub("", str(text).strip()).replace(" ", "")
-        negative = raw.startswith("(") and raw.endswith(")")
-        raw = raw.strip("()")
-        if "," in raw and "." in raw:
-            raw = raw.replace(",", "")  # 1,234.50
-        elif "," in raw and re.fullmatch(r"-?\d{1,3}(,\d{3})+", raw):
-            raw = raw.replace(",", "")  # 1,234
-        elif "," in raw:
-            raise ValidationError(f"{field} {text!r}: use a point for decimals (1234.50)")
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise ValidationError(f"{field} {text!r} is not an amount") from None
-        if negative:
-            value = -value
-    if not value.is_finite():
+        upper = s.upper().rstrip()
+        for mark, code in _SYMBOL_SUFFIX:
+            if upper.endswith(mark):
+                symbol, s = code, s.rstrip()[: -len(mark)].rstrip()
+                break
+    if s[:1] == "-" and not negative:
+        negative, s = True, s[1:].lstrip()
+    return symbol, negative, s.translate(_SPACES)
+
+
+def amount_currency(text: str) -> str | None:
+    """The currency an amount's symbol names: 'S/ 10' -> 'PEN', 'US$ 10' -> 'USD', '10' -> None."""
+    return _split_symbol(str(text))[0]
+
+
+def _number_style(body: str) -> tuple[str | None, str, str]:
+    """A number's own decimal style ('point', 'comma', None for none, 'ambiguous'), and its
+    integer and fraction digits under that style (under the point reading when ambiguous).
+    Raises ValueError when it is not a number at all."""
+    if not _BODY.fullmatch(body) or body[-1] in ".,":
+        raise ValueError(body)
+    points, commas = body.count("."), body.count(",")
+    if not points and not commas:
+        return None, body, ""
+    if points and commas:
+        mark = "." if body.rfind(".") > body.rfind(",") else ","
+        other = "," if mark == "." else "."
+        whole, _, frac = body.rpartition(mark)
+        if mark in whole or not (_GROUPED[other].fullmatch(whole) or whole.isdigit()):
+            raise ValueError(body)
+        return ("point" if mark == "." else "comma"), whole.replace(other, ""), frac
+    mark = "." if points else ","
+    if points + commas > 1:  # the same mark twice: thousands groups, no decimals
+        if not _GROUPED[mark].fullmatch(body):
+            raise ValueError(body)
+        return ("comma" if mark == "." else "point"), body.replace(mark, ""), ""
+    whole, _, frac = body.partition(mark)
+    if len(frac) == 3 and _AMBIGUOUS_INT.fullmatch(whole):
+        return "ambiguous", whole, frac
+    return ("point" if mark == "." else "comma"), whole or "0", frac
+
+
+def amount_style(text: str) -> str | None:
+    """The decimal style an amount shows by itself: 'point' ('1,180.00', '1180.5'), 'comma'
+    ('1.180,00', '350,75', '1.180.000'), 'ambiguous' ('1.180', '1,180') or None (no mark, or
+    not a number)."""
+    try:
+        return _number_style(_split_symbol(str(text))[2])[0]
+    except ValueError:
+        return None
+
+
+def _readings(whole: str, frac: str, mark: str) -> str:
+    as_thousands = str(int(whole + frac))
+    as_decimal = f"{whole}.{frac}".rstrip("0").rstrip(".")
+    if mark == ".":
+        return f"could be {as_thousands} (decimal comma, the point separating thousands) or {as_decimal} (decimal point)"
+    return f"could be {as_thousands} (decimal point, the comma separating thousands) or {as_decimal} (decimal comma)"
+
+
+def parse_amount(text: str | int | Decimal, *, field: str = "amount", allow_negative: bool = False,
+                 decimal: str | None = None, currency: str | None = None) -> int:
+    """'1,234.50', 'S/ 1,234.50', 'US$ 99.00', '1.234,50', '350,75', Decimal('12.3') -> céntimos.
+
+    `decimal` is the style the text is read with: 'point', 'comma', or None for the value's own
+    evidence (an ambiguous '1.180' is then refused). A value written in the other style is an
+    AmountStyleError. With `currency`, a symbol naming another currency ('US$ 10' for PEN) is an
+    error. At most 2 decimals and MAX_AMOUNT_DIGITS integer digits; no exponents, NaN or infinity."""
+    if isinstance(text, bool):
         raise ValidationError(f"{field} {text!r} is not an amount")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValidationError(f"{field} {text!r}: at most 2 decimals")
-    cents = int(value * 100)
+    if isinstance(text, int):
+        if abs(text) >= 10 ** MAX_AMOUNT_DIGITS:
+            raise ValidationError(f"{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+        cents = text * 100
+    elif isinstance(text, Decimal):
+        if not text.is_finite():
+            raise ValidationError(f"{field} {text!r} is not an amount")
+        if abs(text) >= 10 ** MAX_AMOUNT_DIGITS:
+            raise ValidationError(f"{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+        if text != text.quantize(Decimal("0.01")):
+            raise ValidationError(f"{field} {text!r}: at most 2 decimals")
+        cents = int(text * 100)
+    else:
+        cents = _parse_amount_text(str(text), field=field, decimal=decimal, currency=currency)
     if cents < 0 and not allow_negative:
         raise ValidationError(f"{field} {text!r}: must be greater than zero")
-    if abs(cents) >= 10**15:
-        raise ValidationError(f"{field} {text!r}: too large")
     return cents
+
+
+def _parse_amount_text(text: str, *, field: str, decimal: str | None, currency: str | None) -> int:
+    if decimal is not None and decimal not in DECIMAL_STYLES:
+        raise ValueError(f"decimal style {decimal!r}")
+    symbol, negative, body = _split_symbol(text)
+    if not body:
+        raise ValidationError(f"{field} {text!r} is not an amount")
+    try:
+        style, whole, frac = _number_style(body)
+    except ValueError:
+        raise ValidationError(f"{field} {text!r} is not an amount: write digits with a decimal point or comma, "
+                              "e.g. 1180.50, 1,180.50 or 1.180,50") from None
+    if symbol is not None and currency is not None and symbol != currency.upper():
+        raise ValidationError(f"{field} {text!r} is in {CURRENCY_NAMES[symbol]}, but the document is in "
+                              f"{CURRENCY_NAMES.get(currency.upper(), currency)}")
+    if style == "ambiguous":
+        mark = body[len(whole)]
+        if decimal is None and frac[2:].strip("0"):
+            raise AmountStyleError(f"{field} {text!r}: at most 2 decimals (if the {'point' if mark == '.' else 'comma'} "
+                                   f"separates thousands, write {int(whole + frac)})", ambiguous=True,
+                                   reading=_readings(whole, frac, mark))
+        if decimal is None:
+            reading = _readings(whole, frac, mark)
+            raise AmountStyleError(f"{field} {text!r}: {reading}; write it with its decimals (1,180.00 or 1.180,00) "
+                                   "or without a separator (1180)", ambiguous=True, reading=reading)
+        if _MARK[decimal] != mark:  # the mark is this style's thousands separator
+            whole, frac = whole + frac, ""
+    elif style is not None and decimal is not None and style != decimal:
+        raise AmountStyleError(f"{field} {text!r}: written with a decimal {style}, but the amounts are read with "
+                               f"a decimal {decimal}", ambiguous=False)
+    whole = whole.lstrip("0")
+    if len(whole) > MAX_AMOUNT_DIGITS:
+        raise ValidationError(f"{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+    if frac[2:].strip("0"):
+        raise ValidationError(f"{field} {text!r}: at most 2 decimals")
+    cents = int(whole or "0") * 100 + int((frac + "00")[:2])
+    return -cents if negative else cents
 
 
 def parse_rate(text: str | Decimal, *, field: str = "exchange rate") -> int:

@@ -46,10 +46,15 @@ def ruc_check_digit(first_ten: str) -> int:
     return (11 - total % 11) % 10
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also takes '²' and other scripts' digits, which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def validate_ruc(value: str) -> str:
     """Return the RUC if valid; otherwise say exactly what is wrong."""
     ruc = value.strip()
-    if len(ruc) != 11 or not ruc.isdigit():
+    if len(ruc) != 11 or not _ascii_digits(ruc):
         raise ValidationError(f"RUC {ruc}: must be 11 digits")
     if ruc[:2] not in RUC_PREFIXES:
         raise ValidationError(f"RUC {ruc}: prefix {ruc[:2]} is not one of {', '.join(RUC_PREFIXES)}")
@@ -75,13 +80,13 @@ def validate_dni(value: str) -> str:
     returns the 8 digits."""
     raw = value.strip().upper()
     text = raw.replace("-", "").replace(" ", "")
-    if len(text) == 9 and text[:8].isdigit():
+    if len(text) == 9 and _ascii_digits(text[:8]):
         dni, check = text[:8], text[8]
         digit, letter = dni_check_chars(dni)
         if check not in (digit, letter):
             raise ValidationError(f"DNI {raw}: check character should be {digit} or {letter}, not {check}")
         return dni
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not _ascii_digits(text):
         raise ValidationError(f"DNI {raw}: must be 8 digits (optionally followed by its check character)")
     return text
 
@@ -155,9 +160,9 @@ def validate_document(doc_type: str, number: str) -> tuple[str, str]:
 def guess_doc_type(number: str) -> str | None:
     """'6' for 11 digits, '1' for 8 digits (or 8 + check character), else None."""
     text = number.strip().upper().replace("-", "")
-    if len(text) == 11 and text.isdigit():
+    if len(text) == 11 and _ascii_digits(text):
         return "6"
-    if text.isdigit() and len(text) == 8 or len(text) == 9 and text[:8].isdigit():
+    if _ascii_digits(text) and len(text) == 8 or len(text) == 9 and _ascii_digits(text[:8]):
         return "1"
     return None
 
