@@ -57,6 +57,9 @@ def _resolve(target: str, name: str, help_text: str) -> Any:
         single.command(name=name, help=obj.__doc__ or help_text)(obj)
         command = typer.main.get_command(single)
     command.name = name
+    from cuentas_cli.commands.common import add_raw_option
+
+    add_raw_option(command)  # every --format table|json|jsonl|csv command takes --raw too
     return command
 
 
@@ -118,7 +121,11 @@ def main_callback(
 
 
 def _error_line(message: str) -> None:
-    first = " ".join(str(message).split()) or "unknown error"
+    # A message may quote a file's header, a provider's answer or a user's value: one line,
+    # with its control characters shown visibly (never an escape sequence reaching the terminal).
+    from cuentas_cli.render import message_line
+
+    first = message_line(str(message)) or "unknown error"
     sys.stderr.write(f"error: {first}\n")
     sys.stderr.flush()
 
@@ -128,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     from typer import _click
 
     from cuentas_cli.errors import CuentasError, ExitCode
+    from cuentas_cli.render import set_raw
 
+    set_raw(False)  # `--raw` holds for one invocation
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args
     command = typer.main.get_command(app)
@@ -190,6 +199,15 @@ def _translate(exc: BaseException) -> Any:
         if isinstance(exc, OperationalError):
             text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             if "locked" in text or "busy" in text:
+                from cuentas_cli import runtime
+                from cuentas_cli.db.engine import busy_error, is_sqlite
+
+                try:
+                    url = runtime.current().url
+                except Exception:  # noqa: BLE001 - no runtime (yet): the generic message
+                    url = ""
+                if is_sqlite(url):
+                    return busy_error(url)
                 return DatabaseUnavailable(f"the database stayed locked by another process: {text}; try again")
             return DatabaseUnavailable(f"database error: {text}")
         from sqlalchemy.exc import DataError

@@ -120,7 +120,7 @@ def test_metrics_help_states_the_formulas(cli):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["dashboard", "aging", "--as-of", "31/05/2026"], "--as-of: '31/05/2026' is not a date"),
+    (["dashboard", "aging", "--as-of", "2026-W23"], "--as-of: '2026-W23' is not a date"),
     (["dashboard", "cashflow", "--weeks", "2", "--months", "1"], "give --weeks or --months, not both"),
     (["dashboard", "aging", "--buckets", "60,30"], "--buckets: invalid value '60,30'"),
     (["dashboard", "aging", "--kind", "ventas"], "unknown kind 'ventas'"),
@@ -134,9 +134,9 @@ def test_bad_input_is_a_usage_error(books, args, message):
 
 
 def test_bad_opening_balance_is_a_validation_error(books):
-    result = books.run("dashboard", "cashflow", "--opening-balance", "12,5", role="gerente")
+    result = books.run("dashboard", "cashflow", "--opening-balance", "12.500", role="gerente")
     assert result.exit_code == 3
-    assert "use a point for decimals" in result.stderr
+    assert "could be 12500 (decimal comma" in result.stderr
 
 
 def test_dashboard_csv_and_jsonl_are_long_and_tagged(books):

@@ -106,7 +106,7 @@ def test_unknown_command_and_flag_are_usage_errors(cli):
 
 
 def test_bad_today_is_a_usage_error(cli):
-    result = cli("--today", "15/06/2026", "db", "current")
+    result = cli("--today", "2026-W24", "db", "current")
     assert result.exit_code == 2
     assert "YYYY-MM-DD" in result.stderr
 

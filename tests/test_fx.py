@@ -56,7 +56,7 @@ def test_set_and_list(company):
     (("set", "2026-06-12", "0"), 3, "error: sell rate '0': must be a positive rate like 3.739"),
     (("set", "2026-06-12", "3.73912"), 3, "error: sell rate '3.73912': at most 4 decimals"),
     (("set", "2026-06-12", "3.70", "--buy", "3.80"), 3, "error: buy rate 3.80 is above sell rate 3.70"),
-    (("set", "12/06/2026", "3.7"), 2, "error: DATE: '12/06/2026' is not a date in the form YYYY-MM-DD"),
+    (("set", "20260612", "3.7"), 2, "error: DATE: '20260612' is not a date: use YYYY-MM-DD or DD/MM/YYYY"),
     (("set", "2026-06-12", "3.7", "--currency", "EUR"), 3, "error: currency 'EUR': rates are kept for USD"),
     (("list", "--from", "2026-06-20", "--to", "2026-06-01"), 3, "error: --from 2026-06-20 is after --to 2026-06-01"),
 ])

@@ -17,6 +17,56 @@ FormatOpt = Annotated[
     Optional[Format],
     typer.Option("--format", "-f", help="Output format (default: table on a terminal, jsonl when piped)."),
 ]
+
+
+def _raw_flag(value: bool) -> bool:
+    from cuentas_cli.render import set_raw
+
+    if value:
+        set_raw(True)
+    return value
+
+
+RAW_HELP = ("With --format csv: print text cells exactly as stored, for scripts (by default a cell starting "
+            "with = + - @ tab or CR gets a leading ' so a spreadsheet does not run it as a formula).")
+# Every command with --format gets --raw (app.py adds it with add_raw_option); a command may also
+# declare it itself: `raw: RawOpt = False`.
+RawOpt = Annotated[bool, typer.Option("--raw", help=RAW_HELP, callback=_raw_flag, expose_value=False)]
+
+
+def add_raw_option(command) -> None:  # noqa: ANN001
+    """Give `command` and its sub-commands that take --format table|json|jsonl|csv a --raw flag."""
+    for sub in getattr(command, "commands", {}).values():
+        add_raw_option(sub)
+    params = getattr(command, "params", [])
+    if any("--raw" in p.opts for p in params):
+        return
+    for index, param in enumerate(params):
+        if "--format" in param.opts and getattr(getattr(param, "type_descriptor", None), "annotation", None) is Format:
+            params.insert(index + 1, _raw_param())
+            return
+
+
+def _raw_param():  # noqa: ANN202
+    """A fresh copy of the --raw option as Typer builds it from RawOpt (built once)."""
+    import copy
+
+    if "raw" not in _RAW_PARAM:
+        import typer.main
+
+        probe = typer.Typer(add_completion=False)
+
+        @probe.command()
+        def _probe(raw: RawOpt = False) -> None:  # pragma: no cover - never run, only its option is used
+            """Probe."""
+
+        _RAW_PARAM["raw"] = typer.main.get_command(probe).params[0]
+    return copy.copy(_RAW_PARAM["raw"])
+
+
+_RAW_PARAM: dict = {}
+
+
 PasswordStdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
 ]
@@ -53,16 +103,29 @@ def read_password(*, from_stdin: bool, prompt: str = "Password", confirm: bool =
     return password
 
 
+MAX_DAYS = 3660  # day counts and horizons (--days, --due-within): up to ten years
+MAX_LIMIT = 1_000_000_000
+
+
 def parse_date(value: str | None, flag: str) -> "date | None":
-    """A YYYY-MM-DD option value; a usage error naming the flag otherwise."""
-    from datetime import date
+    """A date option: YYYY-MM-DD or DD/MM/YYYY within the years 1900-2199; a usage error naming
+    the flag otherwise (2026-W23 and 20260601 included, which date.fromisoformat would take)."""
+    from cuentas_cli.errors import ValidationError
+    from cuentas_cli.services.documents import parse_day
 
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag}: {value!r} is not a date in the form YYYY-MM-DD") from None
+        return parse_day(value, field=f"{flag}:")
+    except ValidationError as exc:
+        raise UsageError(exc.message) from None
+
+
+def check_count(value: int | None, flag: str, *, low: int = 0, high: int = MAX_DAYS, unit: str = "days") -> int | None:
+    """A day count, horizon or row limit within [low, high]; a usage error naming the flag otherwise."""
+    if value is not None and not low <= value <= high:
+        raise UsageError(f"{flag}: give a number of {unit} from {low:,} to {high:,}")
+    return value
 
 
 def invoice_filter(*, kind: str | None, status: str | None, party: str | None, overdue: bool,
@@ -71,6 +134,8 @@ def invoice_filter(*, kind: str | None, status: str | None, party: str | None, o
     """The *FilterOpt values as a services.invoices.InvoiceFilter (dates parsed here)."""
     from cuentas_cli.services.invoices import InvoiceFilter
 
+    check_count(due_within, "--due-within")
+    check_count(limit, "--limit", low=1, high=MAX_LIMIT, unit="rows")
     return InvoiceFilter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
                          date_from=parse_date(date_from, "--from"), date_to=parse_date(date_to, "--to"),
                          currency=currency, limit=limit)

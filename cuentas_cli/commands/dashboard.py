@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, resolve_format
 
@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 AsOfOpt = Annotated[Optional[str], typer.Option(
-    "--as-of", metavar="DATE", help="Report as of this date (YYYY-MM-DD; default today): invoices issued and "
+    "--as-of", metavar="DATE", help="Report as of this date (YYYY-MM-DD or DD/MM/YYYY; default today): invoices issued and "
     "payments made after it do not count.")]
 CurrencyOpt = Annotated[Optional[str], typer.Option(
     "--currency", metavar="PEN|USD", help="Only invoices in this currency, in that currency (default: all, in S/, "
@@ -44,10 +44,7 @@ OpeningOpt = Annotated[Optional[str], typer.Option(
 def _as_of(raw: str | None, rt: Any) -> date:
     if raw is None:
         return rt.today
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise UsageError(f"--as-of: {raw!r} is not a date (YYYY-MM-DD)") from None
+    return parse_date(raw, "--as-of")
 
 
 def _buckets(raw: str | None, session: Any, rt: Any) -> list[int]:
@@ -106,45 +103,43 @@ METRIC_LABELS = [
 ]
 
 
-def _metrics_table(rows: list, as_of: date) -> Any:
-    from rich.table import Table
+def _fit(columns: list, rows_count: int, title: str, drop_order: list[str]) -> Any:
+    """A table that fits the terminal: figures are never cut; columns that do not fit are
+    hidden (lowest priority first) with a note on stderr, or the rows are shown vertically."""
+    from cuentas_cli.render import build_table, hidden_note
 
-    from cuentas_cli.render import _text
-
-    table = Table(title=f"Key figures as of {as_of.isoformat()}", header_style="bold", title_justify="left")
-    table.add_column("")
-    for r in rows:
-        table.add_column(r.kind.upper(), justify="right")
-    for key, label in METRIC_LABELS:
-        table.add_row(label, *(_text(getattr(r, key)) if getattr(r, key) is not None else "-" for r in rows))
+    width = _width()
+    table, hidden = build_table(columns, rows_count, width=width, title=title, drop_order=drop_order, min_keep=2)
+    hidden_note(hidden, width)
     return table
+
+
+def _metrics_table(rows: list, as_of: date) -> Any:
+    from cuentas_cli.render import Column, _text
+
+    columns = [Column("", [label for _, label in METRIC_LABELS], whole=False)]
+    for r in rows:
+        cells = [_text(getattr(r, key)) if getattr(r, key) is not None else "-" for key, _ in METRIC_LABELS]
+        columns.append(Column(r.kind.upper(), cells, whole=True, justify="right", number=True))
+    return _fit(columns, len(METRIC_LABELS), f"Key figures as of {as_of.isoformat()}", [])
 
 
 def _aging_table(report: Any) -> Any:
-    from rich.table import Table
-
-    from cuentas_cli.render import _text
+    from cuentas_cli.render import Column, _text
 
     where = f" ({report.currency})" if not report.converted else " (S/)"
-    from rich import box
-
-    table = Table(title=f"Aging by due date as of {report.as_of.isoformat()}{where}", header_style="bold",
-                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    table.add_column("kind", no_wrap=True, min_width=4)
+    rows = report.rows
+    columns = [Column("kind", [r.kind for r in rows], whole=True)]
     if report.by_party:
-        table.add_column("party")
-        table.add_column("name")
-    # Amounts are never cut short: each column is as wide as its longest figure.
+        columns.append(Column("party", [_text(r.party_doc or "") for r in rows], whole=True))
+        columns.append(Column("name", [_text(r.party_name or "") for r in rows], whole=False))
     for key, label in report.columns:
-        widest = max((len(_text(r.amounts[key])) for r in report.rows), default=4)
-        table.add_column(label, justify="right", no_wrap=True, min_width=max(widest, len(label)))
-    widest = max((len(_text(r.total)) for r in report.rows), default=5)
-    table.add_column("total", justify="right", no_wrap=True, min_width=widest)
-    table.add_column("count", justify="right", no_wrap=True, min_width=5)
-    for r in report.rows:
-        party = [r.party_doc or "", r.party_name or ""] if report.by_party else []
-        table.add_row(r.kind, *party, *(_text(v) for v in r.amounts.values()), _text(r.total), str(r.count))
-    return table
+        columns.append(Column(label, [_text(r.amounts[key]) for r in rows], whole=True, justify="right", number=True))
+    columns.append(Column("total", [_text(r.total) for r in rows], whole=True, justify="right", number=True))
+    columns.append(Column("count", [str(r.count) for r in rows], whole=True, justify="right", number=True))
+    # Hidden first when the terminal is narrow: the count, the document, then the oldest buckets.
+    drop = ["count", "party", *(label for _, label in reversed(report.columns[1:]))]
+    return _fit(columns, len(rows), f"Aging by due date as of {report.as_of.isoformat()}{where}", drop)
 
 
 def _aging_charts(report: Any) -> list:
@@ -159,20 +154,14 @@ def _aging_charts(report: Any) -> list:
 
 
 def _cashflow_table(flow: Any) -> Any:
-    from rich import box
-    from rich.table import Table
+    from cuentas_cli.render import Column, _text
 
-    from cuentas_cli.render import _text
-
-    table = Table(title=f"Cash-flow projection from {flow.as_of.isoformat()} ({flow.currency}; opening "
-                        f"{_text(flow.opening_balance)})", header_style="bold", title_justify="left",
-                  box=box.SIMPLE_HEAD)
-    for col in ("period", "inflows", "detraccion", "outflows", "net", "cumulative"):
-        widest = max(len(_text(getattr(r, col))) for r in flow.rows)
-        table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True, min_width=widest)
-    for r in flow.rows:
-        table.add_row(r.period, _text(r.inflows), _text(r.detraccion), _text(r.outflows), _text(r.net), _text(r.cumulative))
-    return table
+    columns = [Column("period", [r.period for r in flow.rows], whole=True)]
+    for col in ("inflows", "detraccion", "outflows", "net", "cumulative"):
+        columns.append(Column(col, [_text(getattr(r, col)) for r in flow.rows], whole=True, justify="right",
+                              number=True))
+    title = f"Cash-flow projection from {flow.as_of.isoformat()} ({flow.currency}; opening {_text(flow.opening_balance)})"
+    return _fit(columns, len(flow.rows), title, ["detraccion", "cumulative", "net"])
 
 
 def _cashflow_chart(flow: Any) -> Any:

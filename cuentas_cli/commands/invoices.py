@@ -16,6 +16,7 @@ from cuentas_cli.commands.common import (
     PartyFilterOpt,
     StatusFilterOpt,
     ToFilterOpt,
+    check_count,
     invoice_filter,
     parse_date,
     runtime,
@@ -39,7 +40,7 @@ def _group() -> None:
 IdArg = Annotated[str, typer.Argument(help="Invoice id (or SERIE-NUMERO when it names one invoice).", metavar="ID",
                                        autocompletion=complete_invoice_id)]
 KindOpt = KindFilterOpt
-DateOpt = Annotated[Optional[str], typer.Option(metavar="DATE", help="YYYY-MM-DD.")]
+DateOpt = Annotated[Optional[str], typer.Option(metavar="DATE", help="YYYY-MM-DD or DD/MM/YYYY.")]
 
 
 def _emit_rows(rows, fmt) -> None:  # noqa: ANN001
@@ -81,9 +82,9 @@ def add(
     party: Annotated[str, typer.Option("--party", help="Client (cxc) or supplier (cxp): RUC/DNI or id.", metavar="DOC")],
     serie: Annotated[str, typer.Option("--serie", help="F001, B001, E001, or 4 digits for paper.")],
     numero: Annotated[str, typer.Option("--numero", help="Correlativo, 1 to 99999999.")],
-    issued: Annotated[str, typer.Option("--issued", help="Issue date, YYYY-MM-DD.", metavar="DATE")],
+    issued: Annotated[str, typer.Option("--issued", help="Issue date, YYYY-MM-DD or DD/MM/YYYY.", metavar="DATE")],
     total: Annotated[Optional[str], typer.Option("--total", help="Total with IGV (base and IGV derived at 18% if not given).", metavar="AMOUNT")] = None,
-    due: Annotated[Optional[str], typer.Option("--due", help="Due date, YYYY-MM-DD (notes default to the issue date).", metavar="DATE")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", help="Due date, YYYY-MM-DD or DD/MM/YYYY (notes default to the issue date).", metavar="DATE")] = None,
     base: Annotated[Optional[str], typer.Option("--base", help="Taxable base.", metavar="AMOUNT")] = None,
     igv: Annotated[Optional[str], typer.Option("--igv", help="IGV (0 for exempt).", metavar="AMOUNT")] = None,
     currency: Annotated[str, typer.Option("--currency", help="PEN or USD.", metavar="CUR")] = "PEN",
@@ -91,7 +92,7 @@ def add(
     doc_type: Annotated[str, typer.Option("--doc-type", help="01 factura, 03 boleta, 07 nota de crédito, 08 nota de débito.")] = "01",
     description: Annotated[Optional[str], typer.Option("--description", help="Free text.", metavar="TEXT")] = None,
     detraccion: Annotated[Optional[str], typer.Option("--detraccion", help="Detracción (SPOT) percentage of the total, e.g. 12.", metavar="PCT")] = None,
-    retencion: Annotated[bool, typer.Option("--retencion", help="A 3% IGV retención is withheld.")] = False,
+    retencion: Annotated[Optional[bool], typer.Option("--retencion/--no-retencion", help="A 3% IGV retención is withheld (default: yes for a client flagged as retention agent when the total exceeds S/ 700 and no detracción applies).")] = None,
     references: Annotated[Optional[str], typer.Option("--references", help="For notes 07/08: the invoice modified, SERIE-NUMERO.", metavar="DOC")] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -104,13 +105,16 @@ def add(
     rt = runtime()
     if total is None and (base is None or igv is None):
         raise UsageError("give --total (or both --base and --igv)")
+    notes: list[str] = []
     with rt.session(write=True) as session:
         row = invoices.add_invoice(
             session=session, actor=rt.actor(session), today=rt.today, kind=kind, party=party, serie=serie,
             numero=numero, issued=parse_date(issued, "--issued"), due=parse_date(due, "--due"), total=total,
             base=base, igv=igv, currency=currency, rate=rate, doc_type=doc_type, description=description,
-            detraccion=detraccion, retencion=retencion, references=references,
+            detraccion=detraccion, retencion=retencion, references=references, notes=notes,
         )
+    for note in notes:
+        warn(note)
     success(f"invoice {row.id} added: {row.document} {row.party_name}, {row.currency} {row.total:,.2f}, {row.status}")
     if fmt is not None:
         emit_record(row, fmt)
@@ -315,6 +319,7 @@ def upcoming(
     """
     from cuentas_cli.services import invoices
 
+    check_count(days, "--days")
     rt = runtime()
     with rt.session() as session:
         rows = invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
