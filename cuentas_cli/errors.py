@@ -59,6 +59,10 @@ class LockHeld(Conflict):
     pass
 
 
+class DatabaseBusy(Conflict):
+    """SQLite's write lock stayed with another writer for the whole busy timeout."""
+
+
 class ExternalError(CuentasError):
     exit_code = ExitCode.EXTERNAL
 

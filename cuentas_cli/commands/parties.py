@@ -9,7 +9,7 @@ import typer
 from cuentas_cli.commands.common import FormatOpt, runtime
 from cuentas_cli.commands.completion import complete_party_doc
 from cuentas_cli.errors import UsageError
-from cuentas_cli.render import emit, emit_record, info, resolve_format, success, warn
+from cuentas_cli.render import emit, emit_record, info, resolve_format, safe, success, warn
 
 DocArg = Annotated[str, typer.Argument(help="RUC, DNI or other document number, or the numeric id.", metavar="DOC",
                                         autocompletion=complete_party_doc)]
@@ -123,7 +123,8 @@ def make_app(kind: str) -> typer.Typer:
             detail = parties.show_party(session=session, actor=rt.actor(session), kind=kind, ref=doc, today=rt.today)
         emit_record(detail, fmt, title=f"{one} {detail.doc_number}")
 
-    @app.command("edit", help=f"Change a {one}'s name, e-mail, phone or address ('' clears e-mail, phone, address).\n\n"
+    @app.command("edit", help=f"Change a {one}'s name, e-mail, phone, address ('' clears e-mail, phone, address) "
+                 "or its SUNAT retention-agent flag.\n\n"
                  f"Example: cuentas {noun} edit {sample} --email cobranzas@empresa.pe")
     def edit(
         doc: DocArg,
@@ -131,13 +132,17 @@ def make_app(kind: str) -> typer.Typer:
         email: Annotated[Optional[str], typer.Option("--email", help="New e-mail ('' clears it).")] = None,
         phone: Annotated[Optional[str], typer.Option("--phone", help="New phone ('' clears it).")] = None,
         address: Annotated[Optional[str], typer.Option("--address", help="New address ('' clears it).")] = None,
+        retention_agent: Annotated[Optional[bool], typer.Option(
+            "--retention-agent/--no-retention-agent",
+            help="SUNAT designates it agente de retención (a client's invoices then get the 3% retención).")] = None,
     ) -> None:
         from cuentas_cli.services import parties
 
         rt = runtime()
         with rt.session(write=True) as session:
             party, changed = parties.edit_party(session=session, actor=rt.actor(session), kind=kind, ref=doc,
-                                                name=name, email=email, phone=phone, address=address)
+                                                name=name, email=email, phone=phone, address=address,
+                                                retention_agent=retention_agent)
         if changed:
             success(f"{one} {party.doc_number} changed: {', '.join(changed)}")
         else:
@@ -222,7 +227,7 @@ def make_app(kind: str) -> typer.Typer:
         # Plain lines (never wrapped): scripts grep them.
         sys.stderr.write(f"refreshed {len(summary.items)} {noun}{via}: {counts}\n")
         for item in summary.failed:
-            sys.stderr.write(f"  failed {item.doc_number} {item.name}: {item.reason}\n")
+            sys.stderr.write(safe(f"  failed {item.doc_number} {item.name}: {item.reason}", one_line=True) + "\n")
         error = parties.refresh_exit_error(summary, noun)
         if error is not None:
             raise error

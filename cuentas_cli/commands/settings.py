@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cuentas_cli.commands.common import FormatOpt, read_password, runtime
-from cuentas_cli.render import emit, success
+from cuentas_cli.render import emit, safe, success
 
 app = typer.Typer(help="Settings and secrets.\n\nExample: cuentas settings set smtp.host smtp.empresa.pe", no_args_is_help=True)
 secret_app = typer.Typer(help="Secrets kept in the OS keyring.\n\nExample: cuentas settings secret set smtp-password", no_args_is_help=True)
@@ -34,7 +34,7 @@ def show(fmt: FormatOpt = None) -> None:
     except CuentasError as exc:
         if exc.exit_code not in (6, 4):  # outdated or missing database: show local values only
             raise
-        sys.stderr.write(f"warning: {exc.message}; showing values without the database\n")
+        sys.stderr.write(f"warning: {safe(exc.message, one_line=True)}; showing values without the database\n")
         rows = settings.show(session=None, actor=None, config=rt.config)
     emit(rows, fmt)
 

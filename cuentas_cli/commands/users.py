@@ -44,7 +44,7 @@ def add(
 
     rt = runtime()
     with rt.session() as session:
-        rt.actor(session)  # fail on permissions before asking for a password
+        users.check_can_manage(rt.actor(session))  # refused before a password is asked or read
     password = read_password(from_stdin=password_stdin, prompt=f"Password for {name}", confirm=not password_stdin)
     with rt.session(write=True) as session:
         info = users.add_user(session=session, actor=rt.actor(session), username=name, role=role, password=password, email=email)

@@ -4,10 +4,16 @@ SQLite is opened in WAL mode with foreign keys on and a busy timeout, and write 
 start with BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails at once
 with "database is locked" when another writer got there first, busy timeout or not, while
 an immediate one waits its turn.
+
+The wait is the busy timeout: 30 s, or CUENTAS_SQLITE_BUSY_TIMEOUT seconds. When it runs out
+the command fails with DatabaseBusy (exit 6, "busy: another cuentas command is writing"),
+naming the other writer when it left a note: long writers (an import) write a small
+`<database>.writer` file (pid, command, start) next to the database for their duration.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -15,13 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cuentas_cli.errors import DatabaseUnavailable, UsageError
+from cuentas_cli.errors import DatabaseBusy, DatabaseUnavailable, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_ENV = "CUENTAS_SQLITE_BUSY_TIMEOUT"
 _URL_RE = re.compile(r"^(?P<scheme>[a-z][a-z0-9+]*)://(?P<rest>.*)$", re.IGNORECASE)
 
 
@@ -60,6 +67,20 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
 
 
+def sqlite_busy_timeout_ms() -> int:
+    """How long a SQLite command waits for another writer: CUENTAS_SQLITE_BUSY_TIMEOUT seconds, else 30 s."""
+    raw = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return SQLITE_BUSY_TIMEOUT_MS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise UsageError(f"{BUSY_TIMEOUT_ENV}={raw!r}: give the seconds to wait for another writer, e.g. 30") from None
+    if not 0 <= seconds <= 3600:
+        raise UsageError(f"{BUSY_TIMEOUT_ENV}={raw!r}: must be between 0 and 3600 seconds")
+    return int(seconds * 1000)
+
+
 def redact(url: str) -> str:
     """The URL with any password hidden, for messages."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
@@ -95,7 +116,7 @@ def get_engine(url: str, *, create: bool = False) -> "Engine":
 
                 raise NotFound(f"no database at {path}; create it with `cuentas init` (or `cuentas db upgrade`)")
             prepare_sqlite_file(path)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_ms() / 1000})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -104,13 +125,15 @@ def get_engine(url: str, *, create: bool = False) -> "Engine":
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute(f"PRAGMA busy_timeout={sqlite_busy_timeout_ms()}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # noqa: ANN001
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            if mode == "IMMEDIATE":  # the wait in force now, also on a pooled connection
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={sqlite_busy_timeout_ms()}")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
     else:
@@ -125,7 +148,81 @@ def dispose_engines() -> None:
     _ENGINES.clear()
 
 
-def connection_error(url: str, exc: BaseException) -> DatabaseUnavailable:
+def is_busy(exc: BaseException) -> bool:
+    """A SQLite "database is locked" / "busy" error: another connection holds the write lock."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return "database is locked" in text or "database table is locked" in text or "busy" in text
+
+
+def writer_note_path(url: str) -> Path:
+    path = sqlite_path(url)
+    return path.with_name(path.name + ".writer")
+
+
+@contextmanager
+def writer_note(url: str, command: str) -> Iterator[None]:
+    """While a long write runs, leave a note (pid, command, start) next to a SQLite database,
+    so a command that finds the database busy can say who holds it. Nothing on PostgreSQL."""
+    if not is_sqlite(url):
+        yield
+        return
+    from datetime import datetime, timezone
+
+    path = writer_note_path(url)
+    note = {"pid": os.getpid(), "command": command,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(note, fh)
+    except OSError:
+        path = None  # a note is a courtesy; the write goes on without it
+    try:
+        yield
+    finally:
+        if path is not None:
+            try:
+                if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                    path.unlink()
+            except (OSError, ValueError):
+                pass
+
+
+def current_writer(url: str) -> str | None:
+    """Who holds a SQLite database's write lock, from a live writer's note; None if unknown."""
+    if not is_sqlite(url):
+        return None
+    try:
+        note = json.loads(writer_note_path(url).read_text(encoding="utf-8"))
+        pid = int(note["pid"])
+        command, started = str(note["command"]), str(note.get("started", ""))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # a note left by a writer that died
+    except PermissionError:
+        pass  # alive, owned by another user
+    except OSError:
+        return None
+    since = f", since {started.replace('T', ' ').removesuffix('+00:00')} UTC" if started else ""
+    return f"`cuentas {command}`, pid {pid}{since}"
+
+
+def busy_error(url: str) -> DatabaseBusy:
+    waited = sqlite_busy_timeout_ms() / 1000
+    writer = current_writer(url)
+    who = f" ({writer})" if writer else ""
+    return DatabaseBusy(
+        f"busy: another cuentas command is writing{who}; waited {waited:g} s for it "
+        f"(set {BUSY_TIMEOUT_ENV}=SECONDS to wait longer); try again"
+    )
+
+
+def connection_error(url: str, exc: BaseException) -> DatabaseUnavailable | DatabaseBusy:
+    if is_sqlite(url) and is_busy(exc):
+        return busy_error(url)
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DatabaseUnavailable(f"cannot reach the database at {redact(url)}: {detail}")
 

@@ -32,6 +32,24 @@ def _dump(values: dict[str, Any] | None) -> str | None:
     return json.dumps(clean, ensure_ascii=False, sort_keys=True)
 
 
+def _shown(entity: str, text: str | None) -> str | None:
+    """A setting's values as the log shows them: a URL setting's secret parts (webhook path
+    tokens, query values) masked, also in entries stored before settings.set_shared masked
+    them on the way in. Other entities' text is shown as it was recorded."""
+    if entity != "setting" or not text:
+        return text
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(values, dict) or not isinstance(values.get("value"), str):
+        return text
+    from cuentas_cli.integrations.webhook import mask_url_value
+
+    values["value"] = mask_url_value(values["value"])
+    return json.dumps(values, ensure_ascii=False, sort_keys=True)
+
+
 def record(
     session: "Session",
     actor: Actor | None,
@@ -88,6 +106,7 @@ def list_entries(
     if since:
         query = query.where(AuditLog.at >= since)
     return [
-        AuditEntry(r.id, r.at, r.username, r.action, r.entity, r.entity_id, r.before, r.after)
+        AuditEntry(r.id, r.at, r.username, r.action, r.entity, r.entity_id, _shown(r.entity, r.before),
+                   _shown(r.entity, r.after))
         for r in session.exec(query).all()
     ]

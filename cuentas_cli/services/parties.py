@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import Conflict, CuentasError, ExternalError, NotFound, ValidationError
-from cuentas_cli.services import audit
+from cuentas_cli.services import audit, balances
 from cuentas_cli.services.auth import Actor, require
 from cuentas_cli.services.identity import (
     LOOKUP_DOC_TYPES,
@@ -48,7 +48,6 @@ KIND_ALIASES = {
 KIND_LABEL = {"client": "client", "supplier": "supplier"}
 KIND_NOUN = {"client": "clients", "supplier": "suppliers"}
 DIRECTION = {"client": "receivable", "supplier": "payable"}
-OPEN = ("PENDIENTE", "PARCIAL", "VENCIDA")
 LOOKUP_TOKEN = "lookup-token"
 LOOKUP_TOKEN_ENV = "CUENTAS_LOOKUP_TOKEN"
 DEFAULT_WORKERS = 6
@@ -72,7 +71,7 @@ def get_party(session: "Session", *, kind: str, ref: str) -> "Party":
     kind = normalise_kind(kind)
     ref = ref.strip()
     party = session.exec(select(Party).where(Party.kind == kind, Party.doc_number == ref)).first()
-    if party is None and ref.isdigit() and len(ref) < 8:
+    if party is None and ref.isascii() and ref.isdigit() and len(ref) < 8:
         party = session.get(Party, int(ref))
         if party is not None and party.kind != kind:
             party = None
@@ -451,11 +450,11 @@ def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: d
         if limit:
             query = query.limit(limit)
         return [PartyRow(**_row_values(p)) for p in session.execute(query).scalars()]
-    balance = Invoice.total_cents + Invoice.adjust_cents - Invoice.paid_cents
+    balance = balances.cached_balance(Invoice)  # the ledger's rule within open statuses
     overdue = (
         select(Invoice.party_id.label("party_id"), func.count().label("n"),
                func.sum(balance * Invoice.exchange_rate_e4).label("e6"))
-        .where(Invoice.status.in_(OPEN), Invoice.due_date < today, balance > 0)
+        .where(balances.is_open(Invoice), Invoice.due_date < today)
         .group_by(Invoice.party_id)
         .subquery()
     )
@@ -474,8 +473,8 @@ def show_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
 
     require(actor, "read")
     party = get_party(session, kind=kind, ref=ref)
-    balance = Invoice.total_cents + Invoice.adjust_cents - Invoice.paid_cents
-    is_open = and_(Invoice.status.in_(OPEN), balance > 0)
+    balance = balances.cached_balance(Invoice)  # the ledger's rule within open statuses
+    is_open = balances.is_open(Invoice)
     is_overdue = and_(is_open, Invoice.due_date < today)
     weighted = balance * Invoice.exchange_rate_e4
     n_open, open_e6, n_overdue, overdue_e6 = session.execute(
@@ -665,9 +664,11 @@ def ensure_party(session: "Session", actor: Actor | None, *, config: "Config", k
 
 def edit_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, name: str | None = None,
                email: str | None = None, phone: str | None = None, address: str | None = None,
+               retention_agent: bool | None = None,
                now: datetime | None = None) -> tuple["Party", list[str]]:
-    """Change name, e-mail, phone or address ('' clears all but the name); returns the party
-    and the names of the fields changed."""
+    """Change name, e-mail, phone, address ('' clears all but the name) or the retention-agent
+    flag (set by hand where no lookup provider says it); returns the party and the names of
+    the fields changed."""
     require(actor, "parties.write")
     party = get_party(session, kind=kind, ref=ref)
     before = _view(party)
@@ -683,8 +684,11 @@ def edit_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
         wanted["phone"] = check_phone(phone)
     if address is not None:
         wanted["address"] = _clean(address, field_name="address", longest=500)
+    if retention_agent is not None:
+        wanted["is_retention_agent"] = bool(retention_agent)
     if not wanted:
-        raise ValidationError("nothing to change: give --name, --email, --phone or --address")
+        raise ValidationError("nothing to change: give --name, --email, --phone, --address or "
+                              "--retention-agent/--no-retention-agent")
     changed = [k for k, v in wanted.items() if getattr(party, k) != v]
     for key in changed:
         setattr(party, key, wanted[key])

@@ -63,7 +63,12 @@ def _redact_url(url: str) -> str:
 def show(*, session: "Session | None", actor: Actor | None, config: Config) -> list[SettingValue]:
     if session is not None:
         require(actor, "read")
-    rows = list(effective(session, config).values())
+    from cuentas_cli.integrations.webhook import mask_url_value
+
+    # A URL setting (notify.webhook_url, lookup.base_url) may carry a secret in its path or
+    # query: masked for every role. database.url is already redacted; text settings stay as given.
+    rows = [r if r.key == "database.url" else SettingValue(r.key, mask_url_value(r.value), r.source, r.description)
+            for r in effective(session, config).values()]
     from cuentas_cli.integrations import keyring_store
 
     for name in SECRET_NAMES:
@@ -94,8 +99,12 @@ def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str) -
     else:
         row.value, row.updated_at, row.updated_by = text, utcnow(), actor.user_id
     session.add(row)
-    audit.record(session, actor, action="setting.set", entity="setting", entity_id=key, before=before,
-                 after={"value": text})
+    from cuentas_cli.integrations.webhook import mask_url_value
+
+    # the log never keeps a URL setting's secret path or query (a gerente reads it)
+    audit.record(session, actor, action="setting.set", entity="setting", entity_id=key,
+                 before={"value": mask_url_value(before["value"])} if before else None,
+                 after={"value": mask_url_value(text)})
     return text
 
 

@@ -102,6 +102,11 @@ def create_first_admin(*, session: "Session", username: str, password: str, emai
     return user
 
 
+def check_can_manage(actor: Actor | None) -> Actor:
+    """Whether the actor may add and change users: checked before a command asks for a password."""
+    return require(actor, "users")
+
+
 def add_user(*, session: "Session", actor: Actor | None, username: str, role: str, password: str,
              email: str | None = None) -> UserInfo:
     require(actor, "users")
