@@ -17,9 +17,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Iterator
 
-from cuentas_cli.db.models import CURRENCIES, INVOICE_STATUSES, OPEN_STATUSES
+from cuentas_cli.db.models import CURRENCIES, INVOICE_STATUSES
 from cuentas_cli.errors import Conflict, NotFound, UsageError, ValidationError
-from cuentas_cli.services import audit, documents
+from cuentas_cli.services import audit, balances, documents
 from cuentas_cli.services.auth import Actor, require
 from cuentas_cli.services.statuses import status_for
 
@@ -163,7 +163,7 @@ def _days_overdue(status: str, due: date, today: date) -> int:
 
 
 def _row(values: dict, today: date) -> InvoiceRow:
-    balance = values["total_cents"] + values["adjust_cents"] - values["paid_cents"]
+    balance = balances.balance_of(values)  # the ledger's rule: 0 for notes and ANULADA
     status = effective_status(stored=values["status"], total_cents=values["total_cents"],
                               adjust_cents=values["adjust_cents"], paid_cents=values["paid_cents"],
                               due_date=values["due_date"], today=today)
@@ -231,7 +231,7 @@ def get_invoice(session: "Session", ref: str | int, *, lock: bool = False) -> "I
     from cuentas_cli.db.models import Invoice
 
     text = str(ref).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         query = select(Invoice).where(Invoice.id == int(text))
     else:
         serie, numero = documents.split_document(text)
@@ -310,6 +310,36 @@ def _withholdings(*, doc_type: str, total: int, rate_e4: int, detraccion_bp: int
     return 0, documents.percentage_cents(total, RETENCION_BP)
 
 
+def _retencion_for(*, direction: str, party: "Party", doc_type: str, total: int, rate_e4: int,
+                   detraccion_bp: int | None, retencion: bool | None, notes: list[str]) -> bool:
+    """Whether a new invoice carries the 3% retención, and a note for the user when it was
+    proposed or looks wrong.
+
+    A receivable's client that SUNAT designates retention agent withholds 3% of the total when
+    it exceeds S/ 700 and no detracción applies: with `retencion=None` (not said either way)
+    such an invoice gets it, with a note; `retencion=False` opts out. Asked for a client not
+    flagged as agent, it is kept but noted. A payable's retención is withheld by the company
+    itself, which the settings do not record yet: there it is only what the caller says.
+    """
+    if direction != "receivable":
+        return bool(retencion)
+    label = f"client {party.doc_number} ({party.name})"
+    if retencion is None:
+        if not party.is_retention_agent or doc_type in documents.NOTE_TYPES or detraccion_bp:
+            return False
+        total_pen = to_pen_cents(total, rate_e4)
+        if total_pen <= documents.DETRACCION_THRESHOLD_CENTS:
+            return False
+        withheld = documents.percentage_cents(total, RETENCION_BP)
+        notes.append(f"{label} is a retention agent: it withholds the 3% retención ({money(withheld):,.2f}), "
+                     "recorded on this invoice; pass --no-retencion if it does not apply")
+        return True
+    if retencion and not party.is_retention_agent:
+        notes.append(f"{label} is not flagged as a retention agent; the retención is recorded as asked "
+                     f"(if it is one: `cuentas clients edit {party.doc_number} --retention-agent`)")
+    return retencion
+
+
 def _check_dates(issued: date, due: date) -> None:
     if due < issued:
         raise ValidationError(f"due date {due.isoformat()} is before the issue date {issued.isoformat()}")
@@ -337,10 +367,14 @@ def add_invoice(
     doc_type: str = "01",
     description: str | None = None,
     detraccion: str | None = None,
-    retencion: bool = False,
+    retencion: bool | None = None,
     references: str | None = None,
+    notes: list[str] | None = None,
 ) -> InvoiceRow:
-    """Record an invoice or a credit/debit note (which is applied to the invoice it references)."""
+    """Record an invoice or a credit/debit note (which is applied to the invoice it references).
+
+    `retencion=None` lets a receivable to a retention-agent client get the 3% retención (see
+    `_retencion_for`); messages for the user about it are appended to `notes`."""
     from cuentas_cli.db.models import Invoice
     from cuentas_cli.services.parties import get_party
 
@@ -356,17 +390,20 @@ def add_invoice(
         due = issued
     _check_dates(issued, due)
     currency = normalise_currency(currency)
-    base_c = documents.parse_amount(base, field="base") if base is not None else None
-    igv_c = documents.parse_amount(igv, field="IGV") if igv is not None else None
-    total_c = documents.parse_amount(total, field="total") if total is not None else None
+    base_c = documents.parse_amount(base, field="base", currency=currency) if base is not None else None
+    igv_c = documents.parse_amount(igv, field="IGV", currency=currency) if igv is not None else None
+    total_c = documents.parse_amount(total, field="total", currency=currency) if total is not None else None
     if total_c == 0 or base_c == 0:
         raise ValidationError("amounts must be greater than zero")
     base_c, igv_c, total_c = documents.split_total(total=total_c, base=base_c, igv=igv_c)
     rate_e4 = _resolve_rate(session, currency=currency, rate=rate, issued=issued)
     detraccion_bp = parse_percentage(detraccion) if detraccion is not None else None
+    party_row = get_party(session, kind=PARTY_KIND[direction], ref=party)
+    retencion = _retencion_for(direction=direction, party=party_row, doc_type=doc_type, total=total_c,
+                               rate_e4=rate_e4, detraccion_bp=detraccion_bp, retencion=retencion,
+                               notes=notes if notes is not None else [])
     detraccion_c, retencion_c = _withholdings(doc_type=doc_type, total=total_c, rate_e4=rate_e4,
                                               detraccion_bp=detraccion_bp, retencion=retencion)
-    party_row = get_party(session, kind=PARTY_KIND[direction], ref=party)
 
     target = None
     if is_note:
@@ -378,7 +415,7 @@ def add_invoice(
         if target is None:
             raise NotFound(f"no invoice {ref_serie}-{ref_numero} of {party_row.name} ({party_row.doc_number}) "
                            f"to reference; see `cuentas invoices list --party {party_row.doc_number}`")
-        _check_note_fits(doc_type=doc_type, serie=serie, currency=currency, target=target)
+        check_note_fits(doc_type=doc_type, serie=serie, currency=currency, target=target)
     elif references:
         raise ValidationError("--references is only for credit (07) and debit (08) notes")
 
@@ -427,13 +464,31 @@ def _refuse_duplicate(session: "Session", *, direction: str, party: "Party", doc
                        f"already exists as invoice {existing}; see `cuentas invoices show {existing}`")
 
 
-def _check_note_fits(*, doc_type: str, serie: str, currency: str, target: "Invoice") -> None:
+def check_note_fits(*, doc_type: str, serie: str, currency: str, target: "Invoice") -> None:
     label = document_label(target.serie, target.numero)
     if currency != target.currency:
         raise ValidationError(f"the note is in {currency} but {label} is in {target.currency}; notes keep the invoice's currency")
     if serie[0] == "F" and target.doc_type == "03" or serie[0] == "B" and target.doc_type == "01":
         raise ValidationError(f"a note on {documents.DOC_TYPES[target.doc_type]} {label} uses a serie of the same "
                               f"letter ({label[0]}...), not {serie}")
+
+
+def check_note_applies(*, doc_type: str, total_cents: int, target: Any) -> None:
+    """The rule for applying a note to the invoice it references, on every path (add, import).
+
+    `target` is anything with the invoice's serie, numero, status, currency and total, adjust
+    and paid céntimos (an Invoice, or the importer's row view)."""
+    label = document_label(target.serie, target.numero)
+    balance = target.total_cents + target.adjust_cents - target.paid_cents
+    if target.status == "ANULADA":
+        raise ValidationError(f"{label} is ANULADA; a note cannot modify it")
+    if doc_type == "07":
+        if target.status == "PAGADA" or balance <= 0:
+            raise ValidationError(f"{label} is PAGADA; a credit note on a paid invoice is refused "
+                                  f"(delete its payments first with `cuentas invoices unpay PAYMENT_ID`)")
+        if total_cents > balance:
+            raise ValidationError(f"credit note of {money(total_cents):.2f} is more than the balance "
+                                  f"{money(balance):.2f} {target.currency} of {label}")
 
 
 def apply_note(session: "Session", *, note: "Invoice", target: "Invoice", today: date, sign: int) -> None:
@@ -443,14 +498,7 @@ def apply_note(session: "Session", *, note: "Invoice", target: "Invoice", today:
     credit = note.doc_type == "07"
     delta = (-note.total_cents if credit else note.total_cents) * sign
     if sign > 0:
-        if target.status == "ANULADA":
-            raise ValidationError(f"{label} is ANULADA; a note cannot modify it")
-        if credit and (target.status == "PAGADA" or balance <= 0):
-            raise ValidationError(f"{label} is PAGADA; a credit note on a paid invoice is refused "
-                                  f"(delete its payments first with `cuentas invoices unpay PAYMENT_ID`)")
-        if credit and note.total_cents > balance:
-            raise ValidationError(f"credit note of {money(note.total_cents):.2f} is more than the balance "
-                                  f"{money(balance):.2f} {target.currency} of {label}")
+        check_note_applies(doc_type=note.doc_type, total_cents=note.total_cents, target=target)
     elif balance + delta < 0:
         raise Conflict(f"payments on {label} already cover part of this debit note (balance {money(balance):.2f}); "
                        f"delete those payments first with `cuentas invoices unpay PAYMENT_ID`")
@@ -509,7 +557,7 @@ def _party_ids(session: "Session", *, ref: str, direction: str | None) -> list[i
         return [get_party(session, kind=PARTY_KIND[direction], ref=ref).id]
     ref = ref.strip()
     ids = list(session.exec(select(Party.id).where(Party.doc_number == ref)).all())
-    if not ids and ref.isdigit() and len(ref) < 8 and session.get(Party, int(ref)) is not None:
+    if not ids and ref.isascii() and ref.isdigit() and len(ref) < 8 and session.get(Party, int(ref)) is not None:
         ids = [int(ref)]
     if not ids:
         raise NotFound(f"no client or supplier with document or id {ref!r}; see `cuentas clients list`")
@@ -525,12 +573,9 @@ def open_condition() -> Any:
     shown even so. Which of the three applies depends on the day: the conditions compare the
     due date with today instead of trusting the stored word.
     """
-    from sqlalchemy import and_
-
     from cuentas_cli.db.models import Invoice
 
-    return and_(Invoice.status.in_(OPEN_STATUSES),
-                Invoice.total_cents + Invoice.adjust_cents - Invoice.paid_cents > 0)
+    return balances.is_open(Invoice)
 
 
 def invoice_conditions(session: "Session", *, today: date, filters: InvoiceFilter) -> list[Any]:
@@ -599,13 +644,15 @@ def suggest_ids(*, session: "Session", actor: Actor | None, prefix: str, limit: 
     if typed and not typed.isdigit():
         return []
     statement = (
-        select(Invoice.id, Invoice.serie, Invoice.numero, Party.name, Invoice.status)
+        select(Invoice.id, Invoice.serie, Invoice.numero, Party.name, Invoice.status, Invoice.currency,
+               balances.open_balance(Invoice))
         .join(Party, Party.id == Invoice.party_id)
         .order_by(Invoice.id.desc()).limit(limit)
     )
     if typed:
         statement = statement.where(cast(Invoice.id, String).startswith(typed))
-    return [(str(i), f"{serie}-{numero} {name} {status}") for i, serie, numero, name, status in session.execute(statement)]
+    return [(str(i), f"{serie}-{numero} {name} {status} saldo {money(int(balance or 0)):.2f} {currency}")
+            for i, serie, numero, name, status, currency, balance in session.execute(statement)]
 
 
 def list_invoices(*, session: "Session", actor: Actor | None, today: date, filters: InvoiceFilter) -> Iterator[InvoiceRow]:
@@ -704,7 +751,59 @@ def show_invoice(*, session: "Session", actor: Actor | None, today: date, ref: s
 # --- edit, set-status, delete -------------------------------------------------------------
 
 
-_NOTE_FROZEN = ("party", "doc_type", "total", "base", "igv", "currency", "rate")
+# The columns a change may touch, and those of a note that fix its effect on the invoice it
+# references (column -> the name the user knows it by).
+EDITABLE_COLUMNS = ("party_id", "doc_type", "serie", "numero", "issue_date", "due_date", "currency", "exchange_rate_e4",
+                    "base_cents", "igv_cents", "total_cents", "detraccion_bp", "detraccion_cents", "retencion_cents",
+                    "description", "references_id")
+NOTE_FROZEN_COLUMNS = {"party_id": "party", "doc_type": "doc-type", "total_cents": "total", "base_cents": "base",
+                       "igv_cents": "igv", "currency": "currency", "exchange_rate_e4": "rate",
+                       "references_id": "references", "detraccion_bp": "detraccion", "detraccion_cents": "detraccion",
+                       "retencion_cents": "retencion"}
+
+
+class EditRefused(ValidationError):
+    """A change of a stored invoice that breaks a rule; `column` names the invoice column at fault."""
+
+    def __init__(self, message: str, column: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def edit_view(inv: Any) -> dict[str, Any]:
+    """The columns check_edit compares, from an Invoice (or any object with its attributes)."""
+    return {k: getattr(inv, k) for k in (*EDITABLE_COLUMNS, "status", "paid_cents", "adjust_cents")}
+
+
+def check_edit(before: dict[str, Any], after: dict[str, Any], *, invoice_id: int) -> None:
+    """The rules every change of a stored invoice keeps, whether it comes from `invoices edit`
+    or from an import with --on-duplicate update (one rule, two callers).
+
+    `before` and `after` map the invoice's columns (edit_view) before and after the change.
+    Never an ANULADA document; never a note's amounts, currency, party, type or reference (its
+    effect on the referenced invoice must stay exact: delete it and add it again); never an
+    invoice turned into a note; never a total below what is paid and noted. Raises EditRefused.
+    """
+    changed = [k for k in EDITABLE_COLUMNS if after.get(k) != before.get(k)]
+    if not changed:
+        return
+    label = document_label(before["serie"], before["numero"])
+    if before["status"] == "ANULADA":
+        raise EditRefused(f"{label} is ANULADA and cannot be changed (an administrador restores it first with "
+                          f"`cuentas invoices set-status {invoice_id} PENDIENTE`)", "status")
+    if before["doc_type"] in documents.NOTE_TYPES or before.get("references_id") is not None:
+        frozen = [k for k in NOTE_FROZEN_COLUMNS if k in changed]
+        if frozen:
+            names = ", ".join(dict.fromkeys(NOTE_FROZEN_COLUMNS[k] for k in frozen))
+            raise EditRefused(f"{label} is a note: its {names} cannot change; delete the note "
+                              f"(`cuentas invoices delete {invoice_id}`) and add it again", frozen[0])
+    elif after["doc_type"] in documents.NOTE_TYPES:
+        raise EditRefused("an invoice cannot become a note; add the note with `cuentas invoices add --doc-type 07`",
+                          "doc_type")
+    if after["total_cents"] + after["adjust_cents"] - after["paid_cents"] < 0:
+        noted = f" and notes of {money(-after['adjust_cents']):.2f}" if after["adjust_cents"] < 0 else ""
+        raise EditRefused(f"payments of {money(after['paid_cents']):.2f}{noted} already exceed the new total "
+                          f"{money(after['total_cents']):.2f} of {label}; delete payments first", "total_cents")
 
 
 def edit_invoice(
@@ -739,14 +838,11 @@ def edit_invoice(
     require(actor, "invoices.edit")
     inv = get_invoice(session, ref, lock=True)
     before = audit_view(inv)
+    columns_before = edit_view(inv)
     is_note = inv.references_id is not None or inv.doc_type in documents.NOTE_TYPES
-    given = {"party": party, "doc_type": doc_type, "total": total, "base": base, "igv": igv, "currency": currency,
-             "rate": rate}
-    if is_note:
-        frozen = [f"--{k.replace('_', '-')}" for k in _NOTE_FROZEN if given[k] is not None]
-        if frozen or detraccion is not None or retencion:
-            raise ValidationError(f"a note's {', '.join(frozen) or 'withholdings'} cannot change; delete the note "
-                                  f"(`cuentas invoices delete {inv.id}`) and add it again")
+    if is_note and (detraccion is not None or retencion):
+        raise ValidationError(f"a note's withholdings cannot change; delete the note "
+                              f"(`cuentas invoices delete {inv.id}`) and add it again")
 
     # Checks query the database; the half-edited row must not be flushed before they pass.
     with session.no_autoflush:
@@ -770,9 +866,10 @@ def edit_invoice(
         _check_dates(inv.issue_date, inv.due_date)
 
         if total is not None or base is not None or igv is not None:
-            total_c = documents.parse_amount(total, field="total") if total is not None else None
-            base_c = documents.parse_amount(base, field="base") if base is not None else None
-            igv_c = documents.parse_amount(igv, field="IGV") if igv is not None else None
+            cur = normalise_currency(currency) if currency is not None else inv.currency
+            total_c = documents.parse_amount(total, field="total", currency=cur) if total is not None else None
+            base_c = documents.parse_amount(base, field="base", currency=cur) if base is not None else None
+            igv_c = documents.parse_amount(igv, field="IGV", currency=cur) if igv is not None else None
             if total_c is None and not (base_c is not None and igv_c is not None):
                 total_c = inv.total_cents
             inv.base_cents, inv.igv_cents, inv.total_cents = documents.split_total(total=total_c, base=base_c, igv=igv_c)
@@ -790,9 +887,7 @@ def edit_invoice(
             inv.detraccion_cents, inv.retencion_cents = _withholdings(
                 doc_type=inv.doc_type, total=inv.total_cents, rate_e4=inv.exchange_rate_e4, detraccion_bp=bp,
                 retencion=keep_retencion)
-        if inv.total_cents + inv.adjust_cents - inv.paid_cents < 0:
-            raise ValidationError(f"payments of {money(inv.paid_cents):.2f} already exceed the new total "
-                                  f"{money(inv.total_cents + inv.adjust_cents):.2f}; delete payments first")
+        check_edit(columns_before, edit_view(inv), invoice_id=inv.id)
         _refuse_duplicate(session, direction=inv.direction, party=party_row, doc_type=inv.doc_type, serie=inv.serie,
                           numero=inv.numero, exclude_id=inv.id)
     refresh_status(inv, today=today)

@@ -167,13 +167,16 @@ def _insert(session: "Session"):  # noqa: ANN202
 
 
 def _balance(i):  # noqa: ANN001, ANN202
-    return i.c.total_cents + i.c.adjust_cents - i.c.paid_cents
+    """The open balance of an invoice already known to be open (the ledger's rule, services/balances.py)."""
+    from cuentas_cli.services import balances
+
+    return balances.cached_balance(i.c)
 
 
 def _open_invoice(i):  # noqa: ANN001, ANN202
-    from sqlalchemy import and_
+    from cuentas_cli.services import balances
 
-    return and_(i.c.status.notin_(CLOSED_STATUSES), _balance(i) > 0)
+    return balances.is_open(i.c)
 
 
 def _settled(n, i):  # noqa: ANN001, ANN202
@@ -349,10 +352,11 @@ def reminder_lines(session: "Session", group: Group, status_filter: Any) -> list
     from sqlalchemy import select
 
     from cuentas_cli.integrations.email import Line
+    from cuentas_cli.services import balances
 
     n, i, p = _tables()
     query = (select(i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, i.c.due_date, i.c.currency,
-                    _balance(i))
+                    balances.open_balance(i.c))
              .select_from(n.join(i, i.c.id == n.c.invoice_id).join(p, p.c.id == i.c.party_id))
              .where(_group_where(n, group), status_filter)
              .order_by(i.c.direction.desc(), p.c.name, i.c.due_date, i.c.id))
