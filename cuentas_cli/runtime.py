@@ -20,6 +20,7 @@ from cuentas_cli.errors import NotLoggedIn, ValidationError
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from cuentas_cli import outputs
     from cuentas_cli.services.auth import Actor
 
 SESSION_FILE_ENV = "CUENTAS_SESSION_FILE"
@@ -140,27 +141,71 @@ class Runtime:
         self._actor, self._actor_resolved = None, False
 
 
-def write_session_file(path: Path, token: str) -> None:
-    """A login session kept in a file instead of the keyring: created 0600, never wider."""
-    from cuentas_cli.config import ensure_private_dir
+SESSION_FILE_MAX_BYTES = 512
 
+
+def session_file_problem(path: Path) -> str | None:
+    """Why an existing file may not be replaced by a session file (None: it is empty or holds a
+    cuentas token, so a new login may replace it)."""
+    try:
+        if path.stat().st_size > SESSION_FILE_MAX_BYTES:
+            return "exists and is not a cuentas session file; choose another path"
+        text = path.read_bytes().decode("utf-8", "replace").strip()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    from cuentas_cli.services.auth import SERVICE_PREFIX, SESSION_PREFIX
+
+    if not text or (text.isascii() and "\n" not in text and text.startswith((SESSION_PREFIX, SERVICE_PREFIX))):
+        return None
+    return "exists and is not a cuentas session file; choose another path"
+
+
+def check_session_file(path: "Path | outputs.Target", *, database_url: str | None = None) -> "outputs.Target":
+    """The session file's path under the rules of cuentas_cli.outputs, plus: an existing file
+    is replaced only when it holds a cuentas session; a missing folder is created 0700."""
+    from cuentas_cli import outputs
+
+    if isinstance(path, outputs.Target):
+        return path
+    return outputs.check(path, option="--session-file", database_url=database_url,
+                         accept_existing=session_file_problem, create_folder=True)
+
+
+def write_session_file(path: "Path | outputs.Target", token: str, *, database_url: str | None = None) -> Path:
+    """A login session kept in a file instead of the keyring: mode 0600, never wider, written
+    atomically (a temporary file beside it renamed into place)."""
+    from cuentas_cli import outputs
+
+    target = check_session_file(path, database_url=database_url)
+    outputs.make_folder(target)
+    return outputs.write_text(target, token + "\n", mode=0o600)
+
+
+def remove_session_file(path: Path) -> bool:
+    """Delete a session file (the link itself when it is one); False when there was none."""
     path = path.expanduser()
-    if not path.parent.exists():
-        ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
+    if not os.path.lexists(path):
+        return False
+    if path.is_dir() and not path.is_symlink():
+        raise ValidationError(f"session file {path} is a folder; nothing removed")
+    path.unlink()
+    return True
 
 
-def read_session_file(path: Path) -> str | None:
+def read_session_file(path: Path, *, check_mode: bool = True) -> str | None:
+    """The token in a session file (None when there is no file); a file others may read is
+    refused unless `check_mode` is off (logout still revokes what it holds)."""
     path = path.expanduser()
     if not path.exists():
         return None
+    if path.is_dir():
+        raise ValidationError(f"session file {path} is a folder")
     mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
+    if check_mode and mode & 0o077:
         raise ValidationError(f"session file {path} has mode {mode:o}; it must be 0600 (chmod 600 {path})")
-    return path.read_text(encoding="utf-8").strip() or None
+    if path.stat().st_size > SESSION_FILE_MAX_BYTES:
+        raise ValidationError(f"session file {path} is not a cuentas session file (too large)")
+    return path.read_bytes().decode("utf-8", "replace").strip() or None
 
 
 _current: Runtime | None = None

@@ -24,8 +24,10 @@ NEXT_STEPS = (
 def demo(
     folder: Annotated[
         Optional[Path],
-        typer.Option("--dir", help="Folder for the demo database (default: demo/ under the data dir). "
-                     "An earlier demo there is replaced; any other cuentas database is refused.", metavar="PATH"),
+        typer.Option("--dir", help="Folder for the demo database (default: demo/ under the data dir): a new or "
+                     "empty folder, or an earlier demo's (replaced). A folder holding anything else, a symbolic "
+                     "link or a file is refused; an existing folder's permissions are left as they are.",
+                     metavar="PATH"),
     ] = None,
 ) -> None:
     """Create a sample company in a fresh SQLite database, log in as its administrador and show the dashboard.
@@ -34,7 +36,8 @@ def demo(
     payments (some overdue), users of the three roles (demo-admin, demo-contador,
     demo-gerente; the password is printed: it is for the demo only). Everything goes through
     the real importer and services. Your own database and settings are not touched; the
-    lines printed at the end point the next commands at the demo.
+    lines printed at the end point the next commands at the demo. The demo only uses a
+    folder that is new, empty or made by an earlier demo (it leaves a .cuentas-demo file).
 
     Example: cuentas demo --dir ./cuentas-demo
     """
@@ -42,8 +45,9 @@ def demo(
     from cuentas_cli.runtime import write_session_file
     from cuentas_cli.services import demo as service
 
-    target = (folder or service.default_folder()).expanduser().resolve()
-    service.check_folder(target)
+    given = (folder or service.default_folder()).expanduser()
+    service.check_folder(given, database_url=_active_url())  # before resolving: a symbolic link is refused
+    target = given.resolve()
     info(f"building the demo company in {target} ...")
     result = service.create_demo(folder=target)
     session_file: Path | None = None
@@ -77,6 +81,16 @@ def demo(
     info("")
     info(f"Demo dashboard as of {result.today.isoformat()}:")
     _show_dashboard(result)
+
+
+def _active_url() -> str | None:
+    """The database the other commands use here, whose files the demo folder must not replace."""
+    from cuentas_cli.commands.common import runtime
+
+    try:
+        return runtime().url
+    except Exception:  # noqa: BLE001 - no usable configuration: nothing more to protect
+        return None
 
 
 def _show_dashboard(result) -> None:  # noqa: ANN001

@@ -20,6 +20,7 @@ from cuentas_cli.commands.common import (
     invoice_filter,
     runtime,
 )
+from cuentas_cli import outputs
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import success
 
@@ -33,13 +34,19 @@ def export(
     date_from: FromFilterOpt = None,
     date_to: ToFilterOpt = None,
     currency: CurrencyFilterOpt = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write: .xlsx, .csv, .pdf or .json.", metavar="FILE")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="FILE",
+        help="File to write: .xlsx, .csv, .pdf or .json. An existing file there is replaced atomically "
+             "(mode 0600, or the files.mode setting); the database, a symbolic link or a folder are refused.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv or json to standard output (or to force the --output format).", metavar="FMT")] = None,
 ) -> None:
     """Export invoices to Excel (Summary sheet with aging, cash flow and charts), CSV, PDF or JSON.
 
     Needs the export permission (gerente, administrador). Statuses and the summary are as of
-    today (--today). The CSV and XLSX import back with `cuentas import`.
+    today (--today). The CSV and XLSX import back with `cuentas import`. --output replaces an
+    existing file of that name (written beside it, then renamed: never half a file), so a
+    monthly script may rerun; it never writes over the database, through a symbolic link or
+    onto a folder (exit 2).
 
     Example: cuentas export --kind cxc --overdue --output vencidas.xlsx
     """
@@ -57,18 +64,23 @@ def export(
     else:
         suffix = output.suffix.lower().lstrip(".")
         target_format = fmt or suffix
+    rt = runtime()
+    target = None
+    if output is not None:
+        # Where it goes is checked before the format: `--output some-folder.xlsx` names the folder.
+        target = outputs.check(output, option="--output", database_url=rt.url)
         if target_format not in exporter.FORMATS:
             raise UsageError(f"--output {output}: use a .xlsx, .csv, .pdf or .json file (or say --format)")
     filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
                              date_from=date_from, date_to=date_to, currency=currency)
-    rt = runtime()
     with rt.session() as session:
         actor = rt.actor(session)
         company = str(settings_service.get(session, rt.config, "company.name") or "")
         buckets = list(settings_service.get(session, rt.config, "aging.buckets"))
+        mode = outputs.configured_mode(session, rt.config)
         result = exporter.export(
-            session=session, actor=actor, filters=filters, today=rt.today, fmt=target_format, output=output,
-            stream=sys.stdout if output is None else None, company=company, buckets=buckets,
+            session=session, actor=actor, filters=filters, today=rt.today, fmt=target_format, output=target,
+            stream=sys.stdout if output is None else None, company=company, buckets=buckets, mode=mode,
         )
     if output is not None:
         success(f"exported {result.rows} invoice(s) to {result.path}")

@@ -17,57 +17,100 @@ def login(
     password_stdin: PasswordStdinOpt = False,
     session_file: Annotated[
         Optional[Path],
-        typer.Option("--session-file", help="Keep the session in this file (0600) instead of the OS keyring.", metavar="PATH"),
+        typer.Option("--session-file", metavar="PATH",
+                     help="Keep the session in this file (0600) instead of the OS keyring. An existing file is "
+                          "replaced only if it holds a cuentas session; the database, a symbolic link or a folder "
+                          "are refused."),
     ] = None,
 ) -> None:
     """Log in: verify the password and keep a session token in the OS keyring.
 
     The session lasts `session.hours` (12 by default). Where no keyring works, use
     --session-file PATH and export CUENTAS_SESSION_FILE=PATH, or a service token in
-    CUENTAS_TOKEN.
+    CUENTAS_TOKEN. The session file is written atomically, mode 0600; a file there that does
+    not hold a cuentas session is never replaced (exit 2).
 
     Example: cuentas login ana
     """
     from cuentas_cli.integrations import keyring_store
-    from cuentas_cli.runtime import write_session_file
+    from cuentas_cli.runtime import check_session_file, write_session_file
     from cuentas_cli.services import settings as settings_service
     from cuentas_cli.services import users
 
     rt = runtime()
     username = name or os.environ.get("USER") or ""
-    if session_file is None:
+    target = None
+    if session_file is not None:
+        # Checked before the password is asked: nothing is written where it must not be.
+        target = check_session_file(session_file, database_url=rt.url)
+    else:
         # Fail before asking for the password when there is nowhere to keep the session.
         keyring_store.get_secret(keyring_store.session_key(rt.url))
     password = read_password(from_stdin=password_stdin, prompt=f"Password for {username}")
     with rt.session(write=True) as session:
         hours = settings_service.get(session, rt.config, "session.hours")
         result = users.login(session=session, username=username, password=password, hours=hours)
-        if session_file is not None:
-            write_session_file(session_file, result.token)
+        if target is not None:
+            write_session_file(target, result.token)
         else:
             keyring_store.set_secret(keyring_store.session_key(rt.url), result.token)
     where = f"in {session_file} (export CUENTAS_SESSION_FILE={session_file})" if session_file else "in the OS keyring"
     success(f"logged in as {result.username} ({result.role}) until {result.expires_at:%Y-%m-%d %H:%M} UTC; session kept {where}")
 
 
-def logout() -> None:
-    """End the login session: revoke it in the database and remove it from the keyring.
+def logout(
+    session_file: Annotated[
+        Optional[Path],
+        typer.Option("--session-file", metavar="PATH",
+                     help="The session file to end (default: $CUENTAS_SESSION_FILE)."),
+    ] = None,
+) -> None:
+    """End the login session wherever it is kept: revoke it in the database, delete the
+    session file (--session-file or CUENTAS_SESSION_FILE) and remove it from the OS keyring.
+
+    Works without an OS keyring when the session is in a file. With no session anywhere it
+    says so and exits 0. Service tokens (CUENTAS_TOKEN) are not ended here: see
+    `cuentas tokens revoke NAME`.
 
     Example: cuentas logout
     """
     from cuentas_cli.integrations import keyring_store
-    from cuentas_cli.services import users
+    from cuentas_cli.runtime import SESSION_FILE_ENV, read_session_file, remove_session_file
+    from cuentas_cli.services import auth
 
     rt = runtime()
+    path = session_file or (Path(os.environ[SESSION_FILE_ENV]) if os.environ.get(SESSION_FILE_ENV) else None)
+    file_token = read_session_file(path, check_mode=False) if path is not None else None
     key = keyring_store.session_key(rt.url)
-    token = keyring_store.get_secret(key)
-    if not token:
-        info("not logged in; nothing to do")
+    try:
+        keyring_token = keyring_store.get_secret(key)
+        keyring_usable = True
+    except keyring_store.KeyringUnavailable:
+        keyring_token, keyring_usable = None, False
+    tokens = [t for t in dict.fromkeys((file_token, keyring_token)) if t]
+    if not tokens:
+        if path is not None and os.path.lexists(path.expanduser()):
+            remove_session_file(path)  # an empty file: nothing to revoke, nothing to keep
+        where = "no OS keyring here and no session file" if not keyring_usable and path is None else "no session found"
+        info(f"not logged in ({where}); nothing to do")
+        if rt.config.token:
+            info("CUENTAS_TOKEN is set: service tokens are ended with `cuentas tokens revoke NAME`")
         return
+    # Revoked in the database first: if that fails, the local copies stay so logout can be retried.
     with rt.session(write=True) as session:
-        users.logout(session=session, token=token)
-    keyring_store.delete_secret(key)
-    success("logged out")
+        revoked = sum(auth.revoke_token_value(session, token, kind="session") for token in tokens)
+    removed = []
+    if file_token:
+        remove_session_file(path)
+        removed.append(str(path))
+    if keyring_token:
+        keyring_store.delete_secret(key)
+        removed.append("the OS keyring")
+    if revoked:
+        success(f"logged out: session revoked and removed from {' and '.join(removed)}")
+    else:
+        success(f"logged out: removed from {' and '.join(removed)} (the session was already revoked, "
+                "or is not a login session of this database)")
 
 
 def whoami(fmt: FormatOpt = None) -> None:
@@ -120,6 +163,10 @@ def passwd(password_stdin: PasswordStdinOpt = False) -> None:
             session.rollback()
             raise
     if actor.token_kind == "session" and not rt.config.token:
+        from cuentas_cli.runtime import SESSION_FILE_ENV, remove_session_file
+
+        if os.environ.get(SESSION_FILE_ENV):
+            remove_session_file(Path(os.environ[SESSION_FILE_ENV]))  # its session was just ended
         try:
             keyring_store.delete_secret(keyring_store.session_key(rt.url))
         except keyring_store.KeyringUnavailable:

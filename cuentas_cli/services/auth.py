@@ -185,31 +185,40 @@ def needs_touch(token_row: "ApiToken", *, now: datetime | None = None) -> bool:
 
 
 def authenticate(session: "Session", username: str, password: str, *, now: datetime | None = None) -> "User":
-    """Check a password with lockout; the same message whether the user exists or not."""
+    """Check a password with lockout; the same message whether the user exists or not.
+
+    The user's row is locked for the whole check (SELECT ... FOR UPDATE on PostgreSQL; the
+    write transaction's BEGIN IMMEDIATE on SQLite), so parallel attempts on one account are
+    counted one after another: the fifth wrong password locks the account and no sixth
+    password is verified against its hash. Attempts refused while the account is locked are
+    counted too (`failed_logins` says how many tries the lock stopped). A caller must commit
+    after a FailedLogin, or the count is lost.
+    """
     from sqlmodel import select
 
     from cuentas_cli.db.models import User
 
     now = now or now_utc()
-    user = session.exec(select(User).where(User.username == username)).first()
+    user = session.exec(select(User).where(User.username == username).with_for_update()).first()
     if user is None or not user.is_active:
         _burn_time(password)
         raise PermissionDenied(BAD_CREDENTIALS)
     locked_until = _aware(user.locked_until)
     if locked_until is not None and locked_until > now:
+        user.failed_logins += 1
+        session.add(user)
         _burn_time(password)
-        raise PermissionDenied(
-            f"account locked after {MAX_FAILED_LOGINS} failed logins until {locked_until:%Y-%m-%d %H:%M} UTC"
-        )
+        raise _FailedLogin(user, f"account locked after {MAX_FAILED_LOGINS} failed logins until "
+                                 f"{locked_until:%Y-%m-%d %H:%M} UTC")
     if not verify_password(user.password_hash, password):
         first = _aware(user.first_failed_at)
-        if first is None or now - first > FAILURE_WINDOW:
-            user.first_failed_at, user.failed_logins = now, 1
+        if locked_until is not None or first is None or now - first > FAILURE_WINDOW:
+            # a new series: the first failure, or the first one after a lock ran out
+            user.first_failed_at, user.failed_logins, user.locked_until = now, 1, None
         else:
             user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
-            user.failed_logins, user.first_failed_at = 0, None
         session.add(user)
         raise _FailedLogin(user)
     if _hasher().check_needs_rehash(user.password_hash):
@@ -221,10 +230,11 @@ def authenticate(session: "Session", username: str, password: str, *, now: datet
 
 
 class _FailedLogin(PermissionDenied):
-    """A wrong password: the failure count must be committed even though the command fails."""
+    """A wrong password, or an attempt on a locked account: the count must be committed even
+    though the command fails."""
 
-    def __init__(self, user: "User") -> None:
-        super().__init__(BAD_CREDENTIALS)
+    def __init__(self, user: "User", message: str = BAD_CREDENTIALS) -> None:
+        super().__init__(message)
         self.user_id = user.id
         self.locked_until = _aware(user.locked_until)
 
@@ -246,13 +256,15 @@ def issue_session_token(session: "Session", user: "User", *, hours: int, now: da
     return token, row
 
 
-def revoke_token_value(session: "Session", token: str, *, now: datetime | None = None) -> bool:
+def revoke_token_value(session: "Session", token: str, *, now: datetime | None = None, kind: str | None = None) -> bool:
+    """Revoke the token with this value (only if of `kind`, when given); False when it is
+    unknown here, already revoked or of another kind."""
     from sqlmodel import select
 
     from cuentas_cli.db.models import ApiToken
 
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or (kind is not None and row.kind != kind):
         return False
     row.revoked_at = now or now_utc()
     session.add(row)

@@ -59,31 +59,65 @@ def database_url(folder: Path) -> str:
     return f"sqlite:///{(folder / DB_NAME).resolve()}"
 
 
-def check_folder(folder: Path) -> None:
-    """Refuse a folder that is a file or holds a cuentas database the demo did not make."""
-    if folder.exists() and not folder.is_dir():
+DEMO_FILES = (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + "-journal", DB_NAME + ".notify.lock",
+              SESSION_FILE, MARKER)
+
+
+def check_folder(folder: Path, *, database_url: str | None = None) -> None:
+    """Refuse a folder the demo may not use: only a missing folder, an empty one or one an
+    earlier `cuentas demo` made (it holds the marker file) is used; never a symbolic link,
+    a file, a folder holding anything else, or the place of the active database's files."""
+    from cuentas_cli import outputs
+
+    given = Path(folder).expanduser()
+    if given.is_symlink():
+        raise UsageError(f"--dir {given}: is a symbolic link; give the real folder's path")
+    folder = Path(os.path.abspath(given))
+    what = outputs.protected_as(folder, database_url=database_url)
+    if what:
+        raise UsageError(f"--dir {folder}: is {what}; give a new or empty folder")
+    if not folder.exists():
+        return
+    if not folder.is_dir():
         raise UsageError(f"--dir {folder}: exists and is not a folder")
     db = folder / DB_NAME
-    if db.exists() and not (folder / MARKER).exists():
-        raise Conflict(
-            f"{db} is a cuentas database that `cuentas demo` did not make; refusing to overwrite it. "
-            "Choose another folder with `cuentas demo --dir PATH`"
-        )
+    marked = (folder / MARKER).is_file() and not (folder / MARKER).is_symlink()
+    if not marked:
+        if os.path.lexists(db):
+            raise Conflict(
+                f"{db} is a cuentas database that `cuentas demo` did not make; refusing to overwrite it. "
+                "Choose another folder with `cuentas demo --dir PATH`"
+            )
+        if any(folder.iterdir()):
+            raise UsageError(f"--dir {folder}: the folder is not empty and was not made by `cuentas demo`; "
+                             "give a new or empty folder")
+        return
+    for name in DEMO_FILES:
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            raise UsageError(f"--dir {folder}: {name} there is a folder; the demo will not remove it")
 
 
 def prepare_folder(folder: Path) -> None:
-    """Make `folder` ready for a fresh demo database; never touch a database that is not a demo's."""
-    from cuentas_cli.config import ensure_private_dir
-
+    """Make `folder` ready for a fresh demo database: a new folder is made 0700; an existing
+    one (empty, or an earlier demo's) keeps its permissions, and only the demo's own files in
+    it are removed. The marker goes in first, so a failed run can be replaced by the next."""
     check_folder(folder)
     from cuentas_cli.db.engine import dispose_engines
 
     dispose_engines()  # an engine still open on an earlier demo file
-    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + ".notify.lock", SESSION_FILE, MARKER):
-        path = folder / name
-        if path.exists():
-            path.unlink()
-    ensure_private_dir(folder)
+    if not folder.exists():
+        from cuentas_cli.config import ensure_private_dir
+
+        ensure_private_dir(folder)
+    else:
+        for name in DEMO_FILES:
+            path = folder / name
+            if os.path.lexists(path):
+                path.unlink()
+    fd = os.open(folder / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("made by `cuentas demo`; the folder's database may be replaced by the next run\n")
 
 
 def examples_folder(folder: Path) -> Path:
@@ -113,8 +147,6 @@ def create_demo(*, folder: Path, today: date = demo_data.DEMO_TODAY) -> DemoResu
     url = database_url(folder)
     config = demo_config(url, today)
     migrate.upgrade(get_engine(url, create=True))
-    (folder / MARKER).write_text("made by `cuentas demo`; the folder's database may be replaced by the next run\n",
-                                 encoding="utf-8")
     examples = examples_folder(folder)
 
     with open_session(url, write=True) as session:
