@@ -148,3 +148,73 @@ def test_unknown_party_filter(invoices, tmp_path):
     result = invoices.run("export", "--party", "20999999999", "--output", str(tmp_path / "x.csv"), role="gerente")
     assert result.exit_code == 4
     assert not (tmp_path / "x.csv").exists()
+
+
+def _summary_tables(path):
+    """The Summary sheet's aging rows {label: (cxc, cxp)} in order, its cash-flow rows (label, 5 amounts),
+    and the anchors (first row, last row) of its charts."""
+    from decimal import Decimal
+
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path)["Summary"]
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+
+    def amount(v) -> Decimal:
+        return Decimal(repr(float(v))).quantize(Decimal("0.01"))
+
+    start = next(i for i, row in enumerate(values) if row[0] == "Tramo (días vencido)") + 1
+    aging = []
+    for row in values[start:]:
+        if row[0] == "Total":
+            break
+        aging.append((row[0], amount(row[1]), amount(row[2])))
+    start = next(i for i, row in enumerate(values) if row[0] == "Periodo") + 1
+    flow = [(row[0], *[amount(v) for v in row[1:6]]) for row in values[start:] if row[0]]
+    anchors = [(chart.anchor._from.row, chart.anchor.to.row) for chart in ws._charts]
+    return aging, flow, anchors
+
+
+def test_summary_sheet_equals_the_dashboard_and_its_charts_never_overlap(invoices, tmp_path):
+    from decimal import Decimal
+
+    out = tmp_path / "todo.xlsx"
+    assert invoices.run("--today", "2026-06-15", "export", "--output", str(out), role="gerente").exit_code == 0
+    board = invoices.run("--today", "2026-06-15", "dashboard", "--format", "json", role="gerente")
+    assert board.exit_code == 0, board.output
+    data = board.json()
+    aging, flow, anchors = _summary_tables(out)
+    by_kind = {r["kind"]: r for r in data["aging"]}
+    keys = [k for k in by_kind["cxc"] if k not in {"as_of", "kind", "currency", "total", "count"}]
+    assert len(aging) == len(keys)
+    assert [(a[1], a[2]) for a in aging] == [(Decimal(by_kind["cxc"][k]), Decimal(by_kind["cxp"][k])) for k in keys]
+    assert aging[0][0] == "Por vencer"
+    expected = [tuple(Decimal(r[f]) for f in ("inflows", "detraccion", "outflows", "net", "cumulative"))
+                for r in data["cashflow"]]
+    assert [row[1:] for row in flow] == expected
+    # detracción is its own column, not inside the inflows: F001-1's 12% is still to be deposited
+    assert flow[0][2] == Decimal("141.60") and flow[0][1] == Decimal("1180.00") - Decimal("141.60")
+    # the charts are anchored at computed rows: the aging chart ends above the cash-flow chart
+    assert len(anchors) == 2 and anchors[0][1] < anchors[1][0]
+
+
+def test_summary_sheet_follows_the_kind_and_currency_filters_as_the_dashboard_does(invoices, tmp_path):
+    from decimal import Decimal
+
+    out = tmp_path / "usd.xlsx"
+    day = ("--today", "2026-06-15")
+    result = invoices.run(*day, "export", "--kind", "cxc", "--currency", "USD", "--output", str(out), role="gerente")
+    assert result.exit_code == 0, result.output
+    aging, flow, _ = _summary_tables(out)
+    report = invoices.run(*day, "dashboard", "aging", "--kind", "cxc", "--currency", "USD", "--format", "json",
+                          role="gerente").json()
+    [cxc] = report
+    keys = [k for k in cxc if k not in {"as_of", "kind", "currency", "total", "count"}]
+    assert [a[1] for a in aging] == [Decimal(cxc[k]) for k in keys] and sum(a[1] for a in aging) == Decimal("99.00")
+    assert all(a[2] == 0 for a in aging)  # CxP left out by --kind cxc
+    cash = invoices.run(*day, "dashboard", "cashflow", "--currency", "USD", "--format", "json", role="gerente").json()
+    assert [(row[1], row[2]) for row in flow] == [(Decimal(r["inflows"]), Decimal(r["detraccion"])) for r in cash]
+    import openpyxl
+
+    titles = [c.value for row in openpyxl.load_workbook(out)["Summary"].iter_rows() for c in row if c.value]
+    assert "Antigüedad de saldos (US$)" in titles

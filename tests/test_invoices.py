@@ -126,8 +126,8 @@ def test_add_detraccion_not_at_or_below_700(books):
 
 
 def test_add_bad_date_is_a_usage_error(books):
-    result = add(books, issued="01/06/2026")
-    assert result.exit_code == 2 and "--issued: '01/06/2026' is not a date" in said(result)
+    result = add(books, issued="2026-W23")
+    assert result.exit_code == 2 and "--issued: '2026-W23' is not a date" in said(result)
 
 
 def test_add_unknown_or_wrong_kind_party_is_not_found(books):

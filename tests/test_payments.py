@@ -60,7 +60,7 @@ def test_amount_over_the_balance_is_refused_with_the_balance(books, invoice):
         ("abc", (), 3, "is not an amount"),
         ("10", ("--method", "bitcoin"), 3, "unknown payment method 'bitcoin'"),
         ("10", ("--date", "2026-05-31"), 3, "before F001-123 was issued (2026-06-01)"),
-        ("10", ("--date", "31/05/2026"), 2, "is not a date"),
+        ("10", ("--date", "20260531"), 2, "is not a date"),
     ],
 )
 def test_bad_payments_change_nothing(books, invoice, amount, extra, code, fragment):

@@ -29,7 +29,9 @@ def _line(text: str) -> None:
     """The summary as one unwrapped line on stderr (cron mails and logs keep it greppable)."""
     import sys
 
-    sys.stderr.write(text + "\n")
+    from cuentas_cli.render import safe
+
+    sys.stderr.write(safe(text, one_line=True) + "\n")  # names and addresses come from the data
     sys.stderr.flush()
 
 

@@ -3,8 +3,11 @@ sheet with aging and cash-flow tables and native Excel charts), CSV (UTF-8 with 
 PDF (a printable report).
 
 Rows are streamed from one query and written as they come: XLSX through xlsxwriter's
-constant_memory mode, CSV and JSON line by line. The summary tables are aggregates the
-database computes. Text cells that a spreadsheet would run as a formula (starting with
+constant_memory mode, CSV and JSON line by line. Each row's balance is the ledger's rule
+(`balances.balance_cents`: 0 for notes and ANULADA). The Summary sheet and the PDF's figures
+come from the same report functions as `cuentas dashboard` (`reports.ledger`, `fold_aging`,
+`fold_cashflow`, as of today, 8 weeks), restricted to the export's filters, so with the same
+filters they equal `cuentas dashboard --format json` figure for figure. Text cells that a spreadsheet would run as a formula (starting with
 = + - @, tab or CR) are neutralised with a leading apostrophe in CSV and XLSX; the importer
 removes that apostrophe again, so an export imports back to the same invoices.
 """
@@ -13,24 +16,29 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
+from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from cuentas_cli import outputs
 from cuentas_cli.errors import UsageError
+from cuentas_cli.outputs import DEFAULT_MODE, Target
 from cuentas_cli.services.auth import Actor, require
 from cuentas_cli.services.invoices import InvoiceFilter
+from cuentas_cli.services.balances import balance_cents
 from cuentas_cli.services.statuses import status_for
+# One rule for every CSV/XLSX text cell the program writes, listings included.
+from cuentas_cli.textsafe import FORMULA_STARTS, neutralise  # noqa: F401
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from cuentas_cli.services.reports import AgingReport, Cashflow
+
 FORMATS = ("xlsx", "csv", "json", "pdf")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Column name -> kind of value. The names are the keys of an invoice in JSON and headers the
 # importer recognises, so an export can be imported back.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -45,17 +53,57 @@ WIDTHS = {"id": 8, "kind": 6, "party_doc_type": 6, "party_doc": 13, "party_name"
           "total": 14, "detraccion_pct": 8, "detraccion_amount": 13, "paid": 14, "balance": 14, "status": 11,
           "description": 30, "ref_doc_type": 6, "ref_serie": 7, "ref_numero": 10}
 _EXCEL_EPOCH = date(1899, 12, 30)
+CASHFLOW_HEADERS = ("Periodo", "Cobros (CxC)", "Detracción (CxC)", "Pagos (CxP)", "Neto", "Acumulado")
+ROW_HEIGHT_PX = 20  # an Excel row at the default 15 points
+CHART_WIDTH_PX, CHART_HEIGHT_PX = 624, 288
+CHART_ROWS = -(-CHART_HEIGHT_PX // ROW_HEIGHT_PX)  # rows a Summary chart covers from its anchor row
+
+
+SUMMARY_WEEKS = 8  # the cash-flow periods of the Summary sheet (dashboard's default)
 
 
 @dataclass
 class Summary:
+    """The export's report figures: `reports.fold_aging` and `reports.fold_cashflow` objects."""
+
     as_of: date
-    buckets: list[str]
-    aging: dict[str, list[int]]  # direction -> céntimos (PEN) per bucket
-    periods: list[str]
-    cashflow: dict[str, list[int]]  # direction -> céntimos (PEN) per period
+    aging: "AgingReport"  # one row per kind (cxc, cxp) in the filters
+    cashflow: "Cashflow"
     company: str = ""
     filters: str = ""
+
+    @property
+    def currency(self) -> str:
+        return self.aging.currency
+
+    @property
+    def symbol(self) -> str:
+        return "US$" if self.aging.currency == "USD" else "S/"
+
+    @property
+    def buckets(self) -> list[str]:
+        return ["Por vencer" if key == "corriente" else label for key, label in self.aging.columns]
+
+    def aging_amounts(self, kind: str) -> list[Decimal]:
+        """The kind's (cxc / cxp) amount per bucket; zeros when the filters leave it out."""
+        row = next((r for r in self.aging.rows if r.kind == kind), None)
+        return [row.amounts[key] if row else Decimal(0) for key, _ in self.aging.columns]
+
+    def aging_total(self, kind: str) -> Decimal:
+        row = next((r for r in self.aging.rows if r.kind == kind), None)
+        return row.total if row else Decimal(0)
+
+    @property
+    def periods(self) -> list[str]:
+        out = []
+        for r in self.cashflow.rows:
+            if r.start is None:
+                out.append("Vencido")
+            elif r.end is None:
+                out.append(f"Desde {r.start:%d/%m/%Y}")
+            else:
+                out.append(f"{r.start:%d/%m/%Y}-{r.end:%d/%m/%Y}")
+        return out
 
 
 @dataclass
@@ -64,13 +112,6 @@ class ExportResult:
     format: str
     rows: int
     summary: Summary | None = field(default=None, repr=False)
-
-
-def neutralise(text: str) -> str:
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    if text and text[0] in FORMULA_STARTS:
-        return "'" + text
-    return text
 
 
 def money_text(cents: int | None) -> str:
@@ -118,51 +159,36 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def summary(session: "Session", *, conditions: list[Any], today: date, buckets: list[int],
-            weeks: int = 8, company: str = "", filters: str = "") -> Summary:
-    """Aging (by due date, with a not-yet-due column) and weekly cash flow of the open balances
-    of the filtered invoices, in soles (USD at each invoice's rate), computed by the database."""
-    from sqlalchemy import case, func, select
+def summary(session: "Session", *, filters: InvoiceFilter, conditions: list[Any], today: date, buckets: list[int],
+            weeks: int = SUMMARY_WEEKS, company: str = "", filters_text: str = "") -> Summary:
+    """Aging and cash flow as of today of the open balances of the filtered invoices, computed by
+    the dashboard's own functions: the kind and currency filters are theirs (a currency filter
+    reports in that currency, otherwise S/ with USD at each invoice's rate) and every other
+    filter restricts the same ledger query (`reports.scope_sql`)."""
+    from cuentas_cli.services import reports
+    from cuentas_cli.services.invoices import normalise_currency, normalise_direction
 
-    from cuentas_cli.db.models import Invoice
-    from cuentas_cli.services.invoices import open_condition
-
-    balance = Invoice.total_cents + Invoice.adjust_cents - Invoice.paid_cents
-    pen = (balance * Invoice.exchange_rate_e4 + 5000) // 10000  # open balances are > 0: floor is half-up
-
-    def totals(slot: Any, size: int) -> dict[str, list[int]]:
-        inner = (select(Invoice.direction.label("direction"), slot.label("slot"), pen.label("pen"))
-                 .where(*conditions, open_condition()).subquery())
-        out = {"receivable": [0] * size, "payable": [0] * size}
-        for direction, index, amount in session.execute(
-            select(inner.c.direction, inner.c.slot, func.sum(inner.c.pen)).group_by(inner.c.direction, inner.c.slot)
-        ):
-            out[direction][int(index)] = int(amount or 0)
-        return out
-
-    cut = [today - timedelta(days=b) for b in buckets]
-    labels = ["Por vencer"] + [f"{lo + 1}-{hi}" for lo, hi in zip([0, *buckets[:-1]], buckets)] + [f"> {buckets[-1]}"]
-    bucket = case((Invoice.due_date >= today, 0),
-                  *[(Invoice.due_date >= day, index) for index, day in enumerate(cut, start=1)],
-                  else_=len(cut) + 1)
-    aging = totals(bucket, len(labels))
-    # Cash flow: what is overdue, then week by week from today, then later.
-    starts = [today + timedelta(days=7 * w) for w in range(weeks + 1)]
-    periods = ["Vencido"] + [f"{s:%d/%m}-{(s + timedelta(days=6)):%d/%m}" for s in starts[:-1]] + ["Después"]
-    period = case((Invoice.due_date < today, 0),
-                  *[(Invoice.due_date < start, index) for index, start in enumerate(starts[1:], start=1)],
-                  else_=weeks + 1)
-    cashflow = totals(period, len(periods))
-    return Summary(today, labels, aging, periods, cashflow, company=company, filters=filters)
+    directions = (normalise_direction(filters.kind),) if filters.kind else ("receivable", "payable")
+    currency = normalise_currency(filters.currency) if filters.currency else None
+    checked = reports.check_buckets(buckets)
+    rows = reports.ledger(session, as_of=today, directions=directions, currency=currency,
+                          scope=reports.scope_sql(session, conditions))
+    aging = reports.fold_aging(rows, as_of=today, directions=directions, currency=currency, buckets=checked)
+    flow = reports.fold_cashflow(rows, as_of=today, periods=reports.cashflow_periods(today, weeks=weeks, months=None),
+                                 opening_balance=Decimal(0), currency=currency)
+    return Summary(today, aging, flow, company=company, filters=filters_text)
 
 
 # --- entry point -------------------------------------------------------------------------------
 
 
 def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, today: date, fmt: str,
-           output: Path | None, stream: IO[str] | None = None, company: str = "", buckets: list[int] | None = None) -> ExportResult:
-    """Write the filtered invoices as `fmt` to `output` (atomically: a temporary file renamed
-    into place) or, for csv/json, to `stream`."""
+           output: "Path | Target | None", stream: IO[str] | None = None, company: str = "",
+           buckets: list[int] | None = None, mode: int = DEFAULT_MODE) -> ExportResult:
+    """Write the filtered invoices as `fmt` to `output` or, for csv/json, to `stream`.
+
+    `output` follows the rules of cuentas_cli.outputs (never the database, a symlink or a
+    folder; an existing file is replaced atomically, with `mode`)."""
     from cuentas_cli.services.invoices import invoice_conditions
 
     require(actor, "export")
@@ -176,17 +202,12 @@ def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, t
         rows = _rows(session, conditions)
         count = _write_csv(stream, rows, today) if fmt == "csv" else _write_json(stream, rows, today)
         return ExportResult(None, fmt, count)
-    output = output.expanduser()
-    if not output.parent.exists():
-        raise UsageError(f"--output: folder {output.parent} does not exist")
+    target = outputs.ensure(output, option="--output", session=session)
     info = None
     if fmt in ("xlsx", "pdf"):
-        info = summary(session, conditions=conditions, today=today, buckets=buckets, company=company,
-                       filters=filters.describe())
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+        info = summary(session, filters=filters, conditions=conditions, today=today, buckets=buckets,
+                       company=company, filters_text=filters.describe())
+    with outputs.replacing(target, mode=mode) as tmp:
         rows = _rows(session, conditions)
         if fmt == "xlsx":
             count = _write_xlsx(tmp, rows, info, today)
@@ -195,12 +216,7 @@ def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, t
         else:
             with tmp.open("w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
                 count = _write_csv(handle, rows, today) if fmt == "csv" else _write_json(handle, rows, today)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return ExportResult(str(output), fmt, count, info)
+    return ExportResult(str(target.path), fmt, count, info)
 
 
 # --- writers ---------------------------------------------------------------------------------
@@ -211,7 +227,7 @@ def _plain_values(row: tuple, today: date) -> list[Any]:
     as of `today` (the rule of `statuses.status_for`, as `invoices list` shows it)."""
     (iid, direction, pdt, pdoc, pname, dtype, serie, numero, issued, due, currency, rate, base, igv, total, det_bp,
      det_cents, paid, adjust, stored, description, rtype, rserie, rnum) = row
-    balance = total + adjust - paid
+    balance = balance_cents(doc_type=dtype, status=stored, total_cents=total, adjust_cents=adjust, paid_cents=paid)
     status = status_for(total_cents=total, adjust_cents=adjust, paid_cents=paid, due_date=_as_date(due), today=today,
                         current=stored)
     return [iid, "cxc" if direction == "receivable" else "cxp", pdt, pdoc, pname, dtype, serie, numero, issued, due,
@@ -321,49 +337,59 @@ def _write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) -
                 write_number(r, c, value / 100, pct_fmt)
     sheet.autofilter(0, 0, max(r, 1), len(names) - 1)
 
-    # Summary: company, filters, aging and cash flow tables, and a bar chart of each.
+    # Summary: company, filters, the aging and cash-flow tables of `cuentas dashboard`, and a bar
+    # chart of each beside its table. A chart covers CHART_ROWS rows from its anchor, so the cash-flow
+    # section starts below both the aging table and the aging chart: the charts never overlap.
     ws = summary_ws
     ws.set_column(0, 0, 24)
-    ws.set_column(1, 3, 18)
+    ws.set_column(1, 5, 16)
+    amount_fmt = money_fmt.get(info.currency, pen_fmt)
+    symbol = info.symbol
     ws.write_string(0, 0, neutralise(info.company or "cuentas"), workbook.add_format({"bold": True, "font_size": 14}))
-    ws.write_string(1, 0, f"Al {info.as_of:%d/%m/%Y} · {info.filters} · {r} comprobantes")
-    ws.write_string(3, 0, "Antigüedad de saldos (S/)", bold)
-    ws.write_row(4, 0, ["Tramo (días vencido)", "Por cobrar (CxC)", "Por pagar (CxP)"], header_fmt)
-    top = 5
+    ws.write_string(1, 0, neutralise(f"Al {info.as_of:%d/%m/%Y} · {info.filters} · {r} comprobantes"))
+    basis = "en US$" if info.currency == "USD" else (
+        "en S/" if not info.aging.converted else "en S/ (USD al tipo de cambio de cada comprobante)")
+    ws.write_string(2, 0, f"Cifras de `cuentas dashboard` al {info.as_of:%d/%m/%Y}, {basis}")
+    aging_title = 4
+    ws.write_string(aging_title, 0, f"Antigüedad de saldos ({symbol})", bold)
+    ws.write_row(aging_title + 1, 0, ["Tramo (días vencido)", "Por cobrar (CxC)", "Por pagar (CxP)"], header_fmt)
+    top = aging_title + 2
+    cxc, cxp = info.aging_amounts("cxc"), info.aging_amounts("cxp")
     for index, label in enumerate(info.buckets):
         ws.write_string(top + index, 0, label)
-        ws.write_number(top + index, 1, info.aging["receivable"][index] / 100, pen_fmt)
-        ws.write_number(top + index, 2, info.aging["payable"][index] / 100, pen_fmt)
+        ws.write_number(top + index, 1, float(cxc[index]), amount_fmt)
+        ws.write_number(top + index, 2, float(cxp[index]), amount_fmt)
     total_row = top + len(info.buckets)
     ws.write_string(total_row, 0, "Total", bold)
-    ws.write_number(total_row, 1, sum(info.aging["receivable"]) / 100, pen_fmt)
-    ws.write_number(total_row, 2, sum(info.aging["payable"]) / 100, pen_fmt)
-    cf_title = total_row + 2
-    ws.write_string(cf_title, 0, "Flujo de caja esperado por semana (S/)", bold)
-    ws.write_row(cf_title + 1, 0, ["Semana", "Cobros (CxC)", "Pagos (CxP)", "Neto"], header_fmt)
+    ws.write_number(total_row, 1, float(info.aging_total("cxc")), amount_fmt)
+    ws.write_number(total_row, 2, float(info.aging_total("cxp")), amount_fmt)
+    cf_title = max(total_row + 2, aging_title + CHART_ROWS + 1)
+    ws.write_string(cf_title, 0, f"Flujo de caja esperado por semana ({symbol})", bold)
+    ws.write_row(cf_title + 1, 0, list(CASHFLOW_HEADERS), header_fmt)
     cf_top = cf_title + 2
-    for index, label in enumerate(info.periods):
-        inflow, outflow = info.cashflow["receivable"][index], info.cashflow["payable"][index]
+    for index, (label, flow) in enumerate(zip(info.periods, info.cashflow.rows)):
         ws.write_string(cf_top + index, 0, label)
-        ws.write_number(cf_top + index, 1, inflow / 100, pen_fmt)
-        ws.write_number(cf_top + index, 2, outflow / 100, pen_fmt)
-        ws.write_number(cf_top + index, 3, (inflow - outflow) / 100, pen_fmt)
-    cf_end = cf_top + len(info.periods) - 1
+        for col, value in enumerate((flow.inflows, flow.detraccion, flow.outflows, flow.net, flow.cumulative), start=1):
+            ws.write_number(cf_top + index, col, float(value), amount_fmt)
+    cf_end = cf_top + len(info.cashflow.rows) - 1
 
+    chart_col = len(CASHFLOW_HEADERS) + 1
     aging_chart = workbook.add_chart({"type": "column"})
     for col, name in ((1, "Por cobrar (CxC)"), (2, "Por pagar (CxP)")):
         aging_chart.add_series({"name": name, "categories": ["Summary", top, 0, total_row - 1, 0],
                                 "values": ["Summary", top, col, total_row - 1, col]})
     aging_chart.set_title({"name": "Antigüedad de saldos"})
     aging_chart.set_y_axis({"num_format": "#,##0"})
-    ws.insert_chart(3, 5, aging_chart, {"x_scale": 1.3, "y_scale": 1.0})
+    aging_chart.set_size({"width": CHART_WIDTH_PX, "height": CHART_HEIGHT_PX})
+    ws.insert_chart(aging_title, chart_col, aging_chart)
     flow_chart = workbook.add_chart({"type": "column"})
-    for col, name in ((1, "Cobros (CxC)"), (2, "Pagos (CxP)")):
+    for col, name in ((1, "Cobros (CxC)"), (2, "Detracción (CxC)"), (3, "Pagos (CxP)")):
         flow_chart.add_series({"name": name, "categories": ["Summary", cf_top, 0, cf_end, 0],
                                "values": ["Summary", cf_top, col, cf_end, col]})
     flow_chart.set_title({"name": "Flujo de caja por semana"})
     flow_chart.set_y_axis({"num_format": "#,##0"})
-    ws.insert_chart(cf_title, 5, flow_chart, {"x_scale": 1.3, "y_scale": 1.0})
+    flow_chart.set_size({"width": CHART_WIDTH_PX, "height": CHART_HEIGHT_PX})
+    ws.insert_chart(cf_title, chart_col, flow_chart)
     workbook.close()
     return r
 
@@ -396,9 +422,10 @@ def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.alias_nb_pages()
     pdf.add_page()
-    # Aging table.
+    # Aging table (the figures of `cuentas dashboard`, see `summary`).
+    cxc, cxp = info.aging_amounts("cxc"), info.aging_amounts("cxp")
     pdf.set_font("Helvetica", "B", 10)
-    pdf.cell(0, 6, _latin1("Antigüedad de saldos (S/)"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, _latin1(f"Antigüedad de saldos ({info.symbol})"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 8)
     widths = (40, 40, 40)
     for w, title in zip(widths, ("Tramo (días)", "Por cobrar (CxC)", "Por pagar (CxP)")):
@@ -407,27 +434,26 @@ def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
     pdf.set_font("Helvetica", "", 8)
     for index, label in enumerate(info.buckets):
         pdf.cell(widths[0], 5, _latin1(label), border=1)
-        pdf.cell(widths[1], 5, _fmt_money(info.aging["receivable"][index]), border=1, align="R")
-        pdf.cell(widths[2], 5, _fmt_money(info.aging["payable"][index]), border=1, align="R")
+        pdf.cell(widths[1], 5, _fmt_amount(cxc[index]), border=1, align="R")
+        pdf.cell(widths[2], 5, _fmt_amount(cxp[index]), border=1, align="R")
         pdf.ln()
     pdf.set_font("Helvetica", "B", 8)
     pdf.cell(widths[0], 5, "Total", border=1)
-    pdf.cell(widths[1], 5, _fmt_money(sum(info.aging["receivable"])), border=1, align="R")
-    pdf.cell(widths[2], 5, _fmt_money(sum(info.aging["payable"])), border=1, align="R")
+    pdf.cell(widths[1], 5, _fmt_amount(info.aging_total("cxc")), border=1, align="R")
+    pdf.cell(widths[2], 5, _fmt_amount(info.aging_total("cxp")), border=1, align="R")
     pdf.ln(8)
     # Bar chart of the aging buckets, drawn as rectangles (CxC blue, CxP orange).
     chart_top = pdf.get_y()
     chart_h, left = 45.0, pdf.l_margin + 10
-    peak = max([*info.aging["receivable"], *info.aging["payable"], 1])
+    peak = max([*cxc, *cxp, Decimal(1)])
     group_w = 24.0
     pdf.set_font("Helvetica", "", 7)
     pdf.set_draw_color(120, 120, 120)
     pdf.line(left, chart_top + chart_h, left + group_w * len(info.buckets) + 4, chart_top + chart_h)
     for index, label in enumerate(info.buckets):
         x = left + 2 + index * group_w
-        for offset, (direction, color) in enumerate((("receivable", (52, 101, 164)), ("payable", (230, 126, 34)))):
-            value = info.aging[direction][index]
-            height = chart_h * value / peak
+        for offset, (values, color) in enumerate(((cxc, (52, 101, 164)), (cxp, (230, 126, 34)))):
+            height = chart_h * float(values[index] / peak)
             pdf.set_fill_color(*color)
             if height > 0:
                 pdf.rect(x + offset * 9, chart_top + chart_h - height, 8, height, style="F")
@@ -440,6 +466,21 @@ def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
         pdf.set_xy(legend_x + 6, chart_top + 3.5 + offset * 6)
         pdf.cell(40, 5, _latin1(name))
     pdf.set_xy(pdf.l_margin, chart_top + chart_h + 10)
+    # Cash-flow table (detracción in its own column, as `cuentas dashboard cashflow` shows it).
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, _latin1(f"Flujo de caja esperado por semana ({info.symbol})"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 8)
+    flow_widths = (44, 32, 32, 32, 32, 32)
+    for w, title in zip(flow_widths, CASHFLOW_HEADERS):
+        pdf.cell(w, 6, _latin1(title), border=1, align="C")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 8)
+    for label, flow in zip(info.periods, info.cashflow.rows):
+        pdf.cell(flow_widths[0], 5, _latin1(label), border=1)
+        for w, value in zip(flow_widths[1:], (flow.inflows, flow.detraccion, flow.outflows, flow.net, flow.cumulative)):
+            pdf.cell(w, 5, _fmt_amount(value), border=1, align="R")
+        pdf.ln()
+    pdf.ln(6)
     # The invoice table, its header repeated on every page.
     columns = (("Tipo", 10, "L"), ("RUC/DNI", 24, "L"), ("Razón social", 70, "L"), ("Comprobante", 28, "L"),
                ("Emisión", 20, "C"), ("Vence", 20, "C"), ("Mon", 10, "C"), ("Total", 28, "R"), ("Saldo", 28, "R"),
@@ -477,6 +518,10 @@ def _write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
 
 def _d(value: Any) -> str:
     return f"{_as_date(value):%d/%m/%Y}"
+
+
+def _fmt_amount(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
 
 
 def _fmt_money(cents: int | None) -> str:

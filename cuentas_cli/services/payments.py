@@ -152,8 +152,8 @@ def pay(*, session: "Session", actor: Actor | None, today: date, ref: str, amoun
     """Record one payment (partial or full) on an invoice."""
     require(actor, "invoices.operate")
     method = normalise_method(method)
-    cents = documents.parse_amount(amount, field="amount")
     inv = get_invoice(session, ref, lock=True)
+    cents = documents.parse_amount(amount, field="amount", currency=inv.currency)
     warnings = _method_warnings(inv, method, cents)
     payment = insert_payments(session, actor=actor, inv=inv, today=today,
                               items=[(cents, paid_on or today, method, reference)])[0]
@@ -167,7 +167,8 @@ def pay_many(*, session: "Session", actor: Actor | None, today: date, ref: str,
     all or none: the bulk path for imports and bank statements."""
     require(actor, "invoices.operate")
     inv = get_invoice(session, ref, lock=True)
-    parsed = [(documents.parse_amount(a, field="amount"), d or today, normalise_method(m), r) for a, d, m, r in items]
+    parsed = [(documents.parse_amount(a, field="amount", currency=inv.currency), d or today, normalise_method(m), r)
+              for a, d, m, r in items]
     insert_payments(session, actor=actor, inv=inv, today=today, items=parsed)
     return PaymentResult(None, row_of(session, inv, today=today), count=len(parsed))
 
