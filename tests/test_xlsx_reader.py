@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.services import readers
+from tests.conftest import fuzz_examples
 
 MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
@@ -206,7 +207,7 @@ values = st.one_of(
 )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=fuzz_examples(100), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cells=st.dictionaries(st.tuples(st.integers(0, 400), st.integers(0, 12)), values, min_size=1, max_size=250),
        step=st.integers(64, 4096), shared=st.booleans())
 def test_any_sheet_cut_anywhere_reads_as_the_whole_sheet(tmp_path_factory, monkeypatch, cells, step, shared):

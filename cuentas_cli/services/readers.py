@@ -75,6 +75,22 @@ class ShortRow:
     expected: int
     cells: list[str]
 
+    @property
+    def message(self) -> str:
+        return f"has {self.found} fields; the register needs at least {self.expected}"
+
+
+@dataclass
+class BadRow(ShortRow):
+    """A line the reader cannot give as cells (more values than the header has columns); the
+    importer reports `problem` as the row's error."""
+
+    problem: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.problem
+
 
 @dataclass
 class Source:
@@ -92,9 +108,65 @@ class Source:
     ple_book: str | None = None
     fixed_date_format: str | None = None  # PLE dates are DD/MM/YYYY by definition
     close: Callable[[], None] = field(default=lambda: None)  # stops background reading (XLSX)
+    # The first data rows without starting the read over (XLSX: from the parse already made);
+    # None: rows() read up to where the caller stops
+    peek: Callable[[int], list[tuple[int, list[Any]]]] | None = None
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         return self._rows()
+
+
+def printable(text: str) -> str:
+    """Text from a file as an error message may show it: control characters (a NUL from a
+    UTF-16 file read as bytes, an escape sequence) as "?"."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def check_input(path: Path) -> None:
+    """The file to import exists and is a regular file this process can read (a clear error,
+    not an OSError, for a name too long, a folder, a device or a file without permission)."""
+    import errno
+    import os
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"no file {printable(str(path))}") from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise UsageError(f"no file {printable(str(path))[:80]}...: the name is too long for this system") from None
+        if exc.errno == errno.ENOTDIR:
+            raise UsageError(f"no file {printable(str(path))}") from None
+        raise ValidationError(f"{printable(str(path))}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValidationError(f"{printable(str(path))} is a folder; give the file to import")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValidationError(f"{printable(str(path))} is not a regular file (a device, pipe or socket); copy it to a file first")
+    if not os.access(path, os.R_OK):
+        raise ValidationError(f"{printable(str(path))}: no permission to read it")
+
+
+def check_encoding(name: str) -> str:
+    """A text encoding Python knows (not a bytes-to-bytes codec such as base64 or rot13)."""
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        raise UsageError(f"--encoding {printable(name)!r} is not an encoding Python knows (try utf-8, cp1252, latin-1)") from None
+    if not getattr(info, "_is_text_encoding", True) or info.name in {"rot-13", "rot13"}:
+        raise UsageError(f"--encoding {printable(name)!r} is a transformation, not a text encoding (try utf-8, cp1252, latin-1)")
+    return name
+
+
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def check_delimiter(value: str) -> str:
+    """One character (or tab, comma, semicolon, pipe, space by name); not a quote or line end."""
+    delimiter = _DELIMITER_NAMES.get(value.lower(), value) if len(value) > 1 else value
+    if len(delimiter) != 1 or delimiter in {'"', "\r", "\n", "\0"}:
+        raise UsageError(f"--delimiter {printable(value)!r}: give one character such as , ; | or tab")
+    return delimiter
 
 
 def normalise_header(text: Any) -> str:
@@ -127,15 +199,16 @@ def detect_format(path: Path, forced: str | None) -> str:
 def detect_encoding(sample: bytes, forced: str | None) -> str:
     """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else cp1252 (Excel on Windows)."""
     if forced:
-        try:
-            codecs.lookup(forced)
-        except LookupError:
-            raise UsageError(f"--encoding {forced!r} is not an encoding Python knows (try utf-8, cp1252, latin-1)") from None
-        return forced
+        return check_encoding(forced)
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: its BOM starts the same
+        return "utf-32"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    wide = _wide_encoding(sample)
+    if wide:
+        return wide
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
@@ -147,6 +220,26 @@ def detect_encoding(sample: bytes, forced: str | None) -> str:
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
+
+
+def _wide_encoding(sample: bytes) -> str | None:
+    """UTF-16/UTF-32 without a BOM, from where its NUL bytes fall (ASCII text in UTF-16-LE is
+    every other byte NUL); without this such a file reads as UTF-8 with a NUL in every header."""
+    head = sample[:4096 - 4096 % 4]
+    if len(head) < 4 or head.count(0) < len(head) // 3:
+        return None
+    lanes = [head[i::4].count(0) for i in range(4)]
+    quarter = len(head) // 4
+    if lanes[1] == lanes[2] == lanes[3] == quarter and lanes[0] < quarter:
+        return "utf-32-le"
+    if lanes[0] == lanes[1] == lanes[2] == quarter and lanes[3] < quarter:
+        return "utf-32-be"
+    odd, even = lanes[1] + lanes[3], lanes[0] + lanes[2]
+    if odd > 0.9 * (len(head) // 2) and even < odd / 4:
+        return "utf-16-le"
+    if even > 0.9 * (len(head) // 2) and odd < even / 4:
+        return "utf-16-be"
+    return None
 
 
 def detect_delimiter(lines: list[str]) -> str:
@@ -210,6 +303,8 @@ def _bounded_lines(stream: io.TextIOBase, name: str, record: list[int]) -> Itera
         record[0] += len(line)
         if record[0] > MAX_LINE_CHARS:
             raise ValidationError(_too_long(name, start, line_no))
+        if "\0" in line and len(record) > 1:
+            record[1] = 1
         yield line
 
 
@@ -217,7 +312,9 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE_BYTES)
     if not sample.strip():
-        raise ValidationError(f"{path.name} is empty")
+        raise ValidationError(f"{path.name} is empty: no rows to import")
+    if delimiter is not None:
+        delimiter = check_delimiter(delimiter)
     enc = detect_encoding(sample, encoding)
     try:
         text = sample.decode(enc, errors="strict") if len(sample) < _SAMPLE_BYTES else codecs.getincrementaldecoder(enc)().decode(sample, final=False)
@@ -251,20 +348,27 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
             break
     index, header_row = find_header(candidates, known)
     header = candidates[index][1]
+    width = len(header)
     position_holder: dict[str, Any] = {}
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         with path.open("rb") as binary:
             position_holder["f"] = binary
             stream = io.TextIOWrapper(binary, encoding=enc, newline="", errors="strict")
-            record = [0]
+            record = [0, 0]  # characters of the record so far; a NUL seen in it
             reader = csv.reader(_bounded_lines(stream, path.name, record), delimiter=delim)
             line_num = 0
             try:
                 for cells in reader:
                     record[0] = 0
+                    nul, record[1] = record[1], 0  # a NUL in the record's lines
                     line_num = reader.line_num
                     if line_num <= header_row:
+                        continue
+                    if nul:
+                        raise ValidationError(_has_nul(path.name, line_num))
+                    if len(cells) > width and any(c.strip() for c in cells[width:]):
+                        yield line_num, _long_row(cells, width, delim)
                         continue
                     yield line_num, cells
             except UnicodeDecodeError as exc:
@@ -278,6 +382,20 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
 
     return Source(path, "csv", header, header_row, rows, size=path.stat().st_size, position=position,
                   delimiter=delim, encoding=enc)
+
+
+def _long_row(cells: list[str], width: int, delimiter: str) -> BadRow:
+    used = max(i for i, c in enumerate(cells) if c.strip()) + 1
+    shown = {"\t": "tab", " ": "space"}.get(delimiter, delimiter)
+    return BadRow(len(cells), width, cells,
+                  f"has values in {used} fields but the header has {width} columns: is a {shown!r} inside a value "
+                  "without quotes (e.g. 1,180.50)?")
+
+
+def _has_nul(name: str, line_no: int) -> str:
+    # PostgreSQL cannot store it and SQLite would: refused alike, before anything is written
+    return (f"{name}: line {line_no} has a NUL character (byte 0), which no text column can hold: is the file "
+            "UTF-16? pass --encoding utf-16, or remove it")
 
 
 # --- XLSX ----------------------------------------------------------------------------------
@@ -316,9 +434,27 @@ _SHEET_DATA = re.compile(rb"<(" + _PREFIX + rb")sheetData(?:\s[^>]*)?(/?)>")
 _ROOT = re.compile(rb"<(" + _PREFIX + rb"[A-Za-z_][\w.-]*)[\s/>]")
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\b[^>]*>")
 _ROW_NUMBER = re.compile(rb"\sr\s*=\s*[\"']\d+[\"']")
+_ROW_VALUE = re.compile(rb"\sr\s*=\s*[\"'](\d{1,12})[\"']")
 _ROW_FOLLOW = (b" ", b"\t", b"\r", b"\n", b">", b"/")
 _EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                 b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
+
+# calamine allocates a sheet (or a segment) as one rectangle from its first to its last cell
+# holding a value, 32 bytes a cell, before a row can be read: one value at XFD1048576 under a
+# header in row 1 asks for 512 GiB and the process aborts (no Python exception to catch). So
+# the cell references are checked before calamine sees them: no value beyond column
+# MAX_XLSX_COLUMNS (an invoice register has a few dozen) nor row EXCEL_ROWS, and no rectangle
+# of more than MAX_XLSX_CELLS (640 MB in calamine; 256 MiB of XML holds far fewer cells).
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+MAX_XLSX_COLUMNS = 200
+MAX_XLSX_CELLS = 20_000_000
+# A segment is checked with one search: a reference not in the segment's rows, or beyond
+# column MAX_XLSX_COLUMNS, or written any other way (quotes, spaces) is looked at closely.
+_COLUMN_OK = rb"(?:[A-Za-z]|[A-Fa-f][A-Za-z]|[Gg][A-Ra-r])?"  # A..GR (1..200), or none (a row's r)
+_SPACES = b" \t\r\n"
+_QUOTES = bytes.maketrans(b"'", b'"')
+_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]*)(\d*)[\"']([^>]*?)(/?)>")
+_DIMENSION_REF = re.compile(rb"\sref\s*=\s*[\"']([^\"']*)[\"']")
 
 
 @dataclass
@@ -489,6 +625,140 @@ def _printable(exc: BaseException) -> str:
     return "".join(c if c.isprintable() else "?" for c in str(exc))[:200]
 
 
+# --- the size calamine would allocate ----------------------------------------------------------
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ch - 64
+    return number
+
+
+def _cell_name(column: int, row: int) -> str:
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row}"
+
+
+def _same_length_range(lo: str, hi: str) -> bytes:
+    """A regex for the numbers lo..hi, both written with the same number of digits."""
+    if lo == hi:
+        return lo.encode()
+    if len(lo) == 1:
+        return f"[{lo}-{hi}]".encode()
+    if lo[0] == hi[0]:
+        return lo[0].encode() + _same_length_range(lo[1:], hi[1:])
+    rest = len(lo) - 1
+    parts = [lo[0].encode() + _same_length_range(lo[1:], "9" * rest)]
+    if int(hi[0]) - int(lo[0]) > 1:
+        parts.append(f"[{int(lo[0]) + 1}-{int(hi[0]) - 1}]\\d{{{rest}}}".encode())
+    parts.append(hi[0].encode() + _same_length_range("0" * rest, hi[1:]))
+    return b"(?:" + b"|".join(parts) + b")"
+
+
+def _rows_between(lo: int, hi: int) -> bytes:
+    """A regex for the row numbers lo..hi (no leading zeros)."""
+    parts = []
+    while len(str(lo)) < len(str(hi)):
+        top = 10 ** len(str(lo)) - 1
+        parts.append(_same_length_range(str(lo), str(top)))
+        lo = top + 1
+    parts.append(_same_length_range(str(lo), str(hi)))
+    return b"(?:" + b"|".join(parts) + b")"
+
+
+def _quick_check(lo: int, hi: int, wide: bool = False) -> re.Pattern[bytes]:
+    """Finds, in XML without whitespace and with " for quotes, a reference that is neither a
+    row of lo..hi nor a cell of such a row up to column GR. Rows of the same number of digits
+    are taken as their common leading digits and any others (100001..103500 as 10dddd: at
+    most 10,000 rows), which keeps the search as fast as a plain scan."""
+    a, b = str(lo), str(hi)
+    if len(a) == len(b):
+        same = next((i for i in range(len(a)) if a[i] != b[i]), len(a))
+        rows = a[:same].encode() + (b"\\d{%d}" % (len(a) - same) if len(a) > same else b"")
+        if 10 ** (len(a) - same) * MAX_XLSX_COLUMNS > MAX_XLSX_CELLS:
+            rows = _rows_between(lo, hi)
+    elif 10 ** len(b) * MAX_XLSX_COLUMNS <= MAX_XLSX_CELLS:
+        rows = b"\\d{%d,%d}" % (len(a), len(b))  # 1..3500 as 1 to 4 digits: still a small rectangle
+    else:
+        rows = _rows_between(lo, hi)
+    # columns A..Z (one letter) is the quicker search; A..GR when a sheet is wider
+    return re.compile(rb'r="(?!' + (_COLUMN_OK if wide else rb"[A-Za-z]?") + rows + rb'")')
+
+
+class _Extent:
+    """The rectangle of the cells holding a value, as calamine will allocate it."""
+
+    def __init__(self, file: str, sheet: str) -> None:
+        self.file, self.sheet = file, sheet
+        self.top = self.left = 1 << 62
+        self.bottom = self.right = 0
+        self.first = self.last = self.widest = (0, 0)  # (column, row) of the cells that set the limits
+
+    def scan(self, data: bytes | bytearray, start: int = 0, end: int | None = None) -> None:
+        """Every cell reference in data[start:end]; raises as soon as one is out of bounds."""
+        for match in _REF.finditer(data, start, len(data) if end is None else end):
+            letters, digits, _, empty = match.groups()
+            if not letters or not digits or empty:
+                continue  # a row's number, a reference calamine refuses, or a cell without a value
+            self.add(_column_number(letters), int(digits))
+        self.check()
+
+    def add(self, column: int, row: int) -> None:
+        if column > self.right:
+            self.right, self.widest = column, (column, row)
+        if row > self.bottom:
+            self.bottom, self.last = row, (column, row)
+        if row < self.top:
+            self.top, self.first = row, (column, row)
+        self.left = min(self.left, column)
+        if column > MAX_XLSX_COLUMNS or row > EXCEL_ROWS:
+            self.check()
+
+    def check(self) -> None:
+        if not self.bottom:
+            return
+        where = f"{self.file}: sheet {self.sheet!r}"
+        if self.right > MAX_XLSX_COLUMNS:
+            raise ValidationError(
+                f"{where}: cell {_cell_name(*self.widest)} holds a value in column {self.right:,}; an import reads up to "
+                f"column {_cell_name(MAX_XLSX_COLUMNS, 1)[:-1]} ({MAX_XLSX_COLUMNS}); clear the cells beyond the data "
+                "or export the sheet as CSV"
+            )
+        if self.bottom > EXCEL_ROWS:
+            raise ValidationError(f"{where}: cell {_cell_name(*self.last)} is beyond Excel's last row ({EXCEL_ROWS:,}); "
+                                  "refused as a damaged or crafted workbook")
+        rows, columns = self.bottom - self.top + 1, self.right - self.left + 1
+        if rows * columns > MAX_XLSX_CELLS:
+            raise ValidationError(
+                f"{where}: its cells run from {_cell_name(*self.first)} to {_cell_name(*self.last)}, {rows:,} rows x "
+                f"{columns:,} columns ({rows * columns:,} cells), more than an import reads ({MAX_XLSX_CELLS:,}); "
+                "clear the cells beyond the data or export the sheet as CSV"
+            )
+
+
+def _check_dimension(head: bytes | bytearray, file: str, sheet: str) -> None:
+    """The size the sheet declares, against Excel's own grid (calamine does not allocate from it,
+    and LibreOffice declares A1:AMJ.. for formatted rows, so only an impossible size is refused)."""
+    found = _DIMENSION.search(head)
+    ref = _DIMENSION_REF.search(found.group(0)) if found else None
+    if ref is None:
+        return
+    for corner in ref.group(1).split(b":"):
+        cell = re.fullmatch(rb"\$?([A-Za-z]{1,7})\$?(\d{1,12})", corner.strip())
+        if cell is None:
+            continue
+        column, row = _column_number(cell.group(1)), int(cell.group(2))
+        if column > EXCEL_COLUMNS or row > EXCEL_ROWS:
+            raise ValidationError(
+                f"{file}: sheet {sheet!r} declares its size as {ref.group(1).decode('ascii', 'replace')[:40]}, beyond "
+                f"Excel's grid ({_cell_name(EXCEL_COLUMNS, EXCEL_ROWS)}); refused as a damaged or crafted workbook"
+            )
+
+
 @dataclass
 class _Segment:
     """Parsed rows of one segment (0-based `first_row`; each row's list starts at column
@@ -619,6 +889,7 @@ class _SheetReader:
                     if root is None:
                         raise _CannotCut("no root element")
                     prefix = opened.group(1)
+                    _check_dimension(data[:opened.end()], self.archive.path.name, self.name)
                     head = _DIMENSION.sub(b"", bytes(data[:opened.end()]), count=1)  # the sheet's size, not a segment's
                     tail = b"</" + prefix + b"sheetData></" + root.group(1) + b">"
                     row, close = b"<" + prefix + b"row", b"</" + prefix + b"sheetData>"
@@ -634,16 +905,38 @@ class _SheetReader:
                         break  # the next row starts in data not read yet
                     if not _ROW_NUMBER.search(data, at, tag_end):
                         raise _CannotCut("a row without its number")
+                    self._bound(data, body, at, row)
                     yield self._segment_xml(data, head, body, at, tail), base + body, base + at, False
                     del data[:at]
                     base, body = base + at, 0
                     ends = data.find(close)
                     limit = ends if ends >= 0 else len(data)
                 if ends >= 0:
+                    self._bound(data, body, ends, row)
                     yield self._segment_xml(data, head, body, ends, tail), base + body, base + ends, True
                     return
                 if eof:
                     raise _CannotCut("no end of the sheet's rows")
+
+    def _bound(self, data: bytearray, start: int, end: int, row: bytes) -> None:
+        """Refuses a segment whose cells calamine would allocate beyond the limits. One search
+        when every reference is in the rows between the segment's first and last row and up
+        to column GR; otherwise every reference is looked at."""
+        lo = self._row_number(data, data.find(row, start, end), end)
+        hi = self._row_number(data, data.rfind(row, start, end), end)
+        if lo is not None and hi is not None and lo <= hi and (hi - lo + 1) * MAX_XLSX_COLUMNS <= MAX_XLSX_CELLS:
+            # r = 'A1' is read as r="A1" too: the search runs on the XML without whitespace
+            text = data[start:end].translate(_QUOTES if data.find(b"'", start, end) >= 0 else None, _SPACES)
+            if _quick_check(lo, hi).search(text) is None or _quick_check(lo, hi, wide=True).search(text) is None:
+                return
+        _Extent(self.archive.path.name, self.name).scan(data, start, end)
+
+    @staticmethod
+    def _row_number(data: bytearray, at: int, end: int) -> int | None:
+        if at < 0:
+            return None
+        found = _ROW_VALUE.search(data, at, max(at, data.find(b">", at, end)))
+        return int(found.group(1)) if found else None
 
     @staticmethod
     def _segment_xml(data: bytearray, head: bytes, start: int, end: int, tail: bytes) -> bytes:
@@ -752,8 +1045,7 @@ class _SheetReader:
             try:
                 with zipfile.ZipFile(io.BytesIO(self.archive.raw)) as archive:
                     for part in unchecked:
-                        for _ in _checked_chunks(archive, archive.getinfo(part), path.name):
-                            pass
+                        self._bound_whole(_checked_chunks(archive, archive.getinfo(part), path.name))
             except _DAMAGED as exc:
                 raise ValidationError(_not_valid_xlsx(path, exc)) from None
             try:
@@ -762,6 +1054,33 @@ class _SheetReader:
             except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for broken files
                 raise ValidationError(f"{path.name}: cannot read the workbook ({type(exc).__name__}: {_printable(exc)})") from None
         return self._whole
+
+    def _bound_whole(self, chunks: Iterator[bytes]) -> None:
+        """The checks of _bound over a whole sheet, chunk by chunk, before calamine parses it."""
+        extent = _Extent(self.archive.path.name, self.name)
+        quick = _quick_check(1, MAX_XLSX_CELLS // MAX_XLSX_COLUMNS, wide=True)  # any rectangle within is small enough
+        carry = b""
+        first = True
+        for chunk in chunks:
+            data = carry + chunk
+            if first:
+                _check_dimension(data[:_SEGMENT_MAX], self.archive.path.name, self.name)
+                first = False
+            cut = data.rfind(b"<")
+            if cut < 0:
+                carry = data[-4096:]
+                continue
+            self._bound_piece(extent, quick, data, cut)
+            carry = data[cut:]
+        self._bound_piece(extent, quick, carry, len(carry))
+
+    @staticmethod
+    def _bound_piece(extent: "_Extent", quick: re.Pattern[bytes], data: bytes, end: int) -> None:
+        if quick.search(data[:end].translate(_QUOTES, _SPACES)) is not None:
+            extent.scan(data, 0, end)
+        elif _REF.search(data, 0, end) is not None:
+            extent.add(1, 1)  # cells within A1:GR100000, not looked at one by one
+            extent.check()
 
     def _whole_rows(self, after: int) -> Iterator[tuple[int, list[Any]]]:
         """Rows after row `after` from the sheet parsed whole."""
@@ -901,8 +1220,12 @@ def open_xlsx(path: Path, *, sheet: str | None, known: Callable[[str], bool]) ->
                 cells = cells + [""] * (width - len(cells))
             yield k + 1, cells
 
+    def peek(count: int) -> list[tuple[int, list[Any]]]:
+        found = [(k + 1, cells) for k, cells in reader.first_rows(index + 1 + count) if k >= header_row]
+        return [(k, cells + [""] * (width - len(cells)) if len(cells) < width else cells) for k, cells in found]
+
     return Source(path, "xlsx", header, header_row, rows, size=reader.size, position=lambda: reader.done,
-                  close=archive.close)
+                  close=archive.close, peek=peek)
 
 
 # --- PLE -----------------------------------------------------------------------------------
@@ -924,6 +1247,10 @@ def open_ple(path: Path, *, encoding: str | None, book: str | None = None) -> So
             raise ValidationError(f"{path.name}: the PLE file name says it has no data (indicator 0)")
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE_BYTES)
+    if not sample.strip():
+        raise ValidationError(f"{path.name} is empty: no rows to import")
+    if encoding:
+        check_encoding(encoding)
     # SUNAT's PLE program writes ISO-8859-1 unless told otherwise.
     enc = encoding or ("utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else ("utf-8" if _is_utf8(sample) else "latin-1"))
     fields = _PLE_FIELDS[book]
@@ -951,6 +1278,8 @@ def open_ple(path: Path, *, encoding: str | None, book: str | None = None) -> So
                     if not line.strip():
                         continue
                     parts = line.split("|")
+                    if "\0" in line:
+                        raise ValidationError(_has_nul(path.name, line_no))
                     if len(parts) < minimum:
                         yield line_no, ShortRow(len(parts), minimum, parts)
                         continue
