@@ -11,6 +11,7 @@ The expected decision comes from the default grants in the migration (DEFAULT_GR
 from __future__ import annotations
 
 import importlib
+import itertools
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -78,6 +79,8 @@ CASES: dict[str, Case] = {
     "cuentas doctor": Case(PUBLIC, _c("doctor", "--offline"), ok=(0, 1, 3, 7)),  # 1: a check needs attention
     "cuentas db upgrade": Case(PUBLIC, _c("db", "upgrade")),
     "cuentas db current": Case(PUBLIC, _c("db", "current")),
+    # reading the check needs "audit" (tests/test_db_check.py); --repair, the write, needs invoices.edit
+    "cuentas db check": Case("invoices.edit", _c("db", "check", "--repair"), write=True),
     "cuentas login": Case(PUBLIC, lambda b, r: ["login", USERS[r or "contador"], "--password-stdin"],
                           input=lambda r: PASSWORD + "\n"),
     "cuentas logout": Case(PUBLIC, _c("logout")),
@@ -299,3 +302,75 @@ def test_every_write_with_an_expired_revoked_or_forged_token(company, tmp_path):
             tries += 1
     figure("bad-tokens", backend=backend(company.url), writes=sum(1 for c in CASES.values() if c.write and c.permission != PUBLIC),
            tokens=len(tokens), tries=tries, got_past=0)
+
+
+# --- effects that an option or the file adds to a command ----------------------------------------
+# One permission check per effect, not per command: `import` needs invoices.create, and also the
+# permission of each further thing a run does (updating stored invoices is editing them; an
+# unknown RUC/DNI in the file creates a client or supplier).
+
+
+@dataclass
+class Effect:
+    permissions: tuple[str, ...]  # every one is needed; a refusal names the first one missing
+    args: Callable[[Path, str], list[str]]
+    in_run: bool = False  # known only from the file: refused mid-run, after the run's own notices
+
+
+_NEW_PARTIES = itertools.count(780_000)
+
+
+def _new_party_file(tmp: Path, role: str) -> Path:
+    """A file whose only row is of a RUC not yet in the database (a new one on every call)."""
+    from tests.factories import valid_ruc
+
+    path = tmp / f"nuevo-{role}.csv"
+    ruc = valid_ruc(next(_NEW_PARTIES))
+    path.write_text("tipo,ruc,razon_social,serie,numero,fecha_emision,fecha_vencimiento,total\n"
+                    f"cxc,{ruc},CLIENTE NUEVO {role.upper()},F061,1,2026-05-01,2026-06-01,118.00\n", encoding="utf-8")
+    return path
+
+
+EFFECTS: dict[str, Effect] = {
+    "cuentas import --on-duplicate update": Effect(
+        ("invoices.create", "invoices.edit"), lambda tmp, r: ["import", str(tmp / "lote.csv"), "--on-duplicate", "update"]),
+    "cuentas import (an unknown RUC: creates the client)": Effect(
+        ("invoices.create", "parties.write"), lambda tmp, r: ["import", str(_new_party_file(tmp, r))], in_run=True),
+}
+
+
+def _effect_runs(company, book: Book, grants: dict[str, set[str]], roles=(None, "gerente", "contador", "administrador")):  # noqa: ANN001, ANN202
+    runs = 0
+    for name, effect in EFFECTS.items():
+        for role in roles:
+            missing = [p for p in effect.permissions if role is None or p not in grants[role]]
+            before = snapshot(company.url)
+            result = company.run(*effect.args(book.tmp, role or "nobody"), role=role)
+            where = f"{name} as {role or 'nobody'}"
+            if missing and effect.in_run and missing[0] not in ("invoices.create",):
+                # refused when the file shows the effect: the notices said before, then one error
+                assert result.exit_code == 5, (where, result.output)
+                errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+                assert len(errors) == 1 and result.stderr.splitlines()[-1] == errors[0], (where, result.stderr)
+                assert snapshot(company.url) == before, where
+            elif missing:
+                _denied(result, before, snapshot(company.url))
+                if role is not None:
+                    assert missing[0] in result.stderr and role in result.stderr, (where, result.stderr)
+            else:
+                assert result.exit_code == 0, (where, result.output)
+            runs += 1
+    return runs
+
+
+def test_option_and_file_dependent_effects_need_their_own_permission(company, tmp_path):
+    book = _book(company, tmp_path)
+    grants = {role: set(perms) for role, perms in default_grants().items()}
+    runs = _effect_runs(company, book, grants)
+    # with the matrix edited, the check follows it: a contador without parties.write may still
+    # import invoices of known clients, but not create one
+    assert company.run("roles", "revoke", "contador", "parties.write").exit_code == 0
+    grants["contador"].discard("parties.write")
+    runs += _effect_runs(company, book, grants, roles=("contador",))
+    assert company.run("import", str(tmp_path / "lote.csv"), role="contador").exit_code == 0
+    figure("access-effects", backend=backend(company.url), effects=len(EFFECTS), runs=runs, got_past=0)

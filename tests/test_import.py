@@ -203,7 +203,8 @@ def test_ple_sales_register_with_credit_note_and_anulado(company, tmp_path):
     got = rows(company.url, "SELECT doc_type, serie, numero, direction, total_cents, adjust_cents, due_date, references_id, status "
                             "FROM invoice ORDER BY id")
     assert [(g[0], g[2], g[3], g[4], g[5]) for g in got] == [
-        ("01", 501, "receivable", 118000, -11800), ("01", 502, "receivable", 23600, 0), ("07", 12, "receivable", 11800, 0)]
+        ("01", 501, "receivable", 118000, -11800), ("01", 502, "receivable", 23600, 0), ("07", 12, "receivable", 11800, -11800)]
+    assert got[2][8] == "PAGADA"  # the note carries no balance of its own, as one added by hand
     assert str(got[1][6])[:10] == "2026-05-03"  # PLE: no due date means due on issue
     invoice_501 = rows(company.url, "SELECT id FROM invoice WHERE numero = 501")[0][0]
     assert got[2][7] == invoice_501
@@ -453,12 +454,20 @@ def test_on_duplicate_update_and_error(company, tmp_path):
     assert refused.exit_code == 3
     assert "row 2" in refused.stderr and "already exists (--on-duplicate error)" in refused.stderr
     assert count(company.url) == 1
-    updated = company.run("import", str(path), "--on-duplicate", "update", "--json", role="contador")
+    # updating stored invoices is editing them: invoices.edit, which a contador lacks
+    denied = company.run("import", str(path), "--on-duplicate", "update", role="contador")
+    assert denied.exit_code == 5 and "invoices.edit" in denied.stderr
+    # 50.00 already paid: a total of 40.00 is refused as `invoices edit` refuses it
+    below = company.run("import", str(path), "--on-duplicate", "update", role="administrador")
+    assert below.exit_code == 3 and "row 2, column total" in below.stderr and "already exceed" in below.stderr
+    assert count(company.url) == 1
+    write(path, path.read_text().replace(",40.00", ",50.00"))
+    updated = company.run("import", str(path), "--on-duplicate", "update", "--json", role="administrador")
     assert updated.exit_code == 0, updated.output
     assert updated.json()["updated"] == 1 and updated.json()["new"] == 1
-    # 50.00 already paid on a total now 40.00: PAGADA, recomputed with the one status rule
-    assert rows(company.url, "SELECT total_cents, paid_cents, status FROM invoice WHERE numero = 1") == [(4000, 5000, "PAGADA")]
-    unchanged = company.run("import", str(path), "--on-duplicate", "update", "--json", role="contador")
+    # 50.00 already paid on a total now 50.00: PAGADA, recomputed with the one status rule
+    assert rows(company.url, "SELECT total_cents, paid_cents, status FROM invoice WHERE numero = 1") == [(5000, 5000, "PAGADA")]
+    unchanged = company.run("import", str(path), "--on-duplicate", "update", "--json", role="administrador")
     assert unchanged.json()["updated"] == 0 and unchanged.json()["skipped"] == 2
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import runtime
-from cuentas_cli.render import RowProgress, emit_record, info, success, warn
+from cuentas_cli.render import RowProgress, emit_record, info, safe, success, warn
 
 
 def import_file(
@@ -20,10 +20,15 @@ def import_file(
     encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of a CSV (default: detected; UTF-8, BOM or cp1252).", metavar="ENC")] = None,
     delimiter: Annotated[Optional[str], typer.Option("--delimiter", help="CSV delimiter (default: detected among , ; tab |).", metavar="CHAR")] = None,
     date_format: Annotated[Optional[str], typer.Option("--date-format", help="DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD, when the file's dates are ambiguous.", metavar="FMT")] = None,
+    decimal_comma: Annotated[bool, typer.Option("--decimal-comma", help="Amounts have a decimal comma (1.180,50), as Excel writes them in Spanish (default: detected from the file's amounts).")] = False,
+    decimal_point: Annotated[bool, typer.Option("--decimal-point", help="Amounts have a decimal point (1,180.50) (default: detected from the file's amounts).")] = False,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML file naming the file's columns ([columns] field = \"Header\").", metavar="FILE")] = None,
     on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="An invoice already in the database: skip, update or error.", metavar="MODE")] = "skip",
     partial: Annotated[bool, typer.Option("--partial", help="Import the valid rows; write rejected rows to --errors FILE.")] = False,
-    errors: Annotated[Optional[Path], typer.Option("--errors", help="Write every row error (CSV: row, column, value, message) here.", metavar="FILE")] = None,
+    errors: Annotated[Optional[Path], typer.Option(
+        "--errors", metavar="FILE",
+        help="Write every row error (CSV: row, column, value, message) here, mode 0600 (or files.mode). An existing "
+             "file is replaced atomically; the database, the imported file, a symbolic link or a folder are refused.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count new/updated/skipped/errors; write nothing.")] = False,
     lookup: Annotated[bool, typer.Option("--lookup", help="Look up unknown RUCs with the provider before creating them.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on standard output.")] = False,
@@ -32,7 +37,10 @@ def import_file(
 
     Columns are found by their header in Spanish or English (RUC, serie, número, fecha de
     emisión, fecha de vencimiento, moneda, total, ...). A second import of the same file adds
-    nothing. Needs the invoices.create permission.
+    nothing. Credit and debit notes (07/08) need ref_serie and ref_numero columns (PLE: the
+    modified document's fields) and are applied to that invoice as `invoices add` applies them.
+    Needs invoices.create; --on-duplicate update also needs invoices.edit (an update is checked
+    like `invoices edit`), and a file naming an unknown RUC/DNI needs parties.write.
 
     Example: cuentas import ventas-junio.csv --kind cxc --errors errores.csv
     """
@@ -43,11 +51,23 @@ def import_file(
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use skip, update or error")
     if partial and errors is None:
         raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
-    if not file.exists():
-        raise UsageError(f"no file {file}")
+    readers.check_input(file)  # exit 2 for no such file, 3 for a folder, device or unreadable file
+    if encoding is not None:
+        readers.check_encoding(encoding)
+    if delimiter is not None:
+        delimiter = readers.check_delimiter(delimiter)
+    if mapping is not None:
+        importer.load_mapping(mapping)  # a folder, a missing or an invalid mapping: before any work
+    if errors is not None:
+        from cuentas_cli import outputs
+
+        errors = outputs.check(errors, option="--errors", database_url=runtime().url, inputs=(file, mapping))
+    if decimal_comma and decimal_point:
+        raise UsageError("--decimal-comma and --decimal-point exclude each other: give one (or neither, to detect)")
     options = importer.Options(
         kind=kind, sheet=sheet, format=file_format, encoding=encoding, delimiter=delimiter, date_format=date_format,
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
+        decimal="comma" if decimal_comma else "point" if decimal_point else None,
     )
     progress = RowProgress("importing") if sys.stderr.isatty() else None
     workbook = (file_format or file.suffix.lstrip(".")).lower() in ("xlsx", "xlsm")
@@ -94,11 +114,21 @@ def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
     class _DryRun(Exception):
         pass
 
+    from cuentas_cli.db.engine import is_sqlite, writer_note
+
     holder = {}
     try:
-        with rt.session(write=True) as session:
+        with rt.session(write=True) as session, writer_note(rt.url, f"import {file.name}"):
+            actor = rt.actor(session)
+            importer.check_permissions(actor, options)  # a refused user sees only the refusal
+            if is_sqlite(rt.url) and _stderr_is_terminal():
+                # One transaction, all rows or none: other commands that write wait for it (up to
+                # the busy timeout), and a command that gives up names this import (writer_note;
+                # that is what a script sees, so the line is for a person at the terminal).
+                info(f"importing {file.name} holds the database's write lock until it finishes; "
+                     "other commands that write wait for it")
             holder["result"] = importer.import_file(
-                session=session, actor=rt.actor(session), path=file, options=options, today=rt.today,
+                session=session, actor=actor, path=file, options=options, today=rt.today,
                 progress=progress.update if progress else None, config=rt.config,
             )
             if options.dry_run:
@@ -110,9 +140,13 @@ def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
     return result
 
 
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 def _show_errors(result) -> None:  # noqa: ANN001
     for err in result.errors:
-        sys.stderr.write(f"  {err.line()}\n")
+        sys.stderr.write(f"  {safe(err.line(), one_line=True)}\n")  # quotes the file: no escapes
     if result.rejected > len(result.errors):
         more = result.rejected - len(result.errors)
         where = f" (all in {result.errors_file})" if result.errors_file else " (pass --errors FILE for all)"

@@ -35,10 +35,17 @@ from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.services import audit, readers
 from cuentas_cli.services.auth import Actor, require
 from cuentas_cli.services.documents import (
+    DECIMAL_STYLES,
     DETRACCION_THRESHOLD_CENTS,
+    MAX_AMOUNT_DIGITS,
+    MAX_YEAR,
+    MIN_YEAR,
+    AmountStyleError,
+    amount_style,
     check_doc_type,
     check_numero,
     check_serie,
+    check_year,
     parse_amount,
     parse_rate,
     percentage_cents,
@@ -119,8 +126,13 @@ DATE_FORMATS = {
     "mm/dd/yyyy": "mdy", "%m/%d/%Y": "mdy", "mdy": "mdy", "mm-dd-yyyy": "mdy", "%m-%d-%Y": "mdy",
     "yyyy-mm-dd": "iso", "%Y-%m-%d": "iso", "iso": "iso",
 }
-_SLASH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_EXCEL_SERIAL = re.compile(r"^\d{5}(\.0+)?$")
+_SLASH_DATE = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ].*)?")
+_EXCEL_SERIAL = re.compile(r"^[0-9]{5}(\.0+)?$")
+# Amounts whose decimal mark could be a point or a comma ("1.180") are read by the evidence of
+# the file's other amounts; this many rows from the top are looked at, never the whole file.
+DECIMAL_SCAN_ROWS = 10_000
+_DECIMAL_OPTIONS = "pass --decimal-comma or --decimal-point"
 _EXCEL_EPOCH = date(1899, 12, 30)
 # Formula injection: text starting with these is neutralised with a leading apostrophe on
 # export; the importer takes that apostrophe off again so a round trip gives the same text.
@@ -198,6 +210,7 @@ class Options:
     errors_path: Path | None = None
     mapping_path: Path | None = None
     lookup: bool = False
+    decimal: str | None = None  # point | comma: the amounts' decimal mark (default: the file's own evidence)
 
 
 # --- columns -------------------------------------------------------------------------------
@@ -214,48 +227,139 @@ def load_mapping(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"--mapping: no file {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"--mapping {path}: is a directory; give the TOML file") from None
+    except OSError as exc:  # unreadable, a name too long, a special file
+        raise UsageError(f"--mapping {path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"--mapping {path.name}: not valid TOML ({exc})") from None
+        raise ValidationError(f"--mapping {path.name}: not valid TOML ({readers.printable(str(exc))})") from None
     columns = data.get("columns", {})
     if not isinstance(columns, dict):
         raise ValidationError(f"--mapping {path.name}: [columns] must be a table of field = \"header\"")
     unknown = [k for k in columns if k not in FIELDS]
     if unknown:
         raise ValidationError(f"--mapping {path.name}: unknown field(s) {', '.join(unknown)}; fields are: {', '.join(FIELDS)}")
+    for name, target in columns.items():
+        # bool is an int in Python: `party_doc = true` is not column 1
+        if isinstance(target, bool) or not isinstance(target, (str, int)) or (isinstance(target, str) and not target.strip()):
+            raise ValidationError(f"--mapping {path.name}: {name} = {readers.printable(repr(target))[:40]}: give the column's "
+                                  "header as text (e.g. \"RUC\") or its number counting from 1")
     options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise ValidationError(f"--mapping {path.name}: [options] must be a table of option = value")
     allowed = {"kind", "date_format", "encoding", "delimiter", "sheet", "format"}
     bad = [k for k in options if k not in allowed]
     if bad:
         raise ValidationError(f"--mapping {path.name}: unknown option(s) {', '.join(bad)}; options are: {', '.join(sorted(allowed))}")
+    wrong = [k for k, v in options.items() if not isinstance(v, str)]
+    if wrong:
+        raise ValidationError(f"--mapping {path.name}: option(s) {', '.join(wrong)} must be text (e.g. kind = \"cxc\")")
     return {"columns": columns, "options": options}
 
 
-def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_kind: bool) -> tuple[dict[str, int], list[str]]:
-    """Field -> column index; raises listing found and expected headers when a required one is missing."""
+# Headers that name different fields in different registers ("Tipo Doc" is the comprobante's
+# type next to Serie and Número, the identity document's next to the RUC): the column's values
+# decide, then its neighbours; otherwise the import asks for --mapping.
+_AMBIGUOUS: dict[str, tuple[str, ...]] = {
+    "tipo": ("kind", "doc_type", "party_doc_type"),
+    "tipo doc": ("doc_type", "party_doc_type"),
+    "tipo de doc": ("doc_type", "party_doc_type"),
+    "tipo documento": ("doc_type", "party_doc_type"),
+    "tipo de documento": ("doc_type", "party_doc_type"),
+}
+SAMPLE_ROWS = 200  # rows read ahead to resolve an ambiguous header
+_DOC_FIELDS = {"serie", "numero", "document"}
+_PARTY_FIELDS = {"party_doc", "party_name"}
+
+
+def _fits(name: str, value: str) -> bool:
+    from cuentas_cli.services.documents import DOC_TYPES
+
+    if name == "kind":
+        return readers.normalise_header(value) in KIND_TO_DIRECTION
+    if name == "doc_type":
+        return value.zfill(2) in DOC_TYPES
+    return readers.normalise_header(value) in PARTY_DOC_TYPES
+
+
+def _column_label(index: int, header: list[str]) -> str:
+    return f"column {index + 1} ({readers.printable(str(header[index]).strip())[:40]!r})"
+
+
+def _resolve_ambiguous(index: int, header: list[str], candidates: tuple[str, ...], fields_at: dict[int, str],
+                       sample: list[list[Any]] | None) -> str | None:
+    """The field an ambiguous header names, from its values and its neighbours; None when the
+    field it would take is claimed already."""
+    values = {v for v in (_text(row[index]) for row in (sample or []) if index < len(row)) if v}
+    score = {n: sum(1 for v in values if _fits(n, v)) for n in candidates}
+    best = max(score.values(), default=0)
+    # the field most of its distinct values fit (a typo among them is the row's error, later)
+    fits = [n for n in candidates if score[n] == best] if values and 2 * best >= len(values) else []
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        return _HEADER_INDEX[readers.normalise_header(header[index])]  # nothing to go by: the usual reading
+    near = {fields_at.get(index - 1), fields_at.get(index + 1)}
+    by_neighbour = [n for n in fits if (n == "doc_type" and near & _DOC_FIELDS) or (n == "party_doc_type" and near & _PARTY_FIELDS)]
+    if len(by_neighbour) == 1:
+        return by_neighbour[0]
+    shown = ", ".join(sorted(values)[:6])
+    raise ValidationError(
+        f"{_column_label(index, header)} could be {' or '.join(LABELS[n] for n in fits)}: its values ({shown}) do not say "
+        f"which; name it with --mapping FILE (e.g. [columns] {fits[0]} = {str(header[index]).strip()!r})"
+    )
+
+
+def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_kind: bool,
+                    sample: list[list[Any]] | None = None) -> tuple[dict[str, int], list[str]]:
+    """Field -> column index; raises listing found and expected headers when a required one is
+    missing, when two columns have the same header, or when an ambiguous header ("Tipo Doc")
+    cannot be told from `sample` (the first data rows)."""
     positions: dict[str, int] = {}
     ignored: list[str] = []
     normalised = [readers.normalise_header(h) for h in header]
     if mapping:
         for name, target in mapping["columns"].items():
-            if isinstance(target, int):
+            if isinstance(target, int) and not isinstance(target, bool):
                 if not 1 <= target <= len(header):
                     raise ValidationError(f"mapping: {name} = {target} but the file has {len(header)} columns")
                 positions[name] = target - 1
                 continue
             wanted = readers.normalise_header(target)
             if wanted not in normalised:
-                raise ValidationError(
-                    f"mapping: {name} = {target!r} is not a column of the file; found: {', '.join(h for h in header if h)}"
-                )
-            positions[name] = normalised.index(wanted)
+                found = ", ".join(readers.printable(str(h).strip()) for h in header if h and str(h).strip())
+                raise ValidationError(f"mapping: {name} = {target!r} is not a column of the file; found: {found}")
+            twice = [i for i, n in enumerate(normalised) if n == wanted]
+            if len(twice) > 1:
+                raise ValidationError(f"mapping: {name} = {target!r} names {' and '.join(_column_label(i, header) for i in twice)}; "
+                                      "give the column's number instead")
+            positions[name] = twice[0]
     taken = set(positions.values())
+    fields_at: dict[int, str] = {}  # column -> the field its header names, when unambiguous
+    first_of: dict[str, int] = {}
+    for index, norm in enumerate(normalised):
+        name = _HEADER_INDEX.get(norm)
+        if name is None or norm in _AMBIGUOUS:
+            continue
+        fields_at[index] = name
+        if norm in first_of and name not in positions and index not in taken:
+            raise ValidationError(
+                f"{_column_label(first_of[norm], header)} and {_column_label(index, header)} have the same header; "
+                "rename one, or say which to import with --mapping FILE"
+            )
+        first_of.setdefault(norm, index)
     for index, norm in enumerate(normalised):
         if index in taken:
             continue
-        name = _HEADER_INDEX.get(norm)
+        name = fields_at.get(index)
+        if name is None and norm in _AMBIGUOUS:
+            claimed = {n for i, n in fields_at.items()} | set(positions)
+            candidates = tuple(n for n in _AMBIGUOUS[norm] if n not in claimed)
+            if candidates:
+                name = _resolve_ambiguous(index, header, candidates, fields_at, sample)
         if name is None or name in positions:
-            if header[index].strip():
-                ignored.append(header[index].strip())
+            if str(header[index]).strip():
+                ignored.append(readers.printable(str(header[index]).strip()))
             continue
         positions[name] = index
     missing = []
@@ -272,7 +376,7 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
         missing.append("kind")
     if missing:
         expected = "; ".join(f"{LABELS[n]} (or {', '.join(FIELDS[n][:3])})" for n in missing)
-        found = ", ".join(h.strip() for h in header if h and str(h).strip()) or "(no header)"
+        found = ", ".join(readers.printable(str(h).strip()) for h in header if h and str(h).strip()) or "(no header)"
         hint = " (or pass --kind cxc|cxp)" if "kind" in missing else ""
         raise ValidationError(
             f"missing required column(s): {expected}{hint}. Found: {found}. Use --mapping FILE to name them"
@@ -305,10 +409,19 @@ def unneutralise(text: str) -> str:
 def _float_cents(value: float, column: str) -> int:
     # A number cell in Excel is a binary double: 1180.4 arrives as 1180.4000000000001. Accept it
     # when it is within a millionth of a céntimo value; anything else has more than 2 decimals.
+    if value != value or value in (float("inf"), float("-inf")):
+        raise RowError(column, value, "is not an amount")
+    if abs(value) >= 10**MAX_AMOUNT_DIGITS:
+        raise RowError(column, value, f"too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
     cents = round(value * 100)
     if abs(value * 100 - cents) > 1e-4:
         raise RowError(column, value, "at most 2 decimals")
     return int(cents)
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' and other scripts' digits, which int() may refuse."""
+    return text.isascii() and text.isdigit()
 
 
 def cell_rows_text(cells: Iterable[Any]) -> list[str]:
@@ -316,6 +429,18 @@ def cell_rows_text(cells: Iterable[Any]) -> list[str]:
 
 
 # --- the import -----------------------------------------------------------------------------
+
+
+def check_permissions(actor: Actor | None, options: Options) -> None:
+    """What an import needs before its file is read: invoices.create, and with --on-duplicate
+    update invoices.edit (updating a stored invoice is editing it). One check per effect, not
+    per command: creating a client or supplier (parties.write) is checked when the file names
+    the first unknown RUC/DNI, before anything is written."""
+    require(actor, "invoices.create")
+    if options.on_duplicate not in ON_DUPLICATE:
+        raise UsageError(f"--on-duplicate {options.on_duplicate!r}: use skip, update or error")
+    if options.on_duplicate == "update":
+        require(actor, "invoices.edit")
 
 
 def import_file(
@@ -330,20 +455,22 @@ def import_file(
 ) -> ImportResult:
     """Import one file in the session's transaction. Raises ImportRejected (nothing written)
     when rows are invalid and `options.partial` is off; with `dry_run` the caller rolls back."""
-    require(actor, "invoices.create")
+    check_permissions(actor, options)
     started = time.perf_counter()
-    if options.on_duplicate not in ON_DUPLICATE:
-        raise UsageError(f"--on-duplicate {options.on_duplicate!r}: use skip, update or error")
     if options.partial and options.errors_path is None:
         raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
-    if not path.is_file():
-        raise UsageError(f"no file {path}")
+    readers.check_input(path)
     mapping = load_mapping(options.mapping_path) if options.mapping_path else None
     mopts = mapping["options"] if mapping else {}
     kind_default = options.kind or mopts.get("kind")
     date_format = options.date_format or mopts.get("date_format")
     fmt = readers.detect_format(path, options.format or mopts.get("format"))
     encoding = options.encoding or mopts.get("encoding")
+    if encoding:
+        readers.check_encoding(encoding)
+    delimiter = options.delimiter or mopts.get("delimiter")
+    if delimiter:
+        delimiter = readers.check_delimiter(delimiter)
     if fmt == "ple":
         book = None
         if options.format == "ple" and not readers.PLE_NAME.match(path.name):
@@ -354,10 +481,11 @@ def import_file(
     elif fmt == "xlsx":
         source = readers.open_xlsx(path, sheet=options.sheet or mopts.get("sheet"), known=_known_header)
     else:
-        source = readers.open_csv(path, encoding=encoding, known=_known_header, delimiter=options.delimiter or mopts.get("delimiter"))
+        source = readers.open_csv(path, encoding=encoding, known=_known_header, delimiter=delimiter)
     try:
         default_direction = _direction_of(kind_default) if kind_default else None
-        positions, ignored = resolve_columns(source.header, mapping, need_kind=default_direction is None)
+        sample = _sample(source) if any(readers.normalise_header(h) in _AMBIGUOUS for h in source.header) else None
+        positions, ignored = resolve_columns(source.header, mapping, need_kind=default_direction is None, sample=sample)
         order = None
         if date_format:
             order = DATE_FORMATS.get(date_format.strip()) or DATE_FORMATS.get(date_format.strip().lower())
@@ -391,6 +519,24 @@ def import_file(
         return result
     finally:
         source.close()  # a workbook's background parse
+
+
+def _sample(source: readers.Source) -> list[list[Any]]:
+    """The first SAMPLE_ROWS data rows, to tell what an ambiguous header names (a bounded read
+    ahead; the import reads the file from its start as usual)."""
+    rows: list[list[Any]] = []
+    iterator = source.peek(SAMPLE_ROWS) if source.peek is not None else source.rows()
+    try:
+        for _, cells in iterator:
+            if isinstance(cells, list) and not _blank(cells):
+                rows.append(cells)
+                if len(rows) >= SAMPLE_ROWS:
+                    break
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    return rows
 
 
 def _direction_of(kind: str) -> str:
@@ -440,6 +586,7 @@ class _Job:
         self.party_names: dict[tuple[str, str, str], str] = {}
         self.notes: list[tuple] = []
         self.touched_refs: set[int] = set()
+        self.updates: list[tuple[int, dict, dict]] = []  # (invoice id, columns before, after) of --on-duplicate update
         self.rates: dict[tuple[str, date], int | str] = {}
         self.stamp = datetime.now(timezone.utc)
         self.strict = self._strict_mode()
@@ -463,9 +610,7 @@ class _Job:
         if self.options.errors_path is None:
             return
         if self.errors_writer is None:
-            path = self.options.errors_path
-            self.errors_handle = path.open("w", newline="", encoding="utf-8-sig")
-            self.errors_writer = csv.writer(self.errors_handle)
+            self._open_errors_file()
             if self.options.partial:
                 self.errors_writer.writerow([*self.header, "error"])
             else:
@@ -475,6 +620,26 @@ class _Job:
             self.errors_writer.writerow([*cell_rows_text(raw), err.line()])
         else:
             self.errors_writer.writerow([row, column, err.value, message])
+
+    def _open_errors_file(self) -> None:
+        """The --errors file goes to a temporary file beside it (mode 0600, or files.mode); it
+        replaces the target only once the run has finished (`_close_errors_file`)."""
+        from cuentas_cli import outputs
+
+        target = outputs.ensure(self.options.errors_path, option="--errors", session=self.session)
+        self.errors_file = outputs.AtomicFile(target, mode=outputs.configured_mode(self.session, self.config))
+        self.errors_handle = self.errors_file.open("w", newline="", encoding="utf-8-sig")
+        self.errors_writer = csv.writer(self.errors_handle)
+
+    def _close_errors_file(self, *, keep: bool) -> None:
+        if self.errors_handle is None:
+            return
+        handle, self.errors_handle = self.errors_handle, None
+        handle.close()
+        if keep:
+            self.result.errors_file = str(self.errors_file.commit())
+        else:
+            self.errors_file.discard()  # the run failed: the old file, if any, stays as it was
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -492,7 +657,7 @@ class _Job:
             for row_no, cells in self.source.rows():
                 if isinstance(cells, readers.ShortRow):
                     result.rows += 1
-                    self.error(row_no, "", "", f"has {cells.found} fields; the register needs at least {cells.expected}", cells)
+                    self.error(row_no, "", "", cells.message, cells)  # a short or unreadable line (readers)
                     continue
                 if len(cells) < ncols:
                     if _blank(cells):
@@ -523,12 +688,11 @@ class _Job:
                         self.progress(result.rows, self.source.position(), self.source.size)
             self._flush(pending)
             self._finish()
+            self._close_errors_file(keep=True)
         finally:
             if self.mover is not None:
                 self.mover.close(quiet=True)  # after an error: stop the mover before the rollback
-            if self.errors_handle is not None:
-                self.errors_handle.close()
-                result.errors_file = str(self.options.errors_path)
+            self._close_errors_file(keep=False)
         if self.progress:
             self.progress(result.rows, self.source.size, self.source.size)
         result.rejected = self.all_errors_count
@@ -642,13 +806,13 @@ class _Job:
             serie = serie_cache.get(key)
             if serie is None:
                 try:
-                    serie = check_serie(doc_type, serie_text.zfill(4) if serie_text.isdigit() else serie_text)
+                    serie = check_serie(doc_type, serie_text.zfill(4) if _digits(serie_text) else serie_text)
                 except ValidationError as exc:
                     serie = RowError(names[i_serie if i_serie is not None else i_document], raw_serie, exc.message)
                 serie_cache[key] = serie
             if isinstance(serie, RowError):
                 raise serie
-            if num_text.isdigit() and 0 < len(num_text) <= 8 and num_text != "0" * len(num_text):
+            if _digits(num_text) and 0 < len(num_text) <= 8 and num_text != "0" * len(num_text):
                 return serie, int(num_text)
             try:
                 return serie, check_numero(num_text)
@@ -667,7 +831,22 @@ class _Job:
                 raise found
             return found
 
-        def amount(cells: list[Any], i: int | None) -> int | None:
+        # The decimal mark of the file's amounts: from --decimal-comma/--decimal-point, else from
+        # the first amount that shows it (1,180.50 / 1.180,50 / 350,75); an amount that could be
+        # either (1.180) while nothing has shown it looks at the first DECIMAL_SCAN_ROWS rows.
+        style = self.options.decimal
+        if style is not None and style not in DECIMAL_STYLES:
+            raise UsageError(f"decimal style {style!r}: use --decimal-comma or --decimal-point")
+        style_why = f"as --decimal-{style} says" if style else ""
+        point_fast = style == "point"  # the inline "1234.50" paths of convert() apply
+        scanned = False
+
+        def decide(found: str, why: str) -> None:
+            nonlocal style, style_why, point_fast
+            style, style_why, point_fast = found, why, found == "point"
+
+        def amount(cells: list[Any], i: int | None, currency: str | None = None) -> int | None:
+            nonlocal scanned
             if i is None:
                 return None
             raw = cells[i]
@@ -675,24 +854,43 @@ class _Job:
                 s = raw.strip()
                 if not s:
                     return None
-                # Fast path for the plain "1234.50" every system writes; anything else goes
-                # through the shared rule (thousands separators, S/ and US$, parentheses).
-                if len(s) > 3 and s[-3] == "." and s[:-3].isdigit() and s[-2:].isdigit():
-                    return int(s[:-3]) * 100 + int(s[-2:])
+                # Fast paths for the plain "1234.50" / "1234,50" every system writes; anything else
+                # goes through the shared rule (thousands separators, S/ and US$, parentheses).
+                if len(s) > 3 and s.isascii() and s[:-3].isdigit() and s[-2:].isdigit():
+                    if s[-3] == "." and point_fast or s[-3] == "," and style == "comma":
+                        return int(s[:-3]) * 100 + int(s[-2:])
+                if style is None:
+                    shown = amount_style(s)
+                    if shown in DECIMAL_STYLES:
+                        decide(shown, f"as {s!r} shows")
+                    elif shown == "ambiguous" and not scanned:
+                        scanned = True
+                        found = self._infer_decimal()
+                        if found is not None:
+                            decide(found[0], f"as {found[2]!r} in row {found[1]} shows")
+                prefix = f"{names[i]} {s!r}"
                 try:
-                    return parse_amount(s, field=names[i], allow_negative=True)
+                    return parse_amount(s, field=names[i], allow_negative=True, decimal=style, currency=currency)
+                except AmountStyleError as exc:
+                    if exc.ambiguous and style is None:
+                        message = (f"{exc.reading}, and the first {DECIMAL_SCAN_ROWS:,} rows have no amount that "
+                                   f"shows the decimal mark: {_DECIMAL_OPTIONS}")
+                    else:
+                        detail = exc.message[len(prefix):].lstrip(": ").split(", but", 1)[0]
+                        message = (f"{detail}, but this file's amounts have a decimal {style} ({style_why}): "
+                                   f"fix the value, or {_DECIMAL_OPTIONS}")
+                    raise RowError(names[i], raw, message) from None
                 except ValidationError as exc:
-                    raise RowError(names[i], raw, exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message) from None
+                    message = exc.message[len(prefix):].lstrip(": ") if exc.message.startswith(prefix) else exc.message
+                    raise RowError(names[i], raw, message) from None
             if raw is None:
                 return None
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 raise RowError(names[i], raw, "is not an amount")
             if isinstance(raw, int):
+                if abs(raw) >= 10**MAX_AMOUNT_DIGITS:
+                    raise RowError(names[i], raw, f"too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
                 return raw * 100
-            if raw != raw or raw in (float("inf"), float("-inf")):
-                raise RowError(names[i], raw, "is not an amount")
-            if abs(raw) >= 1e13:
-                raise RowError(names[i], raw, "too large")
             return _float_cents(raw, names[i])
 
         def currency_of(cells: list[Any]) -> str:
@@ -785,8 +983,8 @@ class _Job:
             if i_serie is not None and i_num is not None:
                 found = fast_serie.get((doc_type, cells[i_serie]))
                 num_text = cells[i_num]
-                if found is not None and num_text.__class__ is str and num_text.isdigit() and 0 < len(num_text) <= 8 \
-                        and int(num_text) > 0:
+                if found is not None and num_text.__class__ is str and num_text.isascii() and num_text.isdigit() \
+                        and 0 < len(num_text) <= 8 and int(num_text) > 0:
                     serie, key_part = found
                     numero = int(num_text)
                 elif found is not None and num_text.__class__ is float and num_text.is_integer() and 0 < num_text < 1e8:
@@ -823,26 +1021,29 @@ class _Job:
             # The plain "1234.50" every system writes, parsed inline (this runs a million times);
             # anything else goes through the shared rule in amount().
             s = cells[i_total] if i_total is not None else None
-            if s.__class__ is str and len(s) > 3 and s[-3] == "." and s[:-3].isdigit() and s[-2:].isdigit():
+            if point_fast and s.__class__ is str and len(s) > 3 and s[-3] == "." and s.isascii() and s[:-3].isdigit() \
+                    and s[-2:].isdigit():
                 total = int(s[:-3]) * 100 + int(s[-2:])
             elif s.__class__ is float and -1e15 < (c := s * 100) < 1e15 and -1e-4 <= c - (r := round(c)) <= 1e-4:
                 total = r  # a number cell (see _float_cents)
             else:
-                total = amount(cells, i_total)
+                total = amount(cells, i_total, currency)
             s = cells[i_base] if i_base is not None else None
-            if s.__class__ is str and len(s) > 3 and s[-3] == "." and s[:-3].isdigit() and s[-2:].isdigit():
+            if point_fast and s.__class__ is str and len(s) > 3 and s[-3] == "." and s.isascii() and s[:-3].isdigit() \
+                    and s[-2:].isdigit():
                 base = int(s[:-3]) * 100 + int(s[-2:])
             elif s.__class__ is float and -1e15 < (c := s * 100) < 1e15 and -1e-4 <= c - (r := round(c)) <= 1e-4:
                 base = r  # a number cell (see _float_cents)
             else:
-                base = amount(cells, i_base)
+                base = amount(cells, i_base, currency)
             s = cells[i_igv] if i_igv is not None else None
-            if s.__class__ is str and len(s) > 3 and s[-3] == "." and s[:-3].isdigit() and s[-2:].isdigit():
+            if point_fast and s.__class__ is str and len(s) > 3 and s[-3] == "." and s.isascii() and s[:-3].isdigit() \
+                    and s[-2:].isdigit():
                 igv = int(s[:-3]) * 100 + int(s[-2:])
             elif s.__class__ is float and -1e15 < (c := s * 100) < 1e15 and -1e-4 <= c - (r := round(c)) <= 1e-4:
                 igv = r  # a number cell (see _float_cents)
             else:
-                igv = amount(cells, i_igv)
+                igv = amount(cells, i_igv, currency)
             if (total is not None and total < 0) or (base is not None and base < 0) or (igv is not None and igv < 0):
                 if doc_type != "07":
                     raise RowError(total_col, cells[i_total] if i_total is not None else cells[i_base],
@@ -897,6 +1098,15 @@ class _Job:
         return convert
 
     def _parse_date(self, value: Any, column: str, raw: Any) -> date | RowError:
+        found = self._read_date(value, column, raw)
+        if isinstance(found, date):
+            try:
+                check_year(found)
+            except ValidationError:
+                return RowError(column, raw, f"is outside the years {MIN_YEAR}-{MAX_YEAR}")
+        return found
+
+    def _read_date(self, value: Any, column: str, raw: Any) -> date | RowError:
         if isinstance(value, datetime):
             return value.date()
         if isinstance(value, date):
@@ -906,9 +1116,10 @@ class _Job:
         text = _text(value)
         if not text:
             return RowError(column, raw, "empty: every invoice needs this date")
-        if len(text) >= 10 and text[4] == "-" and text[:4].isdigit():
+        iso = _ISO_DATE.fullmatch(text)
+        if iso:
             try:
-                return date.fromisoformat(text[:10]) if len(text) == 10 or text[10] in "T " else RowError(column, raw, "is not a date")
+                return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
             except ValueError:
                 return RowError(column, raw, "is not a valid date (YYYY-MM-DD)")
         match = _SLASH_DATE.match(text)
@@ -927,6 +1138,22 @@ class _Job:
         if _EXCEL_SERIAL.match(text):
             return _excel_serial(float(text), column, raw)
         return RowError(column, raw, "is not a date: use YYYY-MM-DD, DD/MM/YYYY (with --date-format if ambiguous) or an Excel date")
+
+    def _infer_decimal(self) -> tuple[str, int, str] | None:
+        """(style, row, value) of the first amount in the first DECIMAL_SCAN_ROWS rows that shows
+        its decimal mark (1,180.50 / 1.180,50 / 350,75), or None."""
+        columns = [self.pos[n] for n in ("total", "base", "igv") if n in self.pos]
+        for seen, (row_no, cells) in enumerate(self.source.rows()):
+            if seen >= DECIMAL_SCAN_ROWS:
+                break
+            if isinstance(cells, readers.ShortRow):
+                continue
+            for i in columns:
+                if i < len(cells) and isinstance(cells[i], str):
+                    shown = amount_style(cells[i])
+                    if shown in DECIMAL_STYLES:
+                        return shown, row_no, cells[i].strip()
+        return None
 
     def _infer_date_order(self) -> str:
         """Day-first or month-first, from the file's own unambiguous dates (a day above 12);
@@ -1000,11 +1227,15 @@ class _Job:
                            f"document {rec[4]} {rec[5]}-{rec[6]} of {rec[2]} appears more than once in this file", cells)
                 continue
             seen.add(key)
+            if rec[4] in _NOTE_TYPES and not self._note_fields_ok(row_no, rec, cells):
+                continue
             append((row_no, party_id, rec, cells))
         if not rows:
             return
         if on_dup == "error" and self.max_before:
             rows = self._reject_existing(rows)
+        elif on_dup == "update" and self.max_before:
+            rows = self._check_updates(rows)
         if self.sqlite:
             self._write_sqlite(rows)
         else:
@@ -1012,6 +1243,76 @@ class _Job:
         for row_no, party_id, rec, cells in rows:
             if rec[17] is not None:
                 self.notes.append((row_no, rec[0], party_id, rec[4], rec[5], rec[6], rec[17], cells))
+
+    def _note_fields_ok(self, row_no: int, rec: tuple, cells: list[Any]) -> bool:
+        """A credit/debit note row follows the rules of `invoices add --doc-type 07/08`: it names
+        the factura or boleta it modifies and carries no withholdings of its own."""
+        ref = rec[17]
+        if ref is None:
+            self.error(row_no, self._column("ref_numero"), "",
+                       f"{rec[4]} {rec[5]}-{rec[6]} is a credit or debit note: give the document it modifies "
+                       "(ref_tipo, ref_serie and ref_numero columns; fields 29-31 of a PLE register)", cells)
+            return False
+        if ref[0] not in _NOTE_TARGET_TYPES:
+            self.error(row_no, self._column("ref_doc_type"), ref[0],
+                       "a credit or debit note modifies a factura (01) or a boleta (03)", cells)
+            return False
+        if rec[14] or rec[15]:
+            self.error(row_no, self._column("detraccion"), rec[14],
+                       "detracción and retención apply to the invoice, not to a credit or debit note", cells)
+            return False
+        return True
+
+    def _column(self, name: str) -> str:
+        """The file's own header for a field (or its usual name when the file lacks it)."""
+        index = self.pos.get(name)
+        if index is None and name in ("serie", "numero"):
+            index = self.pos.get("document")
+        if index is not None and index < len(self.header) and (self.header[index] or "").strip():
+            return self.header[index].strip()
+        return LABELS.get(name, name)
+
+    def _check_updates(self, rows: list[tuple]) -> list[tuple]:
+        """--on-duplicate update: a row that would change a stored invoice is validated like
+        `invoices edit` (invoices.check_edit) and kept, with its before/after, for the audit
+        log; a row that breaks a rule is a row error and is not written."""
+        from cuentas_cli.services.invoices import EditRefused, check_edit
+
+        found = self._find_documents([(rec[0], party_id, rec[4], rec[5], rec[6]) for _, party_id, rec, _ in rows],
+                                     ("id", *_EDIT_SELECT))
+        for old in found.values():
+            old["issue_date"], old["due_date"] = _as_date(old["issue_date"]), _as_date(old["due_date"])
+        if not found:
+            return rows
+        kept = []
+        for row in rows:
+            row_no, party_id, rec, cells = row
+            old = found.get((rec[0], party_id, rec[4], rec[5], rec[6]))
+            if old is None or old["id"] > self.max_before:
+                kept.append(row)
+                continue
+            new = dict(old)
+            new.update(zip(self._UPDATABLE, (rec[7], rec[8], rec[9], rec[10], rec[11], rec[12], rec[13], rec[14],
+                                             rec[15] or 0, rec[16])))
+            if all(new[c] == old[c] for c in self._UPDATABLE):
+                kept.append(row)  # nothing to change: the upsert leaves it as it is
+                continue
+            try:
+                check_edit(old, new, invoice_id=old["id"])
+            except EditRefused as exc:
+                field = _EDIT_FIELDS.get(exc.column, "numero")
+                if field == "total" and "total" not in self.pos:
+                    field = "base"
+                index = self.pos.get(field)
+                self.error(row_no, self._column(field), cells[index] if index is not None else "",
+                           f"cannot update invoice {old['id']}: {exc.message}", cells)
+                continue
+            new["status"] = status_for(total_cents=new["total_cents"], adjust_cents=new["adjust_cents"],
+                                       paid_cents=new["paid_cents"], due_date=new["due_date"], today=self.today,
+                                       current=old["status"])
+            self.updates.append((old["id"], old, new))
+            kept.append(row)
+        return kept
 
     def _resolve_parties(self, pending: list[tuple]) -> None:
         from sqlalchemy import bindparam, text
@@ -1045,6 +1346,9 @@ class _Job:
         missing = [key for key in wanted if key not in self.party_ids]
         if not missing:
             return
+        # Creating clients or suppliers is the permission of `clients add`, checked at the first
+        # unknown RUC/DNI, before any party is written (the import is one transaction).
+        require(self.actor, "parties.write")
         if (self.strict or self.options.lookup) and self.config is not None:
             self._ensure_parties(missing, wanted)
             return
@@ -1150,7 +1454,8 @@ class _Job:
         sets = ", ".join(f"{c} = excluded.{c}" for c in self._UPDATABLE)
         distinct = "IS NOT" if self.sqlite else "IS DISTINCT FROM"
         differs = " OR ".join(f"invoice.{c} {distinct} excluded.{c}" for c in self._UPDATABLE)
-        return f"DO UPDATE SET {sets}, updated_at = excluded.updated_at WHERE {differs}"
+        # check_edit refused every change of an ANULADA document already; the guard keeps it so.
+        return f"DO UPDATE SET {sets}, updated_at = excluded.updated_at WHERE invoice.status <> 'ANULADA' AND ({differs})"
 
     def _create_stage(self) -> None:
         from sqlalchemy import text
@@ -1175,7 +1480,7 @@ class _Job:
             if due is None:
                 due = iso[r[8]] = r[8].isoformat()
             params.append((row_no, r[0], pid, r[4], r[5], r[6], issued, due, r[9], r[10], r[11], r[12], r[13], r[14],
-                           r[15], r[16], r[18]))
+                           r[15], r[16], r[18] if r[17] is None else "PAGADA"))  # a note carries no balance
         self.mover.stage(params)
         self.written += len(params)
 
@@ -1187,7 +1492,7 @@ class _Job:
             with cur.copy(f"COPY {self._STAGE} FROM STDIN") as copy:
                 for row_no, pid, r, _ in rows:
                     copy.write_row((row_no, r[0], pid, r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-                                    r[14], r[15], r[16], r[18]))
+                                    r[14], r[15], r[16], r[18] if r[17] is None else "PAGADA"))  # a note: no balance
         self.written += len(rows)
 
     def _finish(self) -> None:
@@ -1209,7 +1514,7 @@ class _Job:
                 cols = ", ".join(self._COLUMNS)
                 insert = (
                     f"INSERT INTO invoice ({cols}, retencion_cents, paid_cents, adjust_cents, created_by, created_at, "
-                    f"updated_at) SELECT {cols}, 0, 0, 0, :user, :stamp, :stamp FROM {self._STAGE} "
+                    f"updated_at) SELECT {cols}, 0, 0, {_NOTE_ADJUST}, :user, :stamp, :stamp FROM {self._STAGE} "
                     f"ORDER BY row_no ON CONFLICT (direction, party_id, doc_type, serie, numero) {self._conflict_clause()}"
                 )
                 changed = self.session.execute(
@@ -1233,32 +1538,77 @@ class _Job:
                 {"today": self.today, "stamp": stamp, "m": self.max_before},
             )
         self._link_notes()
+        self._audit_updates()
 
     def _link_notes(self) -> None:
-        """Credit/debit notes that name the document they modify: link them and keep the
-        modified invoice's adjust_cents (and so its balance and status) right."""
-        from sqlalchemy import text
+        """Credit/debit notes of this import, applied exactly as `invoices add` applies one: each
+        is linked to the document it modifies (references_id) and carries adjust_cents = -total
+        (no balance of its own; set when it was moved in), the modified document's adjust_cents
+        is the sum of its non-ANULADA notes (07 -, 08 +) and its status is refreshed with the
+        one rule. A note that does not fit (document missing, ANULADA or paid, another currency,
+        a credit above the open balance) is a row error, by the shared rules of invoices.py.
 
+        The notes and their documents are read set-based; the per-note work is in Python, in
+        file order, so two credit notes on one invoice are checked against the balance the
+        first one leaves."""
+        from sqlalchemy import bindparam, text
+
+        from cuentas_cli.services.invoices import check_note_applies, check_note_fits
         from cuentas_cli.services.statuses import refresh
 
         if not self.notes:
             return
-        find = text("SELECT id FROM invoice WHERE direction = :d AND party_id = :p AND doc_type = :t AND serie = :s AND numero = :n")
+        note_rows = self._find_documents([(n[1], n[2], n[3], n[4], n[5]) for n in self.notes],
+                                         ("id", "total_cents", "currency", "references_id"))
+        targets = self._find_documents([(n[1], n[2], *n[6]) for n in self.notes],
+                                       ("id", "doc_type", "serie", "numero", "status", "currency", "total_cents",
+                                        "adjust_cents", "paid_cents", "due_date"))
+        views: dict[int, _RowView] = {}
+        links: list[dict[str, int]] = []
+        dropped: list[int] = []
         for row_no, direction, party_id, doc_type, serie, numero, ref, cells in self.notes:
-            target = self.session.execute(find, {"d": direction, "p": party_id, "t": ref[0], "s": ref[1], "n": ref[2]}).first()
-            note = self.session.execute(find, {"d": direction, "p": party_id, "t": doc_type, "s": serie, "n": numero}).first()
+            note = note_rows.get((direction, party_id, doc_type, serie, numero))
             if note is None:
                 continue
+            target = targets.get((direction, party_id, *ref))
             if target is None:
-                self.error(row_no, LABELS["ref_numero"], f"{ref[1]}-{ref[2]}",
-                           f"the modified document {ref[0]} {ref[1]}-{ref[2]} is neither in the database nor in this file", cells)
-                if self.options.partial:
-                    self.session.execute(text("DELETE FROM invoice WHERE id = :i AND id > :m"), {"i": note[0], "m": self.max_before})
-                    self.result.new -= 1
+                problem = f"the modified document {ref[0]} {ref[1]}-{ref[2]} is neither in the database nor in this file"
+            elif note["references_id"] == target["id"]:
+                links.append({"n": note["id"], "t": target["id"]})  # applied by an earlier import
                 continue
-            self.session.execute(text("UPDATE invoice SET references_id = :r WHERE id = :i"), {"r": target[0], "i": note[0]})
-            self.touched_refs.add(target[0])
+            elif note["references_id"] is not None:
+                problem = (f"{doc_type} {serie}-{numero} already modifies invoice {note['references_id']}; a note cannot "
+                           f"move to {ref[1]}-{ref[2]} (delete it and import it again)")
+            else:
+                view = views.get(target["id"])
+                if view is None:
+                    view = views[target["id"]] = _RowView({**target, "due_date": _as_date(target["due_date"])})
+                try:
+                    check_note_fits(doc_type=doc_type, serie=serie, currency=note["currency"], target=view)
+                    check_note_applies(doc_type=doc_type, total_cents=note["total_cents"], target=view)
+                except ValidationError as exc:
+                    problem = exc.message
+                else:
+                    view.adjust_cents += -note["total_cents"] if doc_type == "07" else note["total_cents"]
+                    view.status = status_for(total_cents=view.total_cents, adjust_cents=view.adjust_cents,
+                                             paid_cents=view.paid_cents, due_date=view.due_date, today=self.today,
+                                             current=view.status)
+                    links.append({"n": note["id"], "t": target["id"]})
+                    continue
+            self.error(row_no, self._column("ref_numero"), f"{ref[1]}-{ref[2]}", problem, cells)
+            if self.options.partial and note["id"] > self.max_before:
+                dropped.append(note["id"])
+        if dropped:
+            self.session.execute(text("DELETE FROM invoice WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
+                                 {"ids": dropped})
+            self.result.new -= len(dropped)
+        if not links:
+            return
+        # The note's own adjust_cents is set again too: a note imported before this rule carried 0.
+        self.session.execute(text("UPDATE invoice SET references_id = :t, adjust_cents = -total_cents WHERE id = :n"), links)
+        self.touched_refs.update(link["t"] for link in links)
         ids = sorted(self.touched_refs)
+        note_ids = sorted({link["n"] for link in links})
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             marks = ", ".join(str(int(i)) for i in part)
@@ -1268,6 +1618,43 @@ class _Job:
                 f"WHERE id IN ({marks})"
             ))
             refresh(self.session, today=self.today, invoice_ids=part)
+        for start in range(0, len(note_ids), 500):
+            refresh(self.session, today=self.today, invoice_ids=note_ids[start:start + 500])
+
+    def _find_documents(self, keys: list[tuple], columns: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
+        """Invoices by their unique key (direction, party, doc type, serie, número), read in
+        chunks with one join each: key -> the columns asked for."""
+        from sqlalchemy import text
+
+        found: dict[tuple, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        select = ", ".join(f"i.{c}" for c in ("direction", "party_id", "doc_type", "serie", "numero", *columns))
+        on = "ON i.direction = k.d AND i.party_id = k.p AND i.doc_type = k.t AND i.serie = k.s AND i.numero = k.n"
+        for start in range(0, len(unique), 900):
+            part = unique[start:start + 900]
+            values = ", ".join(f"(:d{i}, :p{i}, :t{i}, :s{i}, :n{i})" for i in range(len(part)))
+            params: dict[str, Any] = {}
+            for i, key in enumerate(part):
+                params.update({f"d{i}": key[0], f"p{i}": key[1], f"t{i}": key[2], f"s{i}": key[3], f"n{i}": key[4]})
+            sql = text(f"SELECT {select} FROM invoice i JOIN (VALUES {values}) AS k(d, p, t, s, n) {on}") \
+                if not self.sqlite else text(f"WITH k(d, p, t, s, n) AS (VALUES {values}) SELECT {select} "
+                                             f"FROM invoice i JOIN k {on}")
+            for r in self.session.execute(sql, params):
+                found[tuple(r[:5])] = dict(zip(columns, r[5:]))
+        return found
+
+    def _audit_updates(self) -> None:
+        """Each invoice an --on-duplicate update changed, in the audit log with its before/after
+        (the changed fields only), as `invoices edit` records it."""
+        from cuentas_cli.services.invoices import audit_view
+
+        for invoice_id, old, new in self.updates:
+            before, after = audit_view(_RowView(old)), audit_view(_RowView(new))
+            changed = [k for k in after if after[k] != before[k]]
+            if changed:
+                audit.record(self.session, self.actor, action="invoice.import_update", entity="invoice",
+                             entity_id=invoice_id, before={k: before[k] for k in changed},
+                             after={k: after[k] for k in changed})
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -1310,6 +1697,38 @@ class _PartyKeys(dict):
             return None  # not remembered: the party may be created by a later chunk
         found = self[key] = (party_id, _party_key_part("payable" if key[0] == "supplier" else "receivable", party_id))
         return found
+
+
+_NOTE_TYPES = ("07", "08")
+_NOTE_TARGET_TYPES = ("01", "03")
+# What _check_updates reads of a stored invoice (invoices.edit_view's columns and its key).
+_EDIT_SELECT = ("direction", "party_id", "doc_type", "serie", "numero", "issue_date", "due_date", "currency",
+                "exchange_rate_e4", "base_cents", "igv_cents", "total_cents", "detraccion_bp", "detraccion_cents",
+                "retencion_cents", "description", "references_id", "status", "paid_cents", "adjust_cents")
+# An invoice column refused by invoices.check_edit -> the import field (file column) to name.
+_EDIT_FIELDS = {"status": "numero", "total_cents": "total", "base_cents": "base", "igv_cents": "igv",
+                "currency": "currency", "exchange_rate_e4": "rate", "detraccion_bp": "detraccion",
+                "detraccion_cents": "detraccion", "doc_type": "doc_type", "references_id": "ref_numero",
+                "issue_date": "issue_date", "due_date": "due_date", "description": "description"}
+
+
+# A credit or debit note's own adjust_cents, as `invoices add` sets it: minus its total, so the
+# note never carries a balance (its amount moves the invoice it references; _link_notes).
+_NOTE_ADJUST = "CASE WHEN doc_type IN ('07', '08') THEN -total_cents ELSE 0 END"
+
+
+def _as_date(value: Any) -> date:
+    # Read back through plain SQL, SQLite gives a date column as its text.
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+class _RowView:
+    """An invoice's columns as attributes, for the shared rules and audit views."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 _STAGE_COLUMNS = (
@@ -1377,7 +1796,7 @@ class _SqliteMover:
         # read in insertion (= file) order.
         self.move = (
             f"INSERT INTO invoice ({cols}, retencion_cents, paid_cents, adjust_cents, created_by, created_at, updated_at) "
-            f"SELECT {cols}, 0, 0, 0, ?, ?, ? FROM {self._TABLE} WHERE true "
+            f"SELECT {cols}, 0, 0, {_NOTE_ADJUST}, ?, ?, ? FROM {self._TABLE} WHERE true "
             f"ON CONFLICT (direction, party_id, doc_type, serie, numero) {conflict}"
         )
         self.move_params = move_params
