@@ -19,6 +19,34 @@ PG_URL_ENV = "CUENTAS_TEST_POSTGRES_URL"
 TODAY = "2026-06-15"
 PASSWORD = "clave-de-prueba-123"
 
+# --- hypothesis profiles -------------------------------------------------------------------
+# "ci" (the default) derandomises every property test: the same examples on every run, so a red
+# CI means a change broke something. CUENTAS_HYPOTHESIS_PROFILE=explore searches at random with
+# EXPLORE_FACTOR times each test's example count; add what it finds as an explicit @example.
+
+HYPOTHESIS_PROFILE_ENV = "CUENTAS_HYPOTHESIS_PROFILE"
+EXPLORE_FACTOR = 20
+
+
+def _register_hypothesis_profiles() -> str:
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+    settings.register_profile("explore", derandomize=False, print_blob=True, deadline=None, max_examples=2000)
+    name = os.environ.get(HYPOTHESIS_PROFILE_ENV, "ci")
+    if name not in ("ci", "explore"):
+        raise pytest.UsageError(f"{HYPOTHESIS_PROFILE_ENV}={name!r}: use ci or explore")
+    settings.load_profile(name)
+    return name
+
+
+HYPOTHESIS_PROFILE = _register_hypothesis_profiles()
+
+
+def fuzz_examples(n: int) -> int:
+    """A property test's example count: n in CI, EXPLORE_FACTOR x n when exploring."""
+    return n * EXPLORE_FACTOR if HYPOTHESIS_PROFILE == "explore" else n
+
 
 class MemoryKeyring(KeyringBackend):
     """A keyring that lives in the test's memory only."""

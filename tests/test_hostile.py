@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import CuentasError
 from cuentas_cli.services import auth, importer
+from tests.conftest import fuzz_examples
 from tests.dbstate import snapshot
 from tests.reliability import backend, cli_env, counts, cuentas_argv, figure
 
@@ -33,7 +34,7 @@ RUC_C = "20100070970"
 
 # --- fuzzing ---------------------------------------------------------------------------------
 
-CSV_EXAMPLES, XLSX_EXAMPLES, PLE_EXAMPLES = 150, 40, 120
+CSV_EXAMPLES, XLSX_EXAMPLES, PLE_EXAMPLES = fuzz_examples(150), fuzz_examples(40), fuzz_examples(120)
 TRIED: dict[tuple[str, str], int] = {}  # (format, backend) -> cases run
 
 

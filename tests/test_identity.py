@@ -23,6 +23,7 @@ from cuentas_cli.services.identity import (
     validate_passport,
     validate_ruc,
 )
+from tests.conftest import fuzz_examples
 
 # peru-reference.md, worked by hand (including both edge cases of the algorithm).
 REFERENCE_RUCS = ["20131312955", "20512333797", "20100070970", "20139490691", "10054148289"]
@@ -94,7 +95,7 @@ def _rejected(value: str) -> bool:
     return False
 
 
-@settings(max_examples=500)
+@settings(max_examples=fuzz_examples(500))
 @given(valid_rucs, single_digit_changes)
 def test_every_single_digit_change_is_rejected_but_the_algorithms_own_blind_spot(ruc, change):
     """A single changed digit is always rejected, except where the algorithm itself cannot see
@@ -106,7 +107,7 @@ def test_every_single_digit_change_is_rejected_but_the_algorithms_own_blind_spot
         assert position < 10 and {_r(ruc), _r(changed)} == {0, 10}, (ruc, changed)
 
 
-@settings(max_examples=300)
+@settings(max_examples=fuzz_examples(300))
 @given(valid_rucs.filter(lambda r: _r(r) not in (0, 10)))
 def test_outside_the_blind_spot_every_single_digit_change_is_rejected(ruc):
     for position in range(11):

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import CuentasError
 from cuentas_cli.services import auth, importer
+from tests.conftest import fuzz_examples
 
 HEADER = ["tipo", "ruc", "razon_social", "tipo_comprobante", "serie", "numero", "fecha_emision", "fecha_vencimiento",
           "moneda", "tipo_cambio", "base_imponible", "igv", "total"]
@@ -50,7 +51,7 @@ def _invoices(url: str) -> int:
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(60), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=files(), partial=st.booleans())
 def test_malformed_rows_never_crash_and_never_half_import(company, tmp_path, data, partial):
     import csv
