@@ -85,6 +85,18 @@ def is_open(cols: Any) -> Any:
     return and_(cols.status.in_(OPEN_STATUSES), cached_balance(cols) > 0)
 
 
+def pen_cents_sql(cents: str, rate: str) -> str:
+    """SQL text: a positive amount in céntimos converted to PEN at its document's own rate
+    (ten-thousandths), rounded half up per document; sums of PEN figures add these, never
+    convert a sum, so every surface rounds the same way."""
+    return f"(({cents}) * {rate} + 5000) / 10000"
+
+
+def pen_cents(cents: Any, rate: Any) -> Any:
+    """SQLAlchemy expression of `pen_cents_sql` (integer division on both backends)."""
+    return (cents * rate + 5000) // 10000
+
+
 def open_balance_sql(alias: str = "i") -> str:
     """SQL text of `open_balance` for a table alias."""
     a = f"{alias}." if alias else ""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import Conflict, CuentasError, ExternalError, NotFound, ValidationError
@@ -419,10 +419,9 @@ def row_of(party: "Party") -> PartyRow:
     return PartyRow(**_row_values(party))
 
 
-def _pen(e6: int | None) -> Decimal:
-    """SUM(balance_cents * rate_e4) -> soles with two decimals."""
-    cents = (Decimal(int(e6 or 0)) / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return cents / 100
+def _pen(cents: int | None) -> Decimal:
+    """A sum of per-document PEN céntimos (balances.pen_cents) -> soles with two decimals."""
+    return Decimal(int(cents or 0)).scaleb(-2).quantize(Decimal("0.01"))
 
 
 def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: date, search: str | None = None,
@@ -453,17 +452,17 @@ def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: d
     balance = balances.cached_balance(Invoice)  # the ledger's rule within open statuses
     overdue = (
         select(Invoice.party_id.label("party_id"), func.count().label("n"),
-               func.sum(balance * Invoice.exchange_rate_e4).label("e6"))
+               func.sum(balances.pen_cents(balance, Invoice.exchange_rate_e4)).label("pen"))
         .where(balances.is_open(Invoice), Invoice.due_date < today)
         .group_by(Invoice.party_id)
         .subquery()
     )
-    query = (query.add_columns(overdue.c.n, overdue.c.e6).join(overdue, overdue.c.party_id == Party.id)
-             .order_by(overdue.c.e6.desc(), Party.id))
+    query = (query.add_columns(overdue.c.n, overdue.c.pen).join(overdue, overdue.c.party_id == Party.id)
+             .order_by(overdue.c.pen.desc(), Party.id))
     if limit:
         query = query.limit(limit)
-    return [PartyOverdueRow(**_row_values(p), overdue_invoices=int(n), overdue_pen=_pen(e6))
-            for p, n, e6 in session.execute(query).all()]
+    return [PartyOverdueRow(**_row_values(p), overdue_invoices=int(n), overdue_pen=_pen(pen))
+            for p, n, pen in session.execute(query).all()]
 
 
 def show_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, today: date) -> PartyDetail:
@@ -476,8 +475,8 @@ def show_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
     balance = balances.cached_balance(Invoice)  # the ledger's rule within open statuses
     is_open = balances.is_open(Invoice)
     is_overdue = and_(is_open, Invoice.due_date < today)
-    weighted = balance * Invoice.exchange_rate_e4
-    n_open, open_e6, n_overdue, overdue_e6 = session.execute(
+    weighted = balances.pen_cents(balance, Invoice.exchange_rate_e4)
+    n_open, open_pen, n_overdue, overdue_pen = session.execute(
         select(
             func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
             func.coalesce(func.sum(case((is_open, weighted), else_=0)), 0),
@@ -494,8 +493,8 @@ def show_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
     ).first()
     return PartyDetail(
         **_row_values(party), doc_type_name=doc_type_label(party.doc_type),
-        open_invoices=int(n_open), open_balance_pen=_pen(open_e6),
-        overdue_invoices=int(n_overdue), overdue_pen=_pen(overdue_e6),
+        open_invoices=int(n_open), open_balance_pen=_pen(open_pen),
+        overdue_invoices=int(n_overdue), overdue_pen=_pen(overdue_pen),
         last_payment_date=last[0] if last else None,
         last_payment_amount=Decimal(last[1]) / 100 if last else None,
         last_payment_currency=last[2] if last else None,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from cuentas_cli.errors import UsageError
 from cuentas_cli.services.auth import Actor, require
-from cuentas_cli.services.balances import NOTES_SQL, balance_as_of_sql, balances_cte, late_cte
+from cuentas_cli.services.balances import NOTES_SQL, balance_as_of_sql, balances_cte, late_cte, pen_cents_sql
 from cuentas_cli.services.balances import lit as _lit
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def _amount(currency: str | None, cents: str = "bal", rate: str = "rate") -> str
     """The amount in the report currency: PEN (converted per invoice, half up) or native."""
     if currency:
         return cents
-    return f"(({cents}) * {rate} + 5000) / 10000"
+    return pen_cents_sql(cents, rate)
 
 
 def _bucket_case(as_of: date, buckets: tuple[int, ...]) -> str:
