@@ -445,3 +445,14 @@ def test_every_date_option_takes_only_the_two_forms(books, command, value):
     result = books.run(*command, value)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value,rate", [("3.7500", 37500), ("3,7500", 37500), ("3,75", 37500), ("3", 30000)])
+def test_parse_rate_takes_either_decimal_mark(value, rate):
+    assert d.parse_rate(value) == rate
+
+
+@pytest.mark.parametrize("value", ["3.7.5", "3,750.0", "1e1", "٣.٧٥", "abc", "", "-3.75", "NaN"])
+def test_parse_rate_refuses_what_is_not_a_rate(value):
+    with pytest.raises(ValidationError):
+        d.parse_rate(value)

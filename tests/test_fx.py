@@ -52,7 +52,7 @@ def test_set_and_list(company):
 
 
 @pytest.mark.parametrize("args,code,message", [
-    (("set", "2026-06-12", "3,739"), 3, "error: sell rate '3,739' is not a number"),
+    (("set", "2026-06-12", "3,7,39"), 3, "error: sell rate '3,7,39' is not a number"),
     (("set", "2026-06-12", "0"), 3, "error: sell rate '0': must be a positive rate like 3.739"),
     (("set", "2026-06-12", "3.73912"), 3, "error: sell rate '3.73912': at most 4 decimals"),
     (("set", "2026-06-12", "3.70", "--buy", "3.80"), 3, "error: buy rate 3.80 is above sell rate 3.70"),

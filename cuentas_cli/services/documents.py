@@ -111,6 +111,7 @@ _SYMBOL_PREFIX = (("US$", "USD"), ("USD", "USD"), ("S/.", "PEN"), ("S/", "PEN"),
 _SYMBOL_SUFFIX = (("USD", "USD"), ("PEN", "PEN"))
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
 _BODY = re.compile(r"[0-9.,]+")
+_RATE = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
 _DIGITS = frozenset("0123456789")
 _GROUPED = {".": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+"), ",": re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")}
 _AMBIGUOUS_INT = re.compile(r"[1-9][0-9]{0,2}")
@@ -272,11 +273,13 @@ def _parse_amount_text(text: str, *, field: str, decimal: str | None, currency: 
 
 
 def parse_rate(text: str | Decimal, *, field: str = "exchange rate") -> int:
-    """An exchange rate with up to 4 decimals -> ten-thousandths (3.7391 -> 37391)."""
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValidationError(f"{field} {text!r} is not a number") from None
+    """An exchange rate with up to 4 decimals -> ten-thousandths (3.7391 -> 37391). The decimal
+    mark may be a point or a comma ("3,7391", as Spanish-locale files write it): a rate is below
+    1000 and has no thousands, so the comma can only be the decimal mark."""
+    raw = str(text).strip()
+    if not _RATE.fullmatch(raw):
+        raise ValidationError(f"{field} {text!r} is not a number")
+    value = Decimal(raw.replace(",", "."))
     if not value.is_finite() or value <= 0 or value > 1000:
         raise ValidationError(f"{field} {text!r}: must be a positive rate like 3.739")
     if value != value.quantize(Decimal("0.0001")):
