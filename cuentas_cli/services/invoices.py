@@ -479,7 +479,7 @@ def check_note_applies(*, doc_type: str, total_cents: int, target: Any) -> None:
     `target` is anything with the invoice's serie, numero, status, currency and total, adjust
     and paid céntimos (an Invoice, or the importer's row view)."""
     label = document_label(target.serie, target.numero)
-    balance = target.total_cents + target.adjust_cents - target.paid_cents
+    balance = balances.cached_balance(target)
     if target.status == "ANULADA":
         raise ValidationError(f"{label} is ANULADA; a note cannot modify it")
     if doc_type == "07":
@@ -494,7 +494,7 @@ def check_note_applies(*, doc_type: str, total_cents: int, target: Any) -> None:
 def apply_note(session: "Session", *, note: "Invoice", target: "Invoice", today: date, sign: int) -> None:
     """Apply (sign=+1) or withdraw (sign=-1) a note's amount on the invoice it references."""
     label = document_label(target.serie, target.numero)
-    balance = target.total_cents + target.adjust_cents - target.paid_cents
+    balance = balances.cached_balance(target)
     credit = note.doc_type == "07"
     delta = (-note.total_cents if credit else note.total_cents) * sign
     if sign > 0:
@@ -962,7 +962,7 @@ def set_status(*, session: "Session", actor: Actor | None, today: date, ref: str
             inv.status = "PENDIENTE"
         refresh_status(inv, today=today)
         if target == "PAGADA" and inv.status != "PAGADA":
-            balance = inv.total_cents + inv.adjust_cents - inv.paid_cents
+            balance = balances.cached_balance(inv)
             payment = insert_payments(session, actor=actor, inv=inv, today=today,
                                       items=[(balance, paid_on or today, method, reference or "set-status PAGADA")])[0]
         elif target != inv.status:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from cuentas_cli.db.models import PAYMENT_METHODS
 from cuentas_cli.errors import NotFound, ValidationError
-from cuentas_cli.services import audit, documents
+from cuentas_cli.services import audit, balances, documents
 from cuentas_cli.services.auth import Actor, require
 from cuentas_cli.services.invoices import document_label, get_invoice, money, refresh_status, row_of
 
@@ -91,7 +91,7 @@ def insert_payments(session: "Session", *, actor: Actor | None, inv: "Invoice", 
     if inv.references_id is not None:
         raise ValidationError(f"{label} is a credit/debit note: its amount is applied to the invoice it references; "
                               f"record payments there")
-    balance = inv.total_cents + inv.adjust_cents - inv.paid_cents
+    balance = balances.cached_balance(inv)
     rows: list[dict] = []
     now = utcnow()
     for cents, paid_on, method, reference in items:
