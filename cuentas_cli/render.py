@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -152,12 +153,12 @@ def emit(
     if kind == "jsonl":
         for row in dict_rows:
             row = {k: row[k] for k in columns} if columns else row
-            out.write(json.dumps(plain(row), ensure_ascii=False) + "\n")
+            out.write(json_text(plain(row), out) + "\n")
             count += 1
         return count
     if kind == "json":
         items = [{k: row[k] for k in columns} if columns else row for row in dict_rows]
-        out.write(json.dumps(plain(items), ensure_ascii=False, indent=2) + "\n")
+        out.write(json_text(plain(items), out, indent=2) + "\n")
         return len(items)
     if kind == "csv":
         writer = None
@@ -184,13 +185,27 @@ def emit_record(record: Any, fmt: "Format | str | None" = None, *, title: str | 
     kind = resolve_format(fmt)
     data = as_dict(record)
     if kind in {"json", "jsonl"}:
-        sys.stdout.write(json.dumps(plain(data), ensure_ascii=False, indent=2 if kind == "json" else None) + "\n")
+        sys.stdout.write(json_text(plain(data), sys.stdout, indent=2 if kind == "json" else None) + "\n")
         return
     if kind == "csv":
         emit([data], "csv")
         return
     stdout_console().print(vertical_table([(key, value) for key, value in data.items()], title=title,
                                           width=stdout_console().width))
+
+
+# JSON escapes C0 controls itself; these others would still act on a terminal (C1 such as the
+# one-byte CSI U+009B, DEL, bidi overrides).
+_JSON_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: Any, out: Any, *, indent: int | None = None) -> str:
+    """JSON of `data`; written to a terminal, the characters that would act on it are \\u-escaped
+    (the same data once parsed)."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    if _isatty(out):
+        text = _JSON_TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return text
 
 
 def csv_cell(value: Any, *, terminal: bool = False) -> Any:
@@ -203,10 +218,9 @@ def csv_cell(value: Any, *, terminal: bool = False) -> Any:
         value = json.dumps(plain(value), ensure_ascii=False)
     elif isinstance(value, (Decimal, date, datetime, Enum)) or not isinstance(value, str):
         return plain(value)  # amounts, dates, numbers: data, never neutralised
-    if raw_mode():
-        return value
-    value = neutralise(value)
-    return terminal_text(value) if terminal else value
+    if not raw_mode():
+        value = neutralise(value)
+    return terminal_text(value) if terminal else value  # --raw keeps formulas, never escapes
 
 
 def _isatty(stream: Any) -> bool:

@@ -103,7 +103,7 @@ def test_parse_amount_refuses_a_symbol_of_another_currency(value, currency):
 def test_parse_amount_accepts_its_own_currency_symbol():
     assert d.parse_amount("US$ 10", currency="USD") == 1000
     assert d.parse_amount("S/ 10", currency="PEN") == 1000
-    assert d.amount_currency("$ 5") == "USD" and d.amount_currency("S/. 5") == "PEN" and d.amount_currency("5") is None
+    assert d.parse_amount("$ 5", currency="USD") == 500 and d.parse_amount("S/. 5", currency="PEN") == 500
 
 
 @pytest.mark.parametrize("value", ["²", "1²", "١٢٣", "１２３", "12a"])
@@ -456,3 +456,10 @@ def test_parse_rate_takes_either_decimal_mark(value, rate):
 def test_parse_rate_refuses_what_is_not_a_rate(value):
     with pytest.raises(ValidationError):
         d.parse_rate(value)
+
+
+@pytest.mark.parametrize("value", ["(-118.00)", "(- 118.00)", "(-S/ 118.00)"])
+def test_a_sign_inside_brackets_is_not_an_amount(value):
+    """'(-118.00)' was read as +118.00: the brackets' minus and the sign cancelled out."""
+    with pytest.raises(ValidationError):
+        d.parse_amount(value, allow_negative=True)

@@ -389,3 +389,30 @@ def test_a_far_reference_written_otherwise_is_refused_too(tmp_path, spelling):
                 pass
         finally:
             source.close()
+
+
+def test_a_sheet_read_whole_is_bounded_across_its_chunks():
+    """A value at GR1 in one chunk and one at A1048576 in a later chunk make a 200 x 1,048,576
+    rectangle for calamine: refused, as it is when both sit in one chunk."""
+    from types import SimpleNamespace
+
+    from cuentas_cli.errors import ValidationError as Refused
+    from cuentas_cli.services import readers as r
+
+    sheet = SimpleNamespace(archive=SimpleNamespace(path=Path("ataque.xlsx")), name="Hoja1")
+    chunks = [b'<sheetData><row r="1"><c r="GR1"><v>1</v></c></row>',
+              b'<row r="1048576"><c r="A1048576"><v>1</v></c></row></sheetData>']
+    with pytest.raises(Refused):
+        r._SheetReader._bound_whole(sheet, iter(chunks))
+    r._SheetReader._bound_whole(sheet, iter([b'<sheetData><row r="1"><c r="GR1"><v>1</v></c></row>',
+                                             b'<row r="900"><c r="A900"><v>1</v></c></row></sheetData>']))
+
+
+def test_an_ambiguous_header_with_nothing_to_go_by_asks_for_a_mapping(company, tmp_path):
+    """'Tipo de Doc' with empty or unknown values crashed with a KeyError."""
+    path = tmp_path / "d.csv"
+    path.write_text("ruc,razon social,tipo de doc,serie,numero,fecha emision,fecha vencimiento,moneda,total\n"
+                    "20131312955,SUNAT,XX,F001,1,2026-05-25,2026-06-24,PEN,100.00\n", encoding="utf-8")
+    result = company.run("import", str(path), "--kind", "cxc", "--dry-run", role="contador")
+    assert result.exit_code == 3, result.output
+    assert "--mapping" in result.stderr and "Traceback" not in result.output and "unexpected" not in result.output

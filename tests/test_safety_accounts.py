@@ -156,7 +156,8 @@ def test_mask_url(url, shown):
 
 
 def test_webhook_secret_masked_in_settings_show_and_audit_for_everyone(company):
-    assert company.run("settings", "set", "notify.webhook_url", SECRET_URL).exit_code == 0
+    stored = company.run("settings", "set", "notify.webhook_url", SECRET_URL)
+    assert stored.exit_code == 0 and not any(part in stored.output for part in SECRET_PARTS)  # not echoed either
     # an entry written before masking existed
     with open_session(company.url, write=True) as s:
         s.add(AuditLog(username="admin", action="setting.set", entity="setting", entity_id="notify.webhook_url",
@@ -250,3 +251,14 @@ def test_import_says_it_holds_the_write_lock(sqlite_company, tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     assert "ventas.csv holds the database's write lock until it finishes" in " ".join(result.stderr.split())
     assert not (sqlite_path(sqlite_company.url).parent / "cuentas.db.writer").exists()
+
+
+def test_the_writer_note_never_writes_through_a_symbolic_link(sqlite_company, tmp_path):
+    company = sqlite_company
+    victim = tmp_path / "importante.txt"
+    victim.write_text("no tocar\n")
+    link = sqlite_path(company.url).with_name(sqlite_path(company.url).name + ".writer")
+    link.symlink_to(victim)
+    with writer_note(company.url, "import x.csv"):
+        pass
+    assert victim.read_text() == "no tocar\n"

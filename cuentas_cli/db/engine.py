@@ -172,7 +172,10 @@ def writer_note(url: str, command: str) -> Iterator[None]:
     note = {"pid": os.getpid(), "command": command,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if path.is_symlink():
+            raise OSError("the note's place is a symbolic link: never written through")
+        path.unlink(missing_ok=True)  # a stale note of a writer that is gone
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(note, fh)
     except OSError:

@@ -97,13 +97,6 @@ def pen_cents(cents: Any, rate: Any) -> Any:
     return (cents * rate + 5000) // 10000
 
 
-def open_balance_sql(alias: str = "i") -> str:
-    """SQL text of `open_balance` for a table alias."""
-    a = f"{alias}." if alias else ""
-    return (f"CASE WHEN {a}status = 'ANULADA' OR {a}doc_type IN {NOTES_SQL} THEN 0 "
-            f"ELSE {a}total_cents + {a}adjust_cents - {a}paid_cents END")
-
-
 # --- balance as of a date ----------------------------------------------------------------------
 
 

@@ -137,7 +137,9 @@ def _split_symbol(text: str) -> tuple[str | None, bool, str]:
     if len(s) > 1 and s[0] == "(" and s[-1] == ")":
         negative, s = True, s[1:-1].strip()
     if s[:1] == "-":
-        negative, s = not negative, s[1:].lstrip()
+        if negative:
+            return None, True, "(-)"  # a sign inside brackets: no amount, refused by the caller
+        negative, s = True, s[1:].lstrip()
     symbol = None
     upper = s.upper()
     for mark, code in _SYMBOL_PREFIX:
@@ -153,11 +155,6 @@ def _split_symbol(text: str) -> tuple[str | None, bool, str]:
     if s[:1] == "-" and not negative:
         negative, s = True, s[1:].lstrip()
     return symbol, negative, s.translate(_SPACES)
-
-
-def amount_currency(text: str) -> str | None:
-    """The currency an amount's symbol names: 'S/ 10' -> 'PEN', 'US$ 10' -> 'USD', '10' -> None."""
-    return _split_symbol(str(text))[0]
 
 
 def _number_style(body: str) -> tuple[str | None, str, str]:

@@ -298,7 +298,10 @@ def _resolve_ambiguous(index: int, header: list[str], candidates: tuple[str, ...
     if len(fits) == 1:
         return fits[0]
     if not fits:
-        return _HEADER_INDEX[readers.normalise_header(header[index])]  # nothing to go by: the usual reading
+        usual = _HEADER_INDEX.get(readers.normalise_header(header[index]))  # nothing to go by: the usual reading
+        if usual is not None:
+            return usual
+        fits = list(candidates)
     near = {fields_at.get(index - 1), fields_at.get(index + 1)}
     by_neighbour = [n for n in fits if (n == "doc_type" and near & _DOC_FIELDS) or (n == "party_doc_type" and near & _PARTY_FIELDS)]
     if len(by_neighbour) == 1:

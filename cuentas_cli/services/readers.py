@@ -1058,7 +1058,8 @@ class _SheetReader:
     def _bound_whole(self, chunks: Iterator[bytes]) -> None:
         """The checks of _bound over a whole sheet, chunk by chunk, before calamine parses it."""
         extent = _Extent(self.archive.path.name, self.name)
-        quick = _quick_check(1, MAX_XLSX_CELLS // MAX_XLSX_COLUMNS, wide=True)  # any rectangle within is small enough
+        # Every reference is scanned here (a sheet read whole is the rare path): a quick check per
+        # chunk would miss a rectangle whose corners sit in different chunks (GR1 ... A1048576).
         carry = b""
         first = True
         for chunk in chunks:
@@ -1070,17 +1071,9 @@ class _SheetReader:
             if cut < 0:
                 carry = data[-4096:]
                 continue
-            self._bound_piece(extent, quick, data, cut)
+            extent.scan(data, 0, cut)
             carry = data[cut:]
-        self._bound_piece(extent, quick, carry, len(carry))
-
-    @staticmethod
-    def _bound_piece(extent: "_Extent", quick: re.Pattern[bytes], data: bytes, end: int) -> None:
-        if quick.search(data[:end].translate(_QUOTES, _SPACES)) is not None:
-            extent.scan(data, 0, end)
-        elif _REF.search(data, 0, end) is not None:
-            extent.add(1, 1)  # cells within A1:GR100000, not looked at one by one
-            extent.check()
+        extent.scan(carry, 0, len(carry))
 
     def _whole_rows(self, after: int) -> Iterator[tuple[int, list[Any]]]:
         """Rows after row `after` from the sheet parsed whole."""

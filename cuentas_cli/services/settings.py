@@ -105,7 +105,7 @@ def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str) -
     audit.record(session, actor, action="setting.set", entity="setting", entity_id=key,
                  before={"value": mask_url_value(before["value"])} if before else None,
                  after={"value": mask_url_value(text)})
-    return text
+    return mask_url_value(text)  # what the command echoes: a URL's secret parts masked
 
 
 def set_local(key: str, raw: str) -> str:

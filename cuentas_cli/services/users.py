@@ -220,10 +220,6 @@ def login(*, session: "Session", username: str, password: str, hours: int) -> Lo
     return LoginResult(token, user.username, user.role, row.expires_at)
 
 
-def logout(*, session: "Session", token: str) -> bool:
-    return auth.revoke_token_value(session, token)
-
-
 # --- roles ------------------------------------------------------------------------------
 
 
