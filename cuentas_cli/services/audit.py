@@ -77,6 +77,31 @@ def record(
     )
 
 
+def record_many(session: "Session", actor: Actor | None, *, action: str, entity: str,
+                items: "Iterable[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]]", chunk: int = 5000) -> int:
+    """Add one audit row per (entity id, before, after) in the caller's transaction, as `record`
+    does, with one executemany per chunk instead of an ORM object per row (a bulk path's log)."""
+    from sqlalchemy import insert
+
+    from cuentas_cli.db.models import AuditLog, utcnow
+
+    at = utcnow()
+    common = {"at": at, "user_id": actor.user_id if actor else None, "username": actor.username if actor else None,
+              "action": action, "entity": entity}
+    rows: list[dict[str, Any]] = []
+    count = 0
+    for entity_id, before, after in items:
+        rows.append({**common, "entity_id": None if entity_id is None else str(entity_id),
+                     "before": _dump(before), "after": _dump(after)})
+        if len(rows) >= chunk:
+            session.execute(insert(AuditLog), rows)
+            count, rows = count + len(rows), []
+    if rows:
+        session.execute(insert(AuditLog), rows)
+        count += len(rows)
+    return count
+
+
 @dataclass
 class AuditEntry:
     id: int

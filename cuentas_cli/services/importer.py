@@ -1651,13 +1651,14 @@ class _Job:
         (the changed fields only), as `invoices edit` records it."""
         from cuentas_cli.services.invoices import audit_view
 
-        for invoice_id, old, new in self.updates:
-            before, after = audit_view(_RowView(old)), audit_view(_RowView(new))
-            changed = [k for k in after if after[k] != before[k]]
-            if changed:
-                audit.record(self.session, self.actor, action="invoice.import_update", entity="invoice",
-                             entity_id=invoice_id, before={k: before[k] for k in changed},
-                             after={k: after[k] for k in changed})
+        def changes() -> Iterator[tuple[int, dict, dict]]:
+            for invoice_id, old, new in self.updates:
+                before, after = audit_view(_RowView(old)), audit_view(_RowView(new))
+                changed = [k for k in after if after[k] != before[k]]
+                if changed:
+                    yield invoice_id, {k: before[k] for k in changed}, {k: after[k] for k in changed}
+
+        audit.record_many(self.session, self.actor, action="invoice.import_update", entity="invoice", items=changes())
 
 
 # --- helpers -------------------------------------------------------------------------------
