@@ -130,6 +130,18 @@ def _error_line(message: str) -> None:
     sys.stderr.flush()
 
 
+def _check_arguments(args: list[str]) -> None:
+    """Bytes that are not UTF-8 arrive as lone surrogates, which no database stores: refused here,
+    before any work, instead of failing at the write."""
+    from cuentas_cli.errors import UsageError
+
+    for n, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"argument {n} is not valid UTF-8 text (check the terminal's or the script's encoding)") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run cuentas and return its exit code; the one place errors become messages."""
     from typer import _click
@@ -142,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     show_traceback = "--traceback" in args
     command = typer.main.get_command(app)
     try:
+        _check_arguments(args)
         result = command.main(args=args, prog_name="cuentas", standalone_mode=False)
         code = int(result) if isinstance(result, int) else ExitCode.OK
         if code == ExitCode.OK:

@@ -205,7 +205,10 @@ def read_session_file(path: Path, *, check_mode: bool = True) -> str | None:
         raise ValidationError(f"session file {path} has mode {mode:o}; it must be 0600 (chmod 600 {path})")
     if path.stat().st_size > SESSION_FILE_MAX_BYTES:
         raise ValidationError(f"session file {path} is not a cuentas session file (too large)")
-    return path.read_bytes().decode("utf-8", "replace").strip() or None
+    try:
+        return path.read_bytes().decode("utf-8", "replace").strip() or None
+    except OSError as exc:
+        raise ValidationError(f"session file {path} cannot be read: {exc.strerror or exc}") from None
 
 
 _current: Runtime | None = None

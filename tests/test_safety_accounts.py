@@ -262,3 +262,29 @@ def test_the_writer_note_never_writes_through_a_symbolic_link(sqlite_company, tm
     with writer_note(company.url, "import x.csv"):
         pass
     assert victim.read_text() == "no tocar\n"
+
+
+def test_an_argument_that_is_not_utf8_is_a_usage_error(company):
+    """Non-UTF-8 bytes reach Python as lone surrogates: they failed at the database write as an
+    'unexpected UnicodeEncodeError'."""
+    import os
+
+    result = company.run("clients", "edit", "1", "--name", os.fsdecode(b"ACME \x9b2J"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "error: argument 5 is not valid UTF-8 text (check the terminal's or the script's encoding)\n"
+
+
+def test_an_unreadable_session_file_is_a_clear_error(tmp_path):
+    from cuentas_cli.errors import ValidationError as Refused
+    from cuentas_cli.runtime import read_session_file
+
+    import pathlib
+    from unittest import mock
+
+    session_file = tmp_path / "s"
+    session_file.write_text("x")
+    session_file.chmod(0o600)
+    # tests run as root, who reads any file: the unreadable file is simulated
+    with mock.patch.object(pathlib.Path, "read_bytes", side_effect=OSError(13, "Permission denied")), \
+            pytest.raises(Refused, match="cannot be read"):
+        read_session_file(session_file)
