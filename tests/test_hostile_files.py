@@ -416,3 +416,22 @@ def test_an_ambiguous_header_with_nothing_to_go_by_asks_for_a_mapping(company, t
     result = company.run("import", str(path), "--kind", "cxc", "--dry-run", role="contador")
     assert result.exit_code == 3, result.output
     assert "--mapping" in result.stderr and "Traceback" not in result.output and "unexpected" not in result.output
+
+
+def test_a_bounded_second_read_leaves_the_progress_on_the_import(tmp_path):
+    """Sampling the first rows again (an ambiguous header, the decimal mark) opened a second
+    handle that replaced the import's: the progress bar read 0 for the rest of the file."""
+    from cuentas_cli.services import readers as r
+
+    path = tmp_path / "v.csv"
+    path.write_text("ruc;serie;numero;total\n" + "".join(f"20131312955;F001;{n};10,00\n" for n in range(1, 2001)))
+    source = r.open_csv(path, encoding=None, known=lambda h: True)
+    main = source.rows()
+    for _ in range(1500):
+        next(main)
+    sample = source.rows()
+    for _ in range(10):
+        next(sample)
+    sample.close()
+    assert source.position() > path.stat().st_size // 2
+    main.close()

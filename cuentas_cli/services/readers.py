@@ -353,7 +353,8 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         with path.open("rb") as binary:
-            position_holder["f"] = binary
+            if position_holder.get("f") is None or position_holder["f"].closed:
+                position_holder["f"] = binary  # a bounded second read (a sample) leaves the import's own
             stream = io.TextIOWrapper(binary, encoding=enc, newline="", errors="strict")
             record = [0, 0]  # characters of the record so far; a NUL seen in it
             reader = csv.reader(_bounded_lines(stream, path.name, record), delimiter=delim)
@@ -1254,7 +1255,8 @@ def open_ple(path: Path, *, encoding: str | None, book: str | None = None) -> So
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         with path.open("rb") as binary:
-            position_holder["f"] = binary
+            if position_holder.get("f") is None or position_holder["f"].closed:
+                position_holder["f"] = binary  # a bounded second read (a sample) leaves the import's own
             stream = io.TextIOWrapper(binary, encoding=enc, newline=None, errors="strict")
             readline = stream.readline
             limit = MAX_LINE_CHARS + 1
