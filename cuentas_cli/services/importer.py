@@ -1410,25 +1410,8 @@ class _Job:
 
     def _reject_existing(self, rows: list[tuple]) -> list[tuple]:
         """--on-duplicate error: rows whose invoice already existed before this import."""
-        from sqlalchemy import text
-
-        existing: set[tuple] = set()
-        for start in range(0, len(rows), 900):
-            part = rows[start:start + 900]
-            values = ", ".join(f"(:d{i}, :p{i}, :t{i}, :s{i}, :n{i})" for i in range(len(part)))
-            params: dict[str, Any] = {"max_before": self.max_before}
-            for i, (_, party_id, rec, _) in enumerate(part):
-                params.update({f"d{i}": rec[0], f"p{i}": party_id, f"t{i}": rec[4], f"s{i}": rec[5], f"n{i}": rec[6]})
-            sql = text(
-                f"SELECT i.direction, i.party_id, i.doc_type, i.serie, i.numero FROM invoice i "
-                f"JOIN (VALUES {values}) AS k(d, p, t, s, n) ON i.direction = k.d AND i.party_id = k.p "
-                f"AND i.doc_type = k.t AND i.serie = k.s AND i.numero = k.n WHERE i.id <= :max_before"
-            ) if not self.sqlite else text(
-                f"WITH k(d, p, t, s, n) AS (VALUES {values}) SELECT i.direction, i.party_id, i.doc_type, i.serie, i.numero "
-                f"FROM invoice i JOIN k ON i.direction = k.d AND i.party_id = k.p AND i.doc_type = k.t "
-                f"AND i.serie = k.s AND i.numero = k.n WHERE i.id <= :max_before"
-            )
-            existing.update(tuple(r) for r in self.session.execute(sql, params))
+        found = self._find_documents([(rec[0], party_id, rec[4], rec[5], rec[6]) for _, party_id, rec, _ in rows], ("id",))
+        existing = {key for key, columns in found.items() if columns["id"] <= self.max_before}
         kept = []
         for row in rows:
             row_no, party_id, rec, cells = row
