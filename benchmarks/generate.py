@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from cuentas_cli.services.identity import ruc_check_digit
+from cuentas_cli.rules.identity import ruc_check_digit
 
 START = date(2024, 11, 1)
 TODAY = date(2026, 11, 1)

@@ -113,7 +113,7 @@ def _int_list(*, increasing: bool, low: int, high: int) -> Callable[[str], list[
 
 
 def _ruc(raw: str) -> str:
-    from cuentas_cli.services.identity import validate_ruc
+    from cuentas_cli.rules.identity import validate_ruc
 
     value = raw.strip()
     if value:
@@ -318,7 +318,7 @@ def default_database_url() -> str:
 
 
 def parse_today(raw: str, source: str) -> date:
-    from cuentas_cli.services.documents import parse_day
+    from cuentas_cli.ledger.documents import parse_day
 
     try:
         return parse_day(raw, field=f"{source}:")

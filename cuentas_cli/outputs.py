@@ -90,7 +90,7 @@ def configured_mode(session: "Session | None", config: Any = None) -> int:
     """The mode for files with company data: the `files.mode` setting, else 0600."""
     if session is None or config is None:
         return DEFAULT_MODE
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     value = settings.get(session, config, "files.mode")
     return int(value) if value is not None else DEFAULT_MODE

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cuentas_cli import outputs
-    from cuentas_cli.services.auth import Actor
+    from cuentas_cli.admin.auth import Actor
 
 SESSION_FILE_ENV = "CUENTAS_SESSION_FILE"
 
@@ -90,7 +90,7 @@ class Runtime:
                 raise self._not_logged_in()
             return self._actor
         from cuentas_cli.integrations.keyring_store import KeyringUnavailable
-        from cuentas_cli.services import auth
+        from cuentas_cli.admin import auth
 
         try:
             token = self.stored_token()
@@ -118,7 +118,7 @@ class Runtime:
             return
         from cuentas_cli.db.engine import open_session
         from cuentas_cli.db.models import ApiToken
-        from cuentas_cli.services.auth import now_utc
+        from cuentas_cli.admin.auth import now_utc
 
         try:
             with open_session(self.url, write=True) as s:
@@ -153,7 +153,7 @@ def session_file_problem(path: Path) -> str | None:
         text = path.read_bytes().decode("utf-8", "replace").strip()
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
-    from cuentas_cli.services.auth import SERVICE_PREFIX, SESSION_PREFIX
+    from cuentas_cli.admin.auth import SERVICE_PREFIX, SESSION_PREFIX
 
     if not text or (text.isascii() and "\n" not in text and text.startswith((SESSION_PREFIX, SERVICE_PREFIX))):
         return None

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from cuentas_cli.db.models import Invoice, Party, Payment
-from cuentas_cli.services.identity import ruc_check_digit
-from cuentas_cli.services.statuses import status_for
+from cuentas_cli.rules.identity import ruc_check_digit
+from cuentas_cli.ledger.statuses import status_for
 
 _counter = itertools.count(1)
 

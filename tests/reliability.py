@@ -94,7 +94,7 @@ def balance_mismatches(url: str) -> list[tuple]:
 def status_mismatches(url: str, today) -> list[tuple]:  # noqa: ANN001
     """Invoices (not ANULADA) whose stored status is not the one rule's (statuses.STATUS_CASE)."""
     from cuentas_cli.db.engine import get_engine
-    from cuentas_cli.services.statuses import STATUS_CASE
+    from cuentas_cli.ledger.statuses import STATUS_CASE
 
     with get_engine(url).connect() as conn:
         return list(conn.execute(text(
@@ -122,7 +122,8 @@ def _worker(spec_path: str) -> int:
     # really start together.
     from cuentas_cli import app  # noqa: F401
     from cuentas_cli.db import engine  # noqa: F401
-    from cuentas_cli.services import invoices, payments  # noqa: F401
+    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import payments  # noqa: F401
 
     go = Path(spec["go"])
     Path(spec["ready"]).touch()

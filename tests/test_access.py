@@ -175,7 +175,7 @@ def test_every_command_has_an_access_case():
 
 
 def test_default_grants_are_the_design_matrix():
-    from cuentas_cli.services.auth import PERMISSIONS
+    from cuentas_cli.admin.auth import PERMISSIONS
 
     grants = {role: set(perms) for role, perms in default_grants().items()}
     assert grants == DESIGN_MATRIX

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.services import documents as d
+from cuentas_cli.ledger import documents as d
 from tests.dbstate import snapshot
 from tests.test_invoices import CLIENT, add, added, books, said, stored  # noqa: F401 (fixture)
 
@@ -224,7 +224,7 @@ def test_import_plain_point_values_under_decimal_comma_are_not_read_as_points(co
 
 def test_import_decides_only_from_the_first_rows(company, tmp_path, monkeypatch):
     """The pre-scan for an ambiguous value reads a bounded number of rows, not the whole file."""
-    from cuentas_cli.services import importer
+    from cuentas_cli.imports import importer
 
     monkeypatch.setattr(importer, "DECIMAL_SCAN_ROWS", 2)
     result = run_import(company, spanish_csv(tmp_path, "1.180", "2500", "350,75"))

@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
-from cuentas_cli.services import balances, demo, demo_data
+from cuentas_cli.ledger import balances
+from cuentas_cli.ops import demo
+from cuentas_cli.ops import demo_data
 from tests.factories import make_invoice, make_party
 
 TODAY = demo_data.DEMO_TODAY.isoformat()
@@ -145,7 +147,7 @@ def test_doctor_runs_the_check_on_a_small_database(books):
 
 
 def test_doctor_says_how_to_run_the_check_on_a_large_database(books, monkeypatch):
-    from cuentas_cli.services import doctor
+    from cuentas_cli.ops import doctor
     from tests.test_doctor import checks
 
     monkeypatch.setattr(doctor, "LEDGER_CHECK_MAX_INVOICES", 10)

@@ -12,7 +12,8 @@ from pathlib import Path
 import keyring
 from keyring.backends import fail
 
-from cuentas_cli.services import demo, demo_data
+from cuentas_cli.ops import demo
+from cuentas_cli.ops import demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +72,7 @@ def test_demo_without_keyring_builds_the_company_and_shows_the_dashboard(cli, tm
     assert statuses["VENCIDA"] >= 20 and statuses["PAGADA"] >= 200 and statuses.get("PARCIAL", 0) + statuses["PENDIENTE"] > 0
     assert rows(url, "SELECT count(*) FROM invoice WHERE total_cents + adjust_cents - paid_cents < 0") == [(0,)]
     # the RUCs are valid
-    from cuentas_cli.services.identity import validate_ruc
+    from cuentas_cli.rules.identity import validate_ruc
 
     for (doc,) in rows(url, "SELECT doc_number FROM party"):
         validate_ruc(doc)

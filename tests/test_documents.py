@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.services import documents as d
+from cuentas_cli.ledger import documents as d
 
 
 @pytest.mark.parametrize(

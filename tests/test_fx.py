@@ -11,7 +11,7 @@ from sqlmodel import select
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.db.models import AuditLog, ExchangeRate
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.services.fx import rate_text, sell_rate_e4
+from cuentas_cli.ledger.fx import rate_text, sell_rate_e4
 from tests.dbstate import snapshot as _snapshot
 from tests.lookup_server import provider_server  # noqa: F401
 

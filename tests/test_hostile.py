@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import CuentasError
-from cuentas_cli.services import auth, importer
+from cuentas_cli.admin import auth
+from cuentas_cli.imports import importer
 from tests.conftest import fuzz_examples
 from tests.dbstate import snapshot
 from tests.reliability import backend, cli_env, counts, cuentas_argv, figure

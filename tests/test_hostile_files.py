@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
-from cuentas_cli.services import readers
+from cuentas_cli.imports import readers
 from tests.reliability import cli_env, counts, cuentas_argv, figure
 
 RUC_A = "20131312955"  # SUNAT
@@ -397,7 +397,7 @@ def test_a_sheet_read_whole_is_bounded_across_its_chunks():
     from types import SimpleNamespace
 
     from cuentas_cli.errors import ValidationError as Refused
-    from cuentas_cli.services import readers as r
+    from cuentas_cli.imports import readers as r
 
     sheet = SimpleNamespace(archive=SimpleNamespace(path=Path("ataque.xlsx")), name="Hoja1")
     chunks = [b'<sheetData><row r="1"><c r="GR1"><v>1</v></c></row>',
@@ -421,7 +421,7 @@ def test_an_ambiguous_header_with_nothing_to_go_by_asks_for_a_mapping(company, t
 def test_a_bounded_second_read_leaves_the_progress_on_the_import(tmp_path):
     """Sampling the first rows again (an ambiguous header, the decimal mark) opened a second
     handle that replaced the import's: the progress bar read 0 for the rest of the file."""
-    from cuentas_cli.services import readers as r
+    from cuentas_cli.imports import readers as r
 
     path = tmp_path / "v.csv"
     path.write_text("ruc;serie;numero;total\n" + "".join(f"20131312955;F001;{n};10,00\n" for n in range(1, 2001)))

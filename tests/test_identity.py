@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.services.identity import (
+from cuentas_cli.rules.identity import (
     RUC_PREFIXES,
     dni_check_chars,
     dni_to_ruc,

@@ -128,7 +128,7 @@ def test_large_xlsx_read_in_segments_imports_every_row_and_names_late_rows(compa
     """A workbook cut into many small segments: every row arrives once, in place."""
     import xlsxwriter
 
-    from cuentas_cli.services import readers
+    from cuentas_cli.imports import readers
 
     monkeypatch.setattr(readers, "_SEGMENT_MIN", 4096)
     monkeypatch.setattr(readers, "_SEGMENT_MAX", 4096)

@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import CuentasError
-from cuentas_cli.services import auth, importer
+from cuentas_cli.admin import auth
+from cuentas_cli.imports import importer
 from tests.conftest import fuzz_examples
 
 HEADER = ["tipo", "ruc", "razon_social", "tipo_comprobante", "serie", "numero", "fecha_emision", "fecha_vencimiento",

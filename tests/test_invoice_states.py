@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.db.models import Invoice
-from cuentas_cli.services.statuses import status_for
+from cuentas_cli.ledger.statuses import status_for
 from tests.dbstate import snapshot
 from tests.factories import make_invoice, make_party
 from tests.test_invoices import said, added, books, stored  # noqa: F401 (fixture)
@@ -274,7 +274,7 @@ def test_update_statuses_is_one_statement_not_one_per_invoice(books, monkeypatch
     from sqlalchemy import event
 
     from cuentas_cli.db.engine import get_engine
-    from cuentas_cli.services import statuses
+    from cuentas_cli.ledger import statuses
 
     with open_session(books.url, write=True) as s:
         party = make_party(s, ruc="20139490691", name="OTRO")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cuentas_cli.errors import LockHeld
-from cuentas_cli.services import notifications
+from cuentas_cli.reminders import notifications
 from tests.test_notify_support import (
     SMTP_PASSWORD,
     STAFF,

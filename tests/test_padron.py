@@ -23,8 +23,8 @@ from sqlalchemy import text
 
 from benchmarks.scenarios.padron import HEADER, write_padron
 from cuentas_cli.db.engine import get_engine, open_session
-from cuentas_cli.services import padron
-from cuentas_cli.services.identity import ruc_check_digit
+from cuentas_cli.parties import padron
+from cuentas_cli.rules.identity import ruc_check_digit
 
 
 def ruc(body: str) -> str:

@@ -13,8 +13,8 @@ from cuentas_cli.config import load
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.db.models import AuditLog, Party
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.services import parties
-from cuentas_cli.services.auth import actor_for
+from cuentas_cli.parties import service as parties
+from cuentas_cli.admin.auth import actor_for
 from tests.dbstate import snapshot as _snapshot
 from tests.factories import make_invoice, make_party, valid_ruc
 from tests.lookup_server import provider_server  # noqa: F401

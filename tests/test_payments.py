@@ -123,7 +123,8 @@ def test_ten_centimos_one_hundred_thousand_times_is_exactly_ten_thousand(books):
     from sqlmodel import select
 
     from cuentas_cli.db.models import User
-    from cuentas_cli.services import auth, payments
+    from cuentas_cli.admin import auth
+    from cuentas_cli.ledger import payments
 
     inv = added(books, total="10000.00")
     with open_session(books.url, write=True) as s:
@@ -153,7 +154,8 @@ def test_bulk_payments_are_all_or_nothing(books, invoice):
 
     from cuentas_cli.db.models import User
     from cuentas_cli.errors import ValidationError
-    from cuentas_cli.services import auth, payments
+    from cuentas_cli.admin import auth
+    from cuentas_cli.ledger import payments
 
     before = snapshot(books.url)
     with pytest.raises(ValidationError, match="more than the balance 180.00"):

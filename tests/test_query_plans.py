@@ -18,7 +18,7 @@ from sqlalchemy import text
 from benchmarks.generate import Dataset
 from benchmarks.scenarios.dashboard import load
 from cuentas_cli.db.engine import get_engine
-from cuentas_cli.services import reports
+from cuentas_cli.reports import queries as reports
 
 AS_OF = date(2026, 11, 1)
 BOTH = ("receivable", "payable")

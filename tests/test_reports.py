@@ -19,8 +19,8 @@ from benchmarks.generate import Dataset
 from benchmarks.scenarios.dashboard import load
 from cuentas_cli.db.engine import get_engine, open_session
 from cuentas_cli.errors import PermissionDenied, UsageError
-from cuentas_cli.services import reports
-from cuentas_cli.services.auth import Actor
+from cuentas_cli.reports import queries as reports
+from cuentas_cli.admin.auth import Actor
 
 MANAGER = Actor(user_id=1, username="gerente", role="gerente", permissions=frozenset({"dashboards", "summary"}))
 CLERK = Actor(user_id=2, username="contador", role="contador", permissions=frozenset({"summary"}))

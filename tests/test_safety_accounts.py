@@ -29,7 +29,8 @@ SECRET_PARTS = ("T0AB12CD3", "B0CD45EF6", "s3cr3tW3bh00kPath")
 
 
 def test_parallel_wrong_passwords_lock_after_exactly_five(company, monkeypatch):
-    from cuentas_cli.services import auth, users
+    from cuentas_cli.admin import auth
+    from cuentas_cli.admin import users
 
     with open_session(company.url) as s:
         real_hash = s.exec(select(User).where(User.username == "contador")).one().password_hash
@@ -175,7 +176,7 @@ def test_webhook_secret_masked_in_settings_show_and_audit_for_everyone(company):
         assert not any(part in audit.stdout for part in SECRET_PARTS)
     # what the notifier uses is still the whole URL
     from cuentas_cli.config import load as load_config
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     with open_session(company.url) as s:
         assert settings.get(s, load_config(), "notify.webhook_url") == SECRET_URL

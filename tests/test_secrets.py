@@ -44,7 +44,7 @@ def test_no_command_takes_a_secret_as_an_argument():
 
 
 def test_secrets_cannot_go_through_settings_set(company):
-    from cuentas_cli.services.settings import SECRET_NAMES
+    from cuentas_cli.admin.settings import SECRET_NAMES
 
     for name in [*SECRET_NAMES, "smtp.password", "lookup.token"]:
         result = company.run("settings", "set", name, "no-deberia-guardarse")

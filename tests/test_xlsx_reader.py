@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.services import readers
+from cuentas_cli.imports import readers
 from tests.conftest import fuzz_examples
 
 MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'

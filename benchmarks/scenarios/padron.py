@@ -7,7 +7,7 @@ Line count: `CUENTAS_BENCH_PADRON_LINES` (default 10,000,000).
 - import: `cuentas padron import FILE` into a SQLite database at head, against the sqlite3
   command-line shell's `.import` of the same file into a plain table (same run). Target 1.5x,
   peak memory 200 MiB.
-- lookup: `services.padron.lookup` by RUC in-process afterwards (median of 200 lookups of
+- lookup: `parties.padron.lookup` by RUC in-process afterwards (median of 200 lookups of
   random RUCs; target 5 ms, shown against a 5 ms baseline so the ratio is the target check).
 - repeat: a second import of the same file replaces the register (row count unchanged, two
   imports recorded); its time, which includes freeing the previous copy, is guarded at 2x.
@@ -143,7 +143,7 @@ def _prepare(url: str, env: dict[str, str]) -> str:
 def _lookups(url: str, n: int, repeats: int = 200) -> list[float]:
     """Seconds per in-process `padron.lookup` of random RUCs of the file (one open session)."""
     from cuentas_cli.db.engine import open_session
-    from cuentas_cli.services import padron
+    from cuentas_cli.parties import padron
 
     rnd = random.Random(5)
     times = []

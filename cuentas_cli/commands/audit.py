@@ -30,7 +30,7 @@ def list_(
 
     Example: cuentas audit list --entity invoice --since 2026-11-01 --format json
     """
-    from cuentas_cli.services import audit
+    from cuentas_cli.admin import audit
 
     since_dt = None
     if since:

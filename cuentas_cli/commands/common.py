@@ -71,7 +71,7 @@ PasswordStdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
 ]
 
-# The invoice filters of `invoices list` and `export` (services/invoices.py InvoiceFilter).
+# The invoice filters of `invoices list` and `export` (ledger/invoices.py InvoiceFilter).
 KindFilterOpt = Annotated[Optional[str], typer.Option("--kind", help="cxc (receivable) or cxp (payable).", metavar="KIND")]
 StatusFilterOpt = Annotated[Optional[str], typer.Option(
     "--status", help="PENDIENTE, PARCIAL, PAGADA, VENCIDA or ANULADA (as of today).", metavar="S")]
@@ -111,7 +111,7 @@ def parse_date(value: str | None, flag: str) -> "date | None":
     """A date option: YYYY-MM-DD or DD/MM/YYYY within the years 1900-2199; a usage error naming
     the flag otherwise (2026-W23 and 20260601 included, which date.fromisoformat would take)."""
     from cuentas_cli.errors import ValidationError
-    from cuentas_cli.services.documents import parse_day
+    from cuentas_cli.ledger.documents import parse_day
 
     if value is None:
         return None
@@ -131,8 +131,8 @@ def check_count(value: int | None, flag: str, *, low: int = 0, high: int = MAX_D
 def invoice_filter(*, kind: str | None, status: str | None, party: str | None, overdue: bool,
                    due_within: int | None, date_from: str | None, date_to: str | None, currency: str | None,
                    limit: int | None = None):  # noqa: ANN201
-    """The *FilterOpt values as a services.invoices.InvoiceFilter (dates parsed here)."""
-    from cuentas_cli.services.invoices import InvoiceFilter
+    """The *FilterOpt values as a ledger.invoices.InvoiceFilter (dates parsed here)."""
+    from cuentas_cli.ledger.invoices import InvoiceFilter
 
     check_count(due_within, "--due-within")
     check_count(limit, "--limit", low=1, high=MAX_LIMIT, unit="rows")

@@ -33,7 +33,7 @@ def _suggest(ctx: Any, suggest: Any, **arguments: Any) -> list[tuple[str, str]]:
 
 def complete_party_doc(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Documents of clients (under `clients`) or suppliers (under `suppliers`) starting with what was typed."""
-    from cuentas_cli.services import parties
+    from cuentas_cli.parties import service as parties
 
     parent = ctx.parent.info_name if ctx.parent is not None else ""
     kind = "supplier" if parent == "suppliers" else "client"
@@ -42,6 +42,6 @@ def complete_party_doc(ctx: typer.Context, incomplete: str) -> list[tuple[str, s
 
 def complete_invoice_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Invoice ids starting with what was typed (newest first), with serie-número, party and status."""
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     return _suggest(ctx, invoices.suggest_ids, prefix=incomplete)

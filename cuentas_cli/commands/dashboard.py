@@ -50,7 +50,7 @@ def _as_of(raw: str | None, rt: Any) -> date:
 def _buckets(raw: str | None, session: Any, rt: Any) -> list[int]:
     from cuentas_cli.config import parse_value
     from cuentas_cli.errors import ValidationError
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     if raw is None:
         return settings.get(session, rt.config, "aging.buckets")
@@ -63,7 +63,7 @@ def _buckets(raw: str | None, session: Any, rt: Any) -> list[int]:
 def _opening(raw: str | None):  # noqa: ANN202
     from decimal import Decimal
 
-    from cuentas_cli.services.documents import parse_amount
+    from cuentas_cli.ledger.documents import parse_amount
 
     if raw is None:
         return Decimal(0)
@@ -191,7 +191,7 @@ def dashboard(
     if ctx.invoked_subcommand is not None:
         return
     from cuentas_cli.render import plain
-    from cuentas_cli.services import reports
+    from cuentas_cli.reports import queries as reports
 
     rt = runtime()
     day = _as_of(as_of, rt)
@@ -248,7 +248,7 @@ def metrics(as_of: AsOfOpt = None, fmt: FormatOpt = None) -> None:
 
     Example: cuentas dashboard metrics --as-of 2026-10-31 --format json
     """
-    from cuentas_cli.services import reports
+    from cuentas_cli.reports import queries as reports
 
     rt = runtime()
     day = _as_of(as_of, rt)
@@ -276,7 +276,7 @@ def aging(
 
     Example: cuentas dashboard aging --kind cxc --by-party --as-of 2026-10-31
     """
-    from cuentas_cli.services import reports
+    from cuentas_cli.reports import queries as reports
 
     rt = runtime()
     day = _as_of(as_of, rt)
@@ -308,7 +308,7 @@ def cashflow(
 
     Example: cuentas dashboard cashflow --months 3 --opening-balance 25000
     """
-    from cuentas_cli.services import reports
+    from cuentas_cli.reports import queries as reports
 
     if weeks is not None and months is not None:
         raise UsageError("give --weeks or --months, not both")
@@ -330,7 +330,7 @@ def summary(as_of: AsOfOpt = None, fmt: FormatOpt = None) -> None:
 
     Example: cuentas dashboard summary --format json
     """
-    from cuentas_cli.services import reports
+    from cuentas_cli.reports import queries as reports
 
     rt = runtime()
     day = _as_of(as_of, rt)
@@ -350,7 +350,7 @@ def top(
 
     Example: cuentas dashboard top --n 5
     """
-    from cuentas_cli.services import reports
+    from cuentas_cli.reports import queries as reports
 
     rt = runtime()
     day = _as_of(as_of, rt)

@@ -21,7 +21,7 @@ def upgrade() -> None:
 
     Example: cuentas --db sqlite:///ruta/cuentas.db db upgrade
     """
-    from cuentas_cli.services.maintenance import upgrade_database
+    from cuentas_cli.ops.maintenance import upgrade_database
 
     before, after = upgrade_database(runtime())
     if before == after:
@@ -37,7 +37,7 @@ def current() -> None:
     Example: cuentas db current
     """
     from cuentas_cli.db.migrations import HEAD_REVISION
-    from cuentas_cli.services.maintenance import database_revision
+    from cuentas_cli.ops.maintenance import database_revision
 
     revision = database_revision(runtime())
     print(revision or "empty")
@@ -60,7 +60,7 @@ def check(
 
     Example: cuentas db check --format json
     """
-    from cuentas_cli.services import ledger_check
+    from cuentas_cli.ops import check as ledger_check
 
     rt = runtime()
     with rt.session(write=repair) as session:

@@ -43,7 +43,7 @@ def demo(
     """
     from cuentas_cli.integrations import keyring_store
     from cuentas_cli.runtime import write_session_file
-    from cuentas_cli.services import demo as service
+    from cuentas_cli.ops import demo as service
 
     given = (folder or service.default_folder()).expanduser()
     service.check_folder(given, database_url=_active_url())  # before resolving: a symbolic link is refused
@@ -98,7 +98,7 @@ def _show_dashboard(result) -> None:  # noqa: ANN001
     from cuentas_cli import runtime
     from cuentas_cli.commands import dashboard
     from cuentas_cli.render import Format
-    from cuentas_cli.services.demo import demo_config
+    from cuentas_cli.ops.demo import demo_config
 
     import os
     import sys

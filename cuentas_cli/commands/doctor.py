@@ -32,7 +32,7 @@ def doctor(
     import sys
 
     from cuentas_cli.render import emit, info, plain, resolve_format
-    from cuentas_cli.services import doctor as service
+    from cuentas_cli.ops import doctor as service
 
     rt = runtime()
     report = service.run_checks(config=rt.config, today=rt.today, network=not offline, timeout_s=timeout)

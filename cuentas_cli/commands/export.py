@@ -50,8 +50,8 @@ def export(
 
     Example: cuentas export --kind cxc --overdue --output vencidas.xlsx
     """
-    from cuentas_cli.services import exporter
-    from cuentas_cli.services import settings as settings_service
+    from cuentas_cli.exports import exporter
+    from cuentas_cli.admin import settings as settings_service
 
     if fmt is not None:
         fmt = fmt.strip().lower()

@@ -30,7 +30,7 @@ def list_(
 
     Example: cuentas fx list --from 2026-06-01 --format csv
     """
-    from cuentas_cli.services import fx
+    from cuentas_cli.ledger import fx
 
     rt = runtime()
     with rt.session() as session:
@@ -50,7 +50,7 @@ def set_(
 
     Example: cuentas fx set 2026-06-15 3.739 --buy 3.733
     """
-    from cuentas_cli.services import fx
+    from cuentas_cli.ledger import fx
 
     on = parse_date(day, "DATE")
     rt = runtime()
@@ -73,8 +73,9 @@ def fetch(
 
     Example: cuentas fx fetch --date 2026-06-15
     """
-    from cuentas_cli.services import fx, parties
-    from cuentas_cli.services.auth import require
+    from cuentas_cli.ledger import fx
+    from cuentas_cli.parties import service as parties
+    from cuentas_cli.admin.auth import require
 
     rt = runtime()
     on = parse_date(day, "--date") or rt.today

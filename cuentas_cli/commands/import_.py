@@ -45,7 +45,8 @@ def import_file(
     Example: cuentas import ventas-junio.csv --kind cxc --errors errores.csv
     """
     from cuentas_cli.errors import UsageError
-    from cuentas_cli.services import importer, readers
+    from cuentas_cli.imports import importer
+    from cuentas_cli.imports import readers
 
     if on_duplicate not in importer.ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use skip, update or error")
@@ -109,7 +110,7 @@ def import_file(
 
 
 def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
-    from cuentas_cli.services import importer
+    from cuentas_cli.imports import importer
 
     class _DryRun(Exception):
         pass

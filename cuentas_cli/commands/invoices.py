@@ -45,7 +45,7 @@ DateOpt = Annotated[Optional[str], typer.Option(metavar="DATE", help="YYYY-MM-DD
 
 def _emit_rows(rows, fmt) -> None:  # noqa: ANN001
     from cuentas_cli.render import resolve_format
-    from cuentas_cli.services.invoices import LIST_COLUMNS
+    from cuentas_cli.ledger.invoices import LIST_COLUMNS
 
     emit(rows, fmt, columns=LIST_COLUMNS if resolve_format(fmt) == "table" else None)
 
@@ -67,7 +67,7 @@ def list_(
 
     Example: cuentas invoices list --kind cxc --status VENCIDA --limit 50 --format json
     """
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
                              date_from=date_from, date_to=date_to, currency=currency, limit=limit)
@@ -100,7 +100,7 @@ def add(
 
     Example: cuentas invoices add --kind cxc --party 20131312955 --serie F001 --numero 123 --issued 2026-06-01 --due 2026-07-01 --total 1180.00 --detraccion 12
     """
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     rt = runtime()
     if total is None and (base is None or igv is None):
@@ -127,7 +127,7 @@ def show(ref: IdArg, fmt: FormatOpt = None) -> None:
     Example: cuentas invoices show 42 --format json
     """
     from cuentas_cli.render import resolve_format
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     rt = runtime()
     with rt.session() as session:
@@ -170,7 +170,7 @@ def edit(
 
     Example: cuentas invoices edit 42 --due 2026-08-15 --description "plazo ampliado"
     """
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -201,7 +201,7 @@ def set_status(
 
     Example: cuentas invoices set-status 42 PAGADA --date 2026-06-10 --reference OP-5531
     """
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -224,7 +224,7 @@ def delete(
 
     Example: cuentas invoices delete 42 --with-payments
     """
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -247,7 +247,7 @@ def pay(
 
     Example: cuentas invoices pay 42 141.60 --method detraccion --reference "constancia 12345"
     """
-    from cuentas_cli.services import payments
+    from cuentas_cli.ledger import payments
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -268,7 +268,7 @@ def payments(ref: IdArg, fmt: FormatOpt = None) -> None:
 
     Example: cuentas invoices payments 42 --format csv
     """
-    from cuentas_cli.services import payments as service
+    from cuentas_cli.ledger import payments as service
 
     rt = runtime()
     with rt.session() as session:
@@ -282,7 +282,7 @@ def unpay(payment_id: Annotated[int, typer.Argument(help="Payment id (see `invoi
 
     Example: cuentas invoices unpay 314
     """
-    from cuentas_cli.services import payments as service
+    from cuentas_cli.ledger import payments as service
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -298,7 +298,7 @@ def overdue(kind: KindOpt = None, fmt: FormatOpt = None) -> None:
 
     Example: cuentas invoices overdue --kind cxc --format csv
     """
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     rt = runtime()
     with rt.session() as session:
@@ -317,7 +317,7 @@ def upcoming(
 
     Example: cuentas invoices upcoming --days 14 --kind cxp
     """
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     check_count(days, "--days")
     rt = runtime()
@@ -334,7 +334,7 @@ def update_statuses(fmt: FormatOpt = None) -> None:
     Example: cuentas --today 2026-07-01 invoices update-statuses
     """
     from cuentas_cli.db.models import INVOICE_STATUSES
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     rt = runtime()
     with rt.session(write=True) as session:

@@ -55,7 +55,7 @@ def run_(
     Example: cuentas notify run --dry-run --format json
     """
     from cuentas_cli.errors import ExternalError
-    from cuentas_cli.services import notifications
+    from cuentas_cli.reminders import notifications
 
     rt = runtime()
     actor = _actor(rt)
@@ -93,7 +93,7 @@ def serve(
     import threading
     from datetime import date
 
-    from cuentas_cli.services import notifications
+    from cuentas_cli.reminders import notifications
 
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
         raise UsageError(f"--at: {at!r} is not a time HH:MM (00:00 to 23:59)")
@@ -143,7 +143,7 @@ def list_(
 
     Example: cuentas notify list --status failed --format json
     """
-    from cuentas_cli.services import notifications
+    from cuentas_cli.reminders import notifications
 
     if status is not None and status.strip().lower() not in STATUSES:
         raise UsageError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
@@ -162,7 +162,7 @@ def test_email(
 
     Example: cuentas notify test-email cobranzas@empresa.pe
     """
-    from cuentas_cli.services import notifications
+    from cuentas_cli.reminders import notifications
 
     rt = runtime()
     where = notifications.send_test_email(session_factory=rt.session, actor=_actor(rt), config=rt.config,

@@ -35,7 +35,7 @@ def import_(
 
     Example: cuentas padron import padron_reducido_ruc.zip
     """
-    from cuentas_cli.services import padron
+    from cuentas_cli.parties import padron
 
     when = parse_date(file_date, "--file-date")
     rt = runtime()
@@ -75,7 +75,7 @@ def status(fmt: FormatOpt = None) -> None:
 
     Example: cuentas padron status --format json
     """
-    from cuentas_cli.services import padron
+    from cuentas_cli.parties import padron
 
     rt = runtime()
     with rt.session() as session:
@@ -98,7 +98,7 @@ def lookup(
 
     Example: cuentas padron lookup 20131312955
     """
-    from cuentas_cli.services import padron
+    from cuentas_cli.parties import padron
 
     rt = runtime()
     with rt.session() as session:
@@ -116,7 +116,7 @@ def search(
 
     Example: cuentas padron search "inversiones pinos" --limit 50
     """
-    from cuentas_cli.services import padron
+    from cuentas_cli.parties import padron
 
     rt = runtime()
     with rt.session() as session:

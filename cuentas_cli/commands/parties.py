@@ -1,4 +1,4 @@
-"""`cuentas clients` and `cuentas suppliers`: one factory builds both over services/parties.py."""
+"""`cuentas clients` and `cuentas suppliers`: one factory builds both over parties/service.py."""
 
 
 import sys
@@ -17,7 +17,7 @@ DocArg = Annotated[str, typer.Argument(help="RUC, DNI or other document number, 
 
 def _resolve_document(ruc: str | None, dni: str | None, doc_type: str | None, doc: str | None) -> tuple[str, str]:
     """Exactly one of --ruc, --dni, --doc (with --doc-type, or a number that reads as RUC/DNI)."""
-    from cuentas_cli.services.identity import guess_doc_type
+    from cuentas_cli.rules.identity import guess_doc_type
 
     given = [x for x in (ruc, dni, doc) if x is not None]
     if len(given) != 1:
@@ -56,7 +56,7 @@ def make_app(kind: str) -> typer.Typer:
         limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.services import parties
+        from cuentas_cli.parties import service as parties
 
         rt = runtime()
         with rt.session() as session:
@@ -83,8 +83,8 @@ def make_app(kind: str) -> typer.Typer:
         lookup: Annotated[bool, typer.Option("--lookup/--no-lookup", help="Ask the lookup provider (RUC and DNI).")] = True,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.services import parties
-        from cuentas_cli.services.identity import validate_email
+        from cuentas_cli.parties import service as parties
+        from cuentas_cli.rules.identity import validate_email
 
         code, number = _resolve_document(ruc, dni, doc_type, doc)
         if email and email.strip():
@@ -116,7 +116,7 @@ def make_app(kind: str) -> typer.Typer:
     @app.command("show", help=f"Show a {one} with open invoices, overdue amount and last payment.\n\n"
                  f"Example: cuentas {noun} show {sample}")
     def show(doc: DocArg, fmt: FormatOpt = None) -> None:
-        from cuentas_cli.services import parties
+        from cuentas_cli.parties import service as parties
 
         rt = runtime()
         with rt.session() as session:
@@ -136,7 +136,7 @@ def make_app(kind: str) -> typer.Typer:
             "--retention-agent/--no-retention-agent",
             help="SUNAT designates it agente de retención (a client's invoices then get the 3% retención).")] = None,
     ) -> None:
-        from cuentas_cli.services import parties
+        from cuentas_cli.parties import service as parties
 
         rt = runtime()
         with rt.session(write=True) as session:
@@ -154,7 +154,7 @@ def make_app(kind: str) -> typer.Typer:
         doc: DocArg,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ) -> None:
-        from cuentas_cli.services import parties
+        from cuentas_cli.parties import service as parties
 
         rt = runtime()
         if not yes and sys.stdin.isatty():
@@ -174,7 +174,7 @@ def make_app(kind: str) -> typer.Typer:
         doc_type: Annotated[Optional[str], typer.Option("--doc-type", help="6 (RUC) or 1 (DNI); guessed from the length.", metavar="CODE")] = None,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.services import parties
+        from cuentas_cli.parties import service as parties
 
         rt = runtime()
         with rt.session() as session:
@@ -195,7 +195,7 @@ def make_app(kind: str) -> typer.Typer:
         workers: Annotated[int, typer.Option("--workers", help="Lookups at the same time (1-16).")] = 6,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.services import parties
+        from cuentas_cli.parties import service as parties
 
         if not docs and not all_:
             raise UsageError(f"give one or more documents, or --all (e.g. `cuentas {noun} refresh --all`)")
@@ -240,7 +240,8 @@ def make_app(kind: str) -> typer.Typer:
         limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.services import invoices, parties
+        from cuentas_cli.ledger import invoices
+        from cuentas_cli.parties import service as parties
 
         rt = runtime()
         with rt.session() as session:

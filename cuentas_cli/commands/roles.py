@@ -21,7 +21,7 @@ def list_(fmt: FormatOpt = None) -> None:
 
     Example: cuentas roles list --format csv
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session() as session:
@@ -35,7 +35,7 @@ def grant(role: RoleArg, permission: PermArg) -> None:
 
     Example: cuentas roles grant gerente invoices.create
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -49,7 +49,7 @@ def revoke(role: RoleArg, permission: PermArg) -> None:
 
     Example: cuentas roles revoke contador invoices.operate
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session(write=True) as session:

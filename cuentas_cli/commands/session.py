@@ -34,8 +34,8 @@ def login(
     """
     from cuentas_cli.integrations import keyring_store
     from cuentas_cli.runtime import check_session_file, write_session_file
-    from cuentas_cli.services import settings as settings_service
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import settings as settings_service
+    from cuentas_cli.admin import users
 
     rt = runtime()
     username = name or os.environ.get("USER") or ""
@@ -76,7 +76,7 @@ def logout(
     """
     from cuentas_cli.integrations import keyring_store
     from cuentas_cli.runtime import SESSION_FILE_ENV, read_session_file, remove_session_file
-    from cuentas_cli.services import auth
+    from cuentas_cli.admin import auth
 
     rt = runtime()
     path = session_file or (Path(os.environ[SESSION_FILE_ENV]) if os.environ.get(SESSION_FILE_ENV) else None)
@@ -150,7 +150,7 @@ def passwd(password_stdin: PasswordStdinOpt = False) -> None:
     import sys
 
     from cuentas_cli.integrations import keyring_store
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     current = read_password(from_stdin=password_stdin, prompt="Current password")

@@ -25,7 +25,7 @@ def show(fmt: FormatOpt = None) -> None:
     Example: cuentas settings show --format json
     """
     from cuentas_cli.errors import CuentasError
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     rt = runtime()
     try:
@@ -50,7 +50,7 @@ def set_(
     Example: cuentas settings set notify.levels -3,0,7,15,30
     """
     from cuentas_cli.config import spec_for
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     spec = spec_for(key)
     if spec.local:
@@ -72,7 +72,7 @@ def secret_set(
 
     Example: cuentas settings secret set lookup-token --stdin < token.txt
     """
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     settings.check_secret_name(name)
     rt = runtime()

@@ -22,8 +22,8 @@ def init(
 
     Example: cuentas init --admin ana
     """
-    from cuentas_cli.services.maintenance import upgrade_database
-    from cuentas_cli.services.users import count_users, create_first_admin
+    from cuentas_cli.ops.maintenance import upgrade_database
+    from cuentas_cli.admin.users import count_users, create_first_admin
 
     rt = runtime()
     before, after = upgrade_database(rt)

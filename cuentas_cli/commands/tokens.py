@@ -28,7 +28,7 @@ def create(
 
     Example: cuentas tokens create cron-recordatorios --user cobranzas > token.txt
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -43,7 +43,7 @@ def list_(fmt: FormatOpt = None) -> None:
 
     Example: cuentas tokens list
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session() as session:
@@ -57,7 +57,7 @@ def revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> No
 
     Example: cuentas tokens revoke cron-recordatorios
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session(write=True) as session:

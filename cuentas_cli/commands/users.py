@@ -21,7 +21,7 @@ def list_(fmt: FormatOpt = None) -> None:
 
     Example: cuentas users list --format csv
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session() as session:
@@ -40,7 +40,7 @@ def add(
 
     Example: echo 'una-clave-larga' | cuentas users add luis --role contador --password-stdin
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session() as session:
@@ -57,7 +57,7 @@ def show(name: NameArg, fmt: FormatOpt = None) -> None:
 
     Example: cuentas users show luis
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session() as session:
@@ -71,7 +71,7 @@ def set_role(name: NameArg, role: RoleArg) -> None:
 
     Example: cuentas users set-role luis gerente
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -85,7 +85,7 @@ def disable(name: NameArg) -> None:
 
     Example: cuentas users disable luis
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session(write=True) as session:
@@ -99,7 +99,7 @@ def enable(name: NameArg) -> None:
 
     Example: cuentas users enable luis
     """
-    from cuentas_cli.services import users
+    from cuentas_cli.admin import users
 
     rt = runtime()
     with rt.session(write=True) as session:

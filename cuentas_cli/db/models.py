@@ -18,7 +18,7 @@ PARTY_KINDS = ("client", "supplier")
 DIRECTIONS = ("receivable", "payable")
 INVOICE_STATUSES = ("PENDIENTE", "PARCIAL", "PAGADA", "VENCIDA", "ANULADA")
 OPEN_STATUSES = ("PENDIENTE", "PARCIAL", "VENCIDA")
-# ix_invoice_open: what services/reports.py reads of an open invoice (id comes with it).
+# ix_invoice_open: what reports/queries.py reads of an open invoice (id comes with it).
 OPEN_INDEX_COLUMNS = ("direction", "due_date", "currency", "exchange_rate_e4", "total_cents", "adjust_cents",
                       "paid_cents", "issue_date", "doc_type", "party_id", "detraccion_cents", "id")
 CURRENCIES = ("PEN", "USD")
@@ -301,10 +301,10 @@ class AuditLog(SQLModel, table=True):
 class RucRegistry(SQLModel, table=True):
     """One row of SUNAT's padrón reducido (the offline RUC register).
 
-    Replaced as a whole by `cuentas padron import` (services/padron.py loads a staging copy
+    Replaced as a whole by `cuentas padron import` (parties/padron.py loads a staging copy
     and renames it in). `detail` is the rest of the padrón's line after the name, verbatim:
     estado|condición|ubigeo|tipo de vía|nombre de vía|código de zona|tipo de zona|número|
-    interior|lote|departamento|manzana|kilómetro, '-' for empty; services/padron.py reads
+    interior|lote|departamento|manzana|kilómetro, '-' for empty; parties/padron.py reads
     the fields. One text column instead of thirteen makes a 10-million-line import about 40%
     faster (fewer values to bind per row), and only one row is ever decoded at a time.
     On SQLite the table is WITHOUT ROWID: one B-tree keyed by RUC.

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from cuentas_cli.db.models import ROLES
 from cuentas_cli.errors import Conflict, NotFound, ValidationError
-from cuentas_cli.services import audit, auth
-from cuentas_cli.services.auth import PERMISSIONS, Actor, require
+from cuentas_cli.admin import audit
+from cuentas_cli.admin import auth
+from cuentas_cli.admin.auth import PERMISSIONS, Actor, require
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -31,7 +31,7 @@ from datetime import date
 from typing import Any
 
 # The status rule (ANULADA apart: set by hand, never recomputed); both backends evaluate it in SQL.
-from cuentas_cli.services.statuses import STATUS_CASE
+from cuentas_cli.ledger.statuses import STATUS_CASE
 
 NOTE_TYPES = ("07", "08")
 NOTES_SQL = "('07', '08')"

@@ -26,17 +26,17 @@ from typing import IO, TYPE_CHECKING, Any
 from cuentas_cli import outputs
 from cuentas_cli.errors import UsageError
 from cuentas_cli.outputs import DEFAULT_MODE, Target
-from cuentas_cli.services.auth import Actor, require
-from cuentas_cli.services.invoices import InvoiceFilter
-from cuentas_cli.services.balances import balance_cents
-from cuentas_cli.services.statuses import status_for
+from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.ledger.invoices import InvoiceFilter
+from cuentas_cli.ledger.balances import balance_cents
+from cuentas_cli.ledger.statuses import status_for
 # One rule for every CSV/XLSX text cell the program writes, listings included.
 from cuentas_cli.textsafe import FORMULA_STARTS, neutralise  # noqa: F401
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from cuentas_cli.services.reports import AgingReport, Cashflow
+    from cuentas_cli.reports.queries import AgingReport, Cashflow
 
 FORMATS = ("xlsx", "csv", "json", "pdf")
 # Column name -> kind of value. The names are the keys of an invoice in JSON and headers the
@@ -165,8 +165,8 @@ def summary(session: "Session", *, filters: InvoiceFilter, conditions: list[Any]
     the dashboard's own functions: the kind and currency filters are theirs (a currency filter
     reports in that currency, otherwise S/ with USD at each invoice's rate) and every other
     filter restricts the same ledger query (`reports.scope_sql`)."""
-    from cuentas_cli.services import reports
-    from cuentas_cli.services.invoices import normalise_currency, normalise_direction
+    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.ledger.invoices import normalise_currency, normalise_direction
 
     directions = (normalise_direction(filters.kind),) if filters.kind else ("receivable", "payable")
     currency = normalise_currency(filters.currency) if filters.currency else None
@@ -189,7 +189,7 @@ def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, t
 
     `output` follows the rules of cuentas_cli.outputs (never the database, a symlink or a
     folder; an existing file is replaced atomically, with `mode`)."""
-    from cuentas_cli.services.invoices import invoice_conditions
+    from cuentas_cli.ledger.invoices import invoice_conditions
 
     require(actor, "export")
     if fmt not in FORMATS:

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.config import Config
 from cuentas_cli.errors import LockHeld, ValidationError
-from cuentas_cli.services import audit
-from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.admin import audit
+from cuentas_cli.admin.auth import Actor, require
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -85,7 +85,7 @@ class Policy:
 
 def load_policy(session: "Session", config: Config) -> Policy:
     from cuentas_cli.integrations.email import SmtpSettings
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     def get(key: str) -> Any:
         return settings.get(session, config, key)
@@ -167,14 +167,14 @@ def _insert(session: "Session"):  # noqa: ANN202
 
 
 def _balance(i):  # noqa: ANN001, ANN202
-    """The open balance of an invoice already known to be open (the ledger's rule, services/balances.py)."""
-    from cuentas_cli.services import balances
+    """The open balance of an invoice already known to be open (the ledger's rule, ledger/balances.py)."""
+    from cuentas_cli.ledger import balances
 
     return balances.cached_balance(i.c)
 
 
 def _open_invoice(i):  # noqa: ANN001, ANN202
-    from cuentas_cli.services import balances
+    from cuentas_cli.ledger import balances
 
     return balances.is_open(i.c)
 
@@ -352,7 +352,7 @@ def reminder_lines(session: "Session", group: Group, status_filter: Any) -> list
     from sqlalchemy import select
 
     from cuentas_cli.integrations.email import Line
-    from cuentas_cli.services import balances
+    from cuentas_cli.ledger import balances
 
     n, i, p = _tables()
     query = (select(i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, i.c.due_date, i.c.currency,

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import LockHeld, NotFound, UsageError, ValidationError
-from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.admin.auth import Actor, require
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -443,7 +443,7 @@ def _record(conn: "Connection", report: ImportReport, actor: Actor | None) -> No
     from sqlmodel import Session
 
     from cuentas_cli.db.models import PadronImport
-    from cuentas_cli.services import audit
+    from cuentas_cli.admin import audit
 
     result = conn.execute(insert(PadronImport.__table__).values(**_import_row(report, actor)))
     import_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
@@ -785,7 +785,7 @@ def lookup(session: "Session", ruc: str) -> PadronEntry | None:
 
 def get(*, session: "Session", actor: Actor | None, ruc: str) -> PadronEntry:
     """`cuentas padron lookup RUC`: the entry, or NotFound naming the padrón's date."""
-    from cuentas_cli.services.identity import validate_ruc
+    from cuentas_cli.rules.identity import validate_ruc
 
     require(actor, "read")
     ruc = validate_ruc(ruc)

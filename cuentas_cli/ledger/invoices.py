@@ -2,7 +2,7 @@
 
 Every change keeps the invoice's denormalised `paid_cents`, `adjust_cents` and `status` right
 in the same transaction, so a balance is always `total + adjust - paid` and a listing of a
-million invoices needs no join to payments. Payments live in `services/payments.py`.
+million invoices needs no join to payments. Payments live in `ledger/payments.py`.
 
 A credit (07) or debit (08) note is an invoice row that references the document it modifies:
 its total moves the referenced invoice's `adjust_cents` (credit -, debit +) and its own
@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from cuentas_cli.db.models import CURRENCIES, INVOICE_STATUSES
 from cuentas_cli.errors import Conflict, NotFound, UsageError, ValidationError
-from cuentas_cli.services import audit, balances, documents
-from cuentas_cli.services.auth import Actor, require
-from cuentas_cli.services.statuses import status_for
+from cuentas_cli.admin import audit
+from cuentas_cli.ledger import balances
+from cuentas_cli.ledger import documents
+from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.ledger.statuses import status_for
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -280,7 +282,7 @@ class _Amounts:
 
 
 def _resolve_rate(session: "Session", *, currency: str, rate: str | None, issued: date) -> int:
-    from cuentas_cli.services import fx
+    from cuentas_cli.ledger import fx
 
     if currency == "PEN":
         if rate is not None and documents.parse_rate(rate) != 10000:
@@ -376,7 +378,7 @@ def add_invoice(
     `retencion=None` lets a receivable to a retention-agent client get the 3% retención (see
     `_retencion_for`); messages for the user about it are appended to `notes`."""
     from cuentas_cli.db.models import Invoice
-    from cuentas_cli.services.parties import get_party
+    from cuentas_cli.parties.service import get_party
 
     require(actor, "invoices.create")
     direction = normalise_direction(kind)
@@ -551,7 +553,7 @@ def _party_ids(session: "Session", *, ref: str, direction: str | None) -> list[i
     from sqlmodel import select
 
     from cuentas_cli.db.models import Party
-    from cuentas_cli.services.parties import get_party
+    from cuentas_cli.parties.service import get_party
 
     if direction is not None:
         return [get_party(session, kind=PARTY_KIND[direction], ref=ref).id]
@@ -698,7 +700,7 @@ def show_invoice(*, session: "Session", actor: Actor | None, today: date, ref: s
     from sqlalchemy import func, select
 
     from cuentas_cli.db.models import Invoice, Notification, Party, User
-    from cuentas_cli.services.payments import payment_rows
+    from cuentas_cli.ledger.payments import payment_rows
 
     require(actor, "read")
     inv = get_invoice(session, ref)
@@ -833,7 +835,7 @@ def edit_invoice(
     and add it again, so its effect on the referenced invoice stays exact.
     """
     from cuentas_cli.db.models import Party
-    from cuentas_cli.services.parties import get_party
+    from cuentas_cli.parties.service import get_party
 
     require(actor, "invoices.edit")
     inv = get_invoice(session, ref, lock=True)
@@ -929,7 +931,7 @@ def set_status(*, session: "Session", actor: Actor | None, today: date, ref: str
     from sqlalchemy import func, select
 
     from cuentas_cli.db.models import Invoice
-    from cuentas_cli.services.payments import insert_payments
+    from cuentas_cli.ledger.payments import insert_payments
 
     require(actor, "invoices.operate")
     target = normalise_status(status)
@@ -1034,7 +1036,7 @@ def delete_invoice(*, session: "Session", actor: Actor | None, today: date, ref:
 
 def update_statuses(*, session: "Session", actor: Actor | None, today: date) -> dict[str, int]:
     """Recompute every status as of `today` in one set-based statement; how many became each."""
-    from cuentas_cli.services import statuses
+    from cuentas_cli.ledger import statuses
 
     require(actor, "invoices.operate")
     changed = statuses.refresh(session, today=today)

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import UsageError, ValidationError
-from cuentas_cli.services import audit, readers
-from cuentas_cli.services.auth import Actor, require
-from cuentas_cli.services.documents import (
+from cuentas_cli.admin import audit
+from cuentas_cli.imports import readers
+from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.ledger.documents import (
     DECIMAL_STYLES,
     DETRACCION_THRESHOLD_CENTS,
     MAX_AMOUNT_DIGITS,
@@ -52,8 +53,8 @@ from cuentas_cli.services.documents import (
     split_document,
     split_total,
 )
-from cuentas_cli.services.identity import validate_ruc
-from cuentas_cli.services.statuses import STATUS_CASE, status_for
+from cuentas_cli.rules.identity import validate_ruc
+from cuentas_cli.ledger.statuses import STATUS_CASE, status_for
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -273,7 +274,7 @@ _PARTY_FIELDS = {"party_doc", "party_name"}
 
 
 def _fits(name: str, value: str) -> bool:
-    from cuentas_cli.services.documents import DOC_TYPES
+    from cuentas_cli.ledger.documents import DOC_TYPES
 
     if name == "kind":
         return readers.normalise_header(value) in KIND_TO_DIRECTION
@@ -704,7 +705,7 @@ class _Job:
         from sqlalchemy import text
 
         if self.config is not None:
-            from cuentas_cli.services import settings
+            from cuentas_cli.admin import settings
 
             return bool(settings.get(self.session, self.config, "validation.strict"))
 
@@ -1194,7 +1195,7 @@ class _Job:
         )
 
     def _fx_rate(self, currency: str, issued: date, column: str) -> int:
-        from cuentas_cli.services.fx import sell_rate_e4
+        from cuentas_cli.ledger.fx import sell_rate_e4
 
         key = (currency, issued)
         found = self.rates.get(key)
@@ -1279,7 +1280,7 @@ class _Job:
         """--on-duplicate update: a row that would change a stored invoice is validated like
         `invoices edit` (invoices.check_edit) and kept, with its before/after, for the audit
         log; a row that breaks a rule is a row error and is not written."""
-        from cuentas_cli.services.invoices import EditRefused, check_edit
+        from cuentas_cli.ledger.invoices import EditRefused, check_edit
 
         found = self._find_documents([(rec[0], party_id, rec[4], rec[5], rec[6]) for _, party_id, rec, _ in rows],
                                      ("id", *_EDIT_SELECT))
@@ -1389,7 +1390,7 @@ class _Job:
         """--lookup or validation.strict: new parties go through the parties service, which asks
         the lookup provider (with its cache) and applies strict mode, one party at a time."""
         from cuentas_cli.errors import ExternalError, NotFound
-        from cuentas_cli.services import parties
+        from cuentas_cli.parties import service as parties
 
         if self.provider is None and self.options.lookup:
             self.provider = parties.open_provider(parties.lookup_settings(self.session, self.config))
@@ -1539,8 +1540,8 @@ class _Job:
         first one leaves."""
         from sqlalchemy import bindparam, text
 
-        from cuentas_cli.services.invoices import check_note_applies, check_note_fits
-        from cuentas_cli.services.statuses import refresh
+        from cuentas_cli.ledger.invoices import check_note_applies, check_note_fits
+        from cuentas_cli.ledger.statuses import refresh
 
         if not self.notes:
             return
@@ -1632,7 +1633,7 @@ class _Job:
     def _audit_updates(self) -> None:
         """Each invoice an --on-duplicate update changed, in the audit log with its before/after
         (the changed fields only), as `invoices edit` records it."""
-        from cuentas_cli.services.invoices import audit_view
+        from cuentas_cli.ledger.invoices import audit_view
 
         def changes() -> Iterator[tuple[int, dict, dict]]:
             for invoice_id, old, new in self.updates:

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import Conflict, UsageError
-from cuentas_cli.services import demo_data
+from cuentas_cli.ops import demo_data
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cuentas_cli.config import Config
-    from cuentas_cli.services.auth import Actor
+    from cuentas_cli.admin.auth import Actor
 
 DEMO_PASSWORD = "demo-cuentas-2026"  # printed on the screen: for the demo database only
 USERS = (("demo-admin", "administrador"), ("demo-contador", "contador"), ("demo-gerente", "gerente"))
@@ -140,7 +140,9 @@ def create_demo(*, folder: Path, today: date = demo_data.DEMO_TODAY) -> DemoResu
     """Build the demo company in `folder` and log demo-admin in; returns the session token."""
     from cuentas_cli.db import migrate
     from cuentas_cli.db.engine import get_engine, open_session
-    from cuentas_cli.services import auth, settings, users
+    from cuentas_cli.admin import auth
+    from cuentas_cli.admin import settings
+    from cuentas_cli.admin import users
 
     folder = folder.expanduser().resolve()
     prepare_folder(folder)
@@ -179,7 +181,8 @@ def create_demo(*, folder: Path, today: date = demo_data.DEMO_TODAY) -> DemoResu
 
 
 def _actor(session: "Session", username: str) -> "Actor":
-    from cuentas_cli.services import auth, users
+    from cuentas_cli.admin import auth
+    from cuentas_cli.admin import users
 
     return auth.actor_for(session, users.get_user(session, username))
 
@@ -189,7 +192,7 @@ def _record_rates(session: "Session", actor: "Actor", today: date) -> None:
     from datetime import timedelta
 
     from cuentas_cli.integrations.lookup import LookupNotFound, Offline
-    from cuentas_cli.services import fx
+    from cuentas_cli.ledger import fx
 
     provider = Offline()
     day = today.replace(day=1)
@@ -204,7 +207,7 @@ def _record_rates(session: "Session", actor: "Actor", today: date) -> None:
 
 
 def _add_parties(session: "Session", actor: "Actor", config: "Config", path: Path) -> None:
-    from cuentas_cli.services import parties
+    from cuentas_cli.parties import service as parties
 
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -224,7 +227,7 @@ def _imports(examples: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _import(session: "Session", actor: "Actor", config: "Config", path: Path, options: dict[str, Any],
             today: date) -> dict[str, Any]:
-    from cuentas_cli.services import importer
+    from cuentas_cli.imports import importer
 
     result = importer.import_file(session=session, actor=actor, path=path, options=importer.Options(**options),
                                   today=today, config=config)
@@ -238,7 +241,7 @@ def _record_payments(session: "Session", actor: "Actor", path: Path, today: date
     from sqlalchemy import select
 
     from cuentas_cli.db.models import Invoice, Party
-    from cuentas_cli.services import payments
+    from cuentas_cli.ledger import payments
 
     direction = {"cxc": "receivable", "cxp": "payable"}
     grouped: dict[tuple[str, str, str, int], list[tuple[str, date, str, str]]] = {}

@@ -7,7 +7,7 @@ periods, so the one-screen dashboard scans the open invoices once. Amounts leave
 integer céntimos (USD converted to PEN per invoice with integer arithmetic, rounded half up)
 and become Decimal here, so no float ever touches money.
 
-As-of rule (`as_of`, default today): the ledger's balance rule in `services/balances.py` (the one
+As-of rule (`as_of`, default today): the ledger's balance rule in `ledger/balances.py` (the one
 place that defines a document's open balance as of a date; `balances_cte` and `late_cte` live
 there). An invoice counts if it was issued on or before as_of and is not ANULADA; its balance is
 total + adjust - paid, where payments dated after as_of and credit/debit notes issued after
@@ -34,9 +34,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
 from cuentas_cli.errors import UsageError
-from cuentas_cli.services.auth import Actor, require
-from cuentas_cli.services.balances import NOTES_SQL, balance_as_of_sql, balances_cte, late_cte, pen_cents_sql
-from cuentas_cli.services.balances import lit as _lit
+from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.ledger.balances import NOTES_SQL, balance_as_of_sql, balances_cte, late_cte, pen_cents_sql
+from cuentas_cli.ledger.balances import lit as _lit
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.admin.auth import Actor, require
 
 if TYPE_CHECKING:
     from sqlmodel import Session

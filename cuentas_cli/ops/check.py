@@ -1,6 +1,6 @@
 """`cuentas db check`: compare every cached figure of an invoice with the ledger, and repair.
 
-Each invoice caches `paid_cents`, `adjust_cents` and `status` (see `services/balances.py` for
+Each invoice caches `paid_cents`, `adjust_cents` and `status` (see `ledger/balances.py` for
 what each must equal). The check recomputes all three from the payments and notes in one
 set-based statement (`balances.truth_sql`) and lists every invoice and column where the cache
 differs. The repair writes the computed values in one transaction and one audit entry that
@@ -18,8 +18,9 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import CuentasError, ExitCode
-from cuentas_cli.services import audit, balances
-from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.admin import audit
+from cuentas_cli.ledger import balances
+from cuentas_cli.admin.auth import Actor, require
 
 if TYPE_CHECKING:
     from sqlmodel import Session

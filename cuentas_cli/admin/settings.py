@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.config import SECRET_NAMES, SETTINGS, Config, parse_value, spec_for, write_config_value
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.services import audit
-from cuentas_cli.services.auth import Actor, require
+from cuentas_cli.admin import audit
+from cuentas_cli.admin.auth import Actor, require
 
 if TYPE_CHECKING:
     from sqlmodel import Session

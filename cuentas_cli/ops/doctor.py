@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cuentas_cli.config import Config
-    from cuentas_cli.services.auth import Actor
+    from cuentas_cli.admin.auth import Actor
 
 STATUSES = ("ok", "warn", "fail", "skip")
 PROBE_RUC = "20131312955"  # SUNAT's own RUC: every provider knows it
@@ -241,7 +241,7 @@ def check_login(state: _State, session: "Session") -> Check:
 
 def check_lookup(state: _State, session: "Session | None") -> Check:
     from cuentas_cli.integrations import lookup
-    from cuentas_cli.services import parties
+    from cuentas_cli.parties import service as parties
 
     try:
         options = parties.lookup_settings(session, state.config)
@@ -276,7 +276,7 @@ def check_lookup(state: _State, session: "Session | None") -> Check:
 
 def _smtp_settings(session: "Session | None", config: "Config") -> Any:
     from cuentas_cli.integrations.email import SmtpSettings
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     values = settings.effective(session, config)
 
@@ -334,7 +334,7 @@ def check_exchange_rate(state: _State, session: "Session") -> Check:
     from sqlmodel import select
 
     from cuentas_cli.db.models import ExchangeRate
-    from cuentas_cli.services.fx import rate_text
+    from cuentas_cli.ledger.fx import rate_text
 
     today = state.today
     row = session.exec(
@@ -357,7 +357,7 @@ def check_padron(state: _State, session: "Session") -> Check:
     if state.actor is None:
         return Check("padrón", "skip", "needs a logged-in user (see login)")
     try:
-        from cuentas_cli.services import padron
+        from cuentas_cli.parties import padron
     except ImportError:  # pragma: no cover - the padrón module ships with cuentas
         return Check("padrón", "skip", "this cuentas has no padrón support")
     try:
@@ -380,7 +380,7 @@ def check_padron(state: _State, session: "Session") -> Check:
 def check_ledger(state: _State, session: "Session") -> Check:
     """Cached paid / adjustments / status against the payments and notes (`cuentas db check`),
     run here only while it is quick."""
-    from cuentas_cli.services import ledger_check
+    from cuentas_cli.ops import check as ledger_check
 
     count = ledger_check.invoice_count(session)
     if count > LEDGER_CHECK_MAX_INVOICES:

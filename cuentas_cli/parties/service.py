@@ -23,9 +23,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import Conflict, CuentasError, ExternalError, NotFound, ValidationError
-from cuentas_cli.services import audit, balances
-from cuentas_cli.services.auth import Actor, require
-from cuentas_cli.services.identity import (
+from cuentas_cli.admin import audit
+from cuentas_cli.ledger import balances
+from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.rules.identity import (
     LOOKUP_DOC_TYPES,
     doc_type_label,
     guess_doc_type,
@@ -154,7 +155,7 @@ def lookup_settings(session: "Session", config: "Config") -> LookupSettings:
     """The lookup.* and validation.strict settings. With lookup.provider left at its default,
     apis.net.pe is used when a token is stored and the offline fixture otherwise."""
     from cuentas_cli.config import parse_value
-    from cuentas_cli.services import settings
+    from cuentas_cli.admin import settings
 
     values = settings.effective(session, config)
 
@@ -261,7 +262,7 @@ def padron_outcome(session: "Session", ruc: str) -> LookupOutcome | None:
     """The offline RUC register (SUNAT's padrón reducido, `cuentas padron import`) answers a
     RUC before any HTTP provider: no token, no network. None when the RUC is not in it."""
     from cuentas_cli.integrations.lookup import PartyInfo
-    from cuentas_cli.services import padron
+    from cuentas_cli.parties import padron
 
     entry = padron.lookup(session, ruc)
     if entry is None:
@@ -505,7 +506,7 @@ def show_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
 def party_invoices(*, session: "Session", actor: Actor | None, kind: str, ref: str, today: date,
                    status: str | None = None, limit: int | None = None) -> Iterator[Any]:
     """The party's invoices (the invoice rows of `cuentas invoices list --party DOC`)."""
-    from cuentas_cli.services import invoices
+    from cuentas_cli.ledger import invoices
 
     require(actor, "read")
     kind = normalise_kind(kind)

@@ -1,0 +1,1 @@
+"""Operations: doctor, the demo company, database maintenance and the ledger check."""

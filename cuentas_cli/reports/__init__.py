@@ -1,0 +1,1 @@
+"""Reports: aging, metrics, top parties, cash flow: aggregates computed in SQL over the ledger."""
