@@ -3,7 +3,7 @@
     python examples/make_examples.py            # rewrite them next to this script
     python examples/make_examples.py OUT_DIR    # or somewhere else
 
-The rows come from cuentas_cli/services/demo_data.py (seeded, so deterministic): about 40
+The rows come from cuentas_cli/ops/demo_data.py (seeded, so deterministic): about 40
 clients and suppliers with valid (fictitious) RUCs, a year of sales and purchases up to
 2026-06-15 with their payments, some overdue. `cuentas demo` imports these same files, and
 tests/test_demo.py fails if the committed files and the generator ever disagree.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cuentas_cli.services import demo_data
+from cuentas_cli.ops import demo_data
 
 
 def main(argv: list[str]) -> int:

@@ -143,7 +143,7 @@ def _aging_table(report: Any) -> Any:
 
 
 def _aging_charts(report: Any) -> list:
-    from cuentas_cli.charts import bar_chart
+    from cuentas_cli.render.charts import bar_chart
 
     out = []
     for r in report.rows:
@@ -165,7 +165,7 @@ def _cashflow_table(flow: Any) -> Any:
 
 
 def _cashflow_chart(flow: Any) -> Any:
-    from cuentas_cli.charts import paired_chart
+    from cuentas_cli.render.charts import paired_chart
 
     items = [(r.period, r.inflows, r.outflows) for r in flow.rows]
     return paired_chart("Expected inflows (CxC) and outflows (CxP)", items, width=_width(), names=("cobros", "pagos"))
