@@ -318,7 +318,7 @@ def default_database_url() -> str:
 
 
 def parse_today(raw: str, source: str) -> date:
-    from cuentas_cli.ledger.documents import parse_day
+    from cuentas_cli.rules.dates import parse_day
 
     try:
         return parse_day(raw, field=f"{source}:")

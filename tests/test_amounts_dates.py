@@ -14,6 +14,7 @@ from sqlalchemy import text
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.ledger import documents as d
+from cuentas_cli.rules import dates
 from tests.dbstate import snapshot
 from tests.test_invoices import CLIENT, add, added, books, said, stored  # noqa: F401 (fixture)
 
@@ -118,14 +119,14 @@ def test_check_numero_refuses_non_ascii_digits(value):
 def test_parse_day_takes_the_two_forms(value, day):
     from datetime import date
 
-    assert d.parse_day(value) == date(*day)
+    assert dates.parse_day(value) == date(*day)
 
 
 @pytest.mark.parametrize("value", ["2026-W23", "2026-W23-1", "20260601", "2026-06-1", "9999-12-31", "0001-01-01",
                                    "1899-12-31", "2200-01-01", "31/02/2026", "2026-13-01", "２０２６-06-01"])
 def test_parse_day_refuses_other_forms_and_years(value):
     with pytest.raises(ValidationError):
-        d.parse_day(value)
+        dates.parse_day(value)
 
 
 # --- item 1: decimal commas on the command line ---------------------------------------------

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from cuentas_cli.admin.auth import Actor, require
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sqlmodel import Session
 
 # Never written to the log, whatever an entity carries.

@@ -111,7 +111,7 @@ def parse_date(value: str | None, flag: str) -> "date | None":
     """A date option: YYYY-MM-DD or DD/MM/YYYY within the years 1900-2199; a usage error naming
     the flag otherwise (2026-W23 and 20260601 included, which date.fromisoformat would take)."""
     from cuentas_cli.errors import ValidationError
-    from cuentas_cli.ledger.documents import parse_day
+    from cuentas_cli.rules.dates import parse_day
 
     if value is None:
         return None

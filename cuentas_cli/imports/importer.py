@@ -35,18 +35,16 @@ from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.imports import readers
 from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.rules.dates import MAX_YEAR, MIN_YEAR, check_year
 from cuentas_cli.ledger.documents import (
     DECIMAL_STYLES,
     DETRACCION_THRESHOLD_CENTS,
     MAX_AMOUNT_DIGITS,
-    MAX_YEAR,
-    MIN_YEAR,
     AmountStyleError,
     amount_style,
     check_doc_type,
     check_numero,
     check_serie,
-    check_year,
     parse_amount,
     parse_rate,
     percentage_cents,

@@ -7,8 +7,7 @@ Amounts are parsed from text to integer céntimos without passing through float.
 from __future__ import annotations
 
 import re
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from cuentas_cli.errors import ValidationError
 
@@ -50,41 +49,6 @@ def check_numero(numero: str | int) -> int:
     if not 1 <= value <= MAX_NUMERO:
         raise ValidationError(f"número {numero!r}: must be from 1 to {MAX_NUMERO:,}")
     return value
-
-
-# --- dates ----------------------------------------------------------------------------------
-
-MIN_YEAR, MAX_YEAR = 1900, 2199
-DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
-_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_DMY_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
-
-
-def check_year(day: date, *, field: str = "date", raw: object = None) -> date:
-    """A date within the years MIN_YEAR-MAX_YEAR; a ValidationError naming the value otherwise."""
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        shown = raw if raw is not None else day.isoformat()
-        raise ValidationError(f"{field} {shown!r}: must be within the years {MIN_YEAR}-{MAX_YEAR}")
-    return day
-
-
-def parse_day(text: str, *, field: str = "date") -> date:
-    """'2026-06-15' or '15/06/2026' -> date, within the years MIN_YEAR-MAX_YEAR. Nothing else:
-    not ISO week dates (2026-W23) nor basic ISO (20260601), which date.fromisoformat accepts."""
-    value = str(text).strip()
-    iso = _ISO_DAY.fullmatch(value)
-    dmy = None if iso else _DMY_DAY.fullmatch(value)
-    if iso:
-        year, month, day = (int(g) for g in iso.groups())
-    elif dmy:
-        day, month, year = (int(g) for g in dmy.groups())
-    else:
-        raise ValidationError(f"{field} {text!r} is not a date: use {DATE_FORMS}")
-    try:
-        result = date(year, month, day)
-    except ValueError:
-        raise ValidationError(f"{field} {text!r} is not a date: no such day ({DATE_FORMS})") from None
-    return check_year(result, field=field, raw=text)
 
 
 def split_document(text: str) -> tuple[str, int]:
