@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cuentas_cli.errors import UsageError, ValidationError
+from cuentas_cli.rules.urls import check_url, mask_urls_in, normalise_url
 
 APP_NAME = "cuentas"
 CONFIG_FILE_NAME = "config.toml"
@@ -123,22 +124,37 @@ def _ruc(raw: str) -> str:
 
 def _webhook_url(raw: str) -> str:
     """https, or http to this machine only: the URL's path and the bearer token are secrets."""
-    from cuentas_cli.integrations.webhook import check_url
-
     value = _url(raw)
     return check_url(value) if value else value
 
 
 def _database_url(raw: str) -> str:
-    from cuentas_cli.db.engine import normalise_url
-
     return normalise_url(raw)
 
 
-def _file_mode(raw: str) -> int:
-    from cuentas_cli.outputs import parse_mode
+class FileMode(int):
+    """Permissions that print as octal ("0640"), so the setting is stored as it was given."""
 
-    return parse_mode(raw)
+    def __str__(self) -> str:
+        return f"0{int(self):o}"
+
+
+def parse_mode(raw: str) -> FileMode:
+    """`files.mode`: octal permissions such as 0600, 0640 or 0660; read and write for the owner,
+    never executable, never writable by everyone."""
+    text = raw.strip().lower().removeprefix("0o")
+    if not text or len(text) > 4 or any(c not in "01234567" for c in text):
+        raise ValueError("expected octal permissions such as 0600, 0640 or 0660")
+    mode = int(text, 8)
+    if mode & 0o7000:
+        raise ValueError("no setuid, setgid or sticky bits")
+    if mode & 0o600 != 0o600:
+        raise ValueError("the owner must be able to read and write (6 in the first digit)")
+    if mode & 0o111:
+        raise ValueError("data files are never executable")
+    if mode & 0o002:
+        raise ValueError("a file anyone may write is not allowed; use 0640 or 0660")
+    return FileMode(mode)
 
 
 @dataclass(frozen=True)
@@ -176,7 +192,7 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("notify.staff_emails", _email_list, "", "Staff addresses (comma separated) for CxP reminders and the digest"),
         SettingSpec("notify.webhook_url", _webhook_url, "", "Webhook URL (Slack/Teams compatible)"),
         SettingSpec("aging.buckets", _int_list(increasing=True, low=1, high=3650), "30,60,90,120", "Aging bucket cut-offs in days"),
-        SettingSpec("files.mode", _file_mode, "0600", "Permissions of exports and error files (0600; 0640/0660 for a shared folder)"),
+        SettingSpec("files.mode", parse_mode, "0600", "Permissions of exports and error files (0600; 0640/0660 for a shared folder)"),
     ]
 }
 
@@ -199,8 +215,6 @@ def parse_value(key: str, raw: str) -> Any:
     except ValueError as exc:
         shown = raw
         if "://" in raw:  # a URL may carry a secret in its path or query
-            from cuentas_cli.integrations.webhook import mask_urls_in
-
             shown = mask_urls_in(raw)
         raise ValidationError(f"invalid value {shown!r} for {key}: {exc}") from None
 
@@ -336,8 +350,6 @@ def load(*, db_flag: str | None = None, today_flag: str | None = None, traceback
         url, source = file_values["database.url"], "config file"
     else:
         url, source = default_database_url(), "default"
-    from cuentas_cli.db.engine import normalise_url
-
     url = normalise_url(url)
     if today_flag:
         today = parse_today(today_flag, "--today")

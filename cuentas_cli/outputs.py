@@ -61,31 +61,6 @@ class Target:
         return self.path.name
 
 
-class FileMode(int):
-    """Permissions that print as octal ("0640"), so the setting is stored as it was given."""
-
-    def __str__(self) -> str:
-        return f"0{int(self):o}"
-
-
-def parse_mode(raw: str) -> FileMode:
-    """`files.mode`: octal permissions such as 0600, 0640 or 0660; read and write for the owner,
-    never executable, never writable by everyone."""
-    text = raw.strip().lower().removeprefix("0o")
-    if not text or len(text) > 4 or any(c not in "01234567" for c in text):
-        raise ValueError("expected octal permissions such as 0600, 0640 or 0660")
-    mode = int(text, 8)
-    if mode & 0o7000:
-        raise ValueError("no setuid, setgid or sticky bits")
-    if mode & 0o600 != 0o600:
-        raise ValueError("the owner must be able to read and write (6 in the first digit)")
-    if mode & 0o111:
-        raise ValueError("data files are never executable")
-    if mode & 0o002:
-        raise ValueError("a file anyone may write is not allowed; use 0640 or 0660")
-    return FileMode(mode)
-
-
 def configured_mode(session: "Session | None", config: Any = None) -> int:
     """The mode for files with company data: the `files.mode` setting, else 0600."""
     if session is None or config is None:

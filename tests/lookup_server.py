@@ -148,7 +148,7 @@ def provider_server(monkeypatch):
     base URL, a 0.5 s timeout, the token in the (in-memory) keyring and a near-zero backoff."""
     from cuentas_cli.integrations import keyring_store, lookup
 
-    monkeypatch.setattr(lookup, "BACKOFF_S", 0.001)
+    monkeypatch.setattr(lookup.http, "BACKOFF_S", 0.001)
     fake = FakeProvider().start()
     for key, value in fake.env().items():
         monkeypatch.setenv(key, value)

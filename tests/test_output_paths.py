@@ -454,7 +454,7 @@ def test_logout_does_not_revoke_a_service_token_kept_in_a_file(company, tmp_path
 
 
 def test_parse_mode():
-    from cuentas_cli.outputs import parse_mode
+    from cuentas_cli.config import parse_mode
 
     assert parse_mode("0600") == 0o600 and parse_mode("640") == 0o640 and parse_mode("0o660") == 0o660
     for bad in ("0666", "0700", "0400", "0602", "4600", "x", "", "06000"):

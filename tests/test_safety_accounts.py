@@ -151,7 +151,7 @@ def test_webhook_post_refuses_plain_http_to_another_host():
     ("https://api.apis.net.pe", "https://api.apis.net.pe"),
 ])
 def test_mask_url(url, shown):
-    from cuentas_cli.integrations.webhook import mask_url
+    from cuentas_cli.rules.urls import mask_url
 
     assert mask_url(url) == shown
 

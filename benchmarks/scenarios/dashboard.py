@@ -21,7 +21,8 @@ def load(url: str, dataset) -> None:  # noqa: ANN001
     """Bring the database to head and bulk-load the dataset."""
     from benchmarks.generate import load as bulk_load
     from cuentas_cli.db import migrate
-    from cuentas_cli.db.engine import get_engine, normalise_url
+    from cuentas_cli.db.engine import get_engine
+    from cuentas_cli.rules.urls import normalise_url
 
     url = normalise_url(url)
     migrate.upgrade(get_engine(url, create=True))
@@ -32,7 +33,8 @@ BASELINE = """
 import sys
 from datetime import date
 from sqlalchemy import text
-from cuentas_cli.db.engine import get_engine, normalise_url
+from cuentas_cli.db.engine import get_engine
+from cuentas_cli.rules.urls import normalise_url
 import cuentas_cli.db.models  # the database layer, as the CLI loads it
 from cuentas_cli.reports.queries import dashboard_statements
 engine = get_engine(normalise_url(sys.argv[1]))

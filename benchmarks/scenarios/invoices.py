@@ -27,7 +27,8 @@ PASSWORD = "benchmark-password-1"
 RAW_UPDATE = """
 import sys
 from sqlalchemy import text
-from cuentas_cli.db.engine import get_engine, normalise_url
+from cuentas_cli.db.engine import get_engine
+from cuentas_cli.rules.urls import normalise_url
 engine = get_engine(normalise_url(sys.argv[1]))
 status = ("CASE WHEN total_cents + adjust_cents - paid_cents <= 0 THEN 'PAGADA' "
           "WHEN due_date < :today THEN 'VENCIDA' WHEN paid_cents > 0 THEN 'PARCIAL' ELSE 'PENDIENTE' END")
@@ -40,7 +41,8 @@ RAW_LIST = """
 import sys
 import sqlmodel
 from sqlalchemy import text
-from cuentas_cli.db.engine import get_engine, normalise_url
+from cuentas_cli.db.engine import get_engine
+from cuentas_cli.rules.urls import normalise_url
 engine = get_engine(normalise_url(sys.argv[1]))
 with engine.connect() as conn:
     rows = conn.execute(text(
@@ -71,7 +73,8 @@ def _median(runs: list[Measure]) -> Measure:
 def _changed(url: str) -> dict[str, int]:
     from sqlalchemy import text
 
-    from cuentas_cli.db.engine import get_engine, normalise_url
+    from cuentas_cli.db.engine import get_engine
+    from cuentas_cli.rules.urls import normalise_url
 
     with get_engine(normalise_url(url)).connect() as conn:
         return dict(conn.execute(text("SELECT status, COUNT(*) FROM invoice GROUP BY status")).all())
@@ -80,7 +83,8 @@ def _changed(url: str) -> dict[str, int]:
 def _measure(label: str, url: str, ctx) -> list[Result]:  # noqa: ANN001
     from benchmarks.generate import Dataset, load
     from cuentas_cli.db import migrate
-    from cuentas_cli.db.engine import get_engine, normalise_url
+    from cuentas_cli.db.engine import get_engine
+    from cuentas_cli.rules.urls import normalise_url
 
     home = ctx.workdir / f"home-invoices-{label}"
     home.mkdir(parents=True, exist_ok=True)

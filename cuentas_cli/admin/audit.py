@@ -46,7 +46,7 @@ def _shown(entity: str, text: str | None) -> str | None:
         return text
     if not isinstance(values, dict) or not isinstance(values.get("value"), str):
         return text
-    from cuentas_cli.integrations.webhook import mask_url_value
+    from cuentas_cli.rules.urls import mask_url_value
 
     values["value"] = mask_url_value(values["value"])
     return json.dumps(values, ensure_ascii=False, sort_keys=True)

@@ -55,7 +55,7 @@ def get(session: "Session", config: Config, key: str) -> Any:
 
 
 def _redact_url(url: str) -> str:
-    from cuentas_cli.db.engine import redact
+    from cuentas_cli.rules.urls import redact
 
     return redact(url)
 
@@ -63,7 +63,7 @@ def _redact_url(url: str) -> str:
 def show(*, session: "Session | None", actor: Actor | None, config: Config) -> list[SettingValue]:
     if session is not None:
         require(actor, "read")
-    from cuentas_cli.integrations.webhook import mask_url_value
+    from cuentas_cli.rules.urls import mask_url_value
 
     # A URL setting (notify.webhook_url, lookup.base_url) may carry a secret in its path or
     # query: masked for every role. database.url is already redacted; text settings stay as given.
@@ -99,7 +99,7 @@ def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str) -
     else:
         row.value, row.updated_at, row.updated_by = text, utcnow(), actor.user_id
     session.add(row)
-    from cuentas_cli.integrations.webhook import mask_url_value
+    from cuentas_cli.rules.urls import mask_url_value
 
     # the log never keeps a URL setting's secret path or query (a gerente reads it)
     audit.record(session, actor, action="setting.set", entity="setting", entity_id=key,

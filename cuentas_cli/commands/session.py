@@ -135,7 +135,7 @@ def whoami(fmt: FormatOpt = None) -> None:
 
 
 def _redacted(url: str) -> str:
-    from cuentas_cli.db.engine import redact
+    from cuentas_cli.rules.urls import redact
 
     return redact(url)
 

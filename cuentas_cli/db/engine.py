@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cuentas_cli.errors import DatabaseBusy, DatabaseUnavailable, UsageError
+from cuentas_cli.rules.urls import redact
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -29,34 +29,7 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 BUSY_TIMEOUT_ENV = "CUENTAS_SQLITE_BUSY_TIMEOUT"
-_URL_RE = re.compile(r"^(?P<scheme>[a-z][a-z0-9+]*)://(?P<rest>.*)$", re.IGNORECASE)
 
-
-def normalise_url(raw: str) -> str:
-    """Accept sqlite:///PATH and postgres(ql)://...; pick psycopg 3 for PostgreSQL."""
-    url = raw.strip()
-    match = _URL_RE.match(url)
-    if not match:
-        raise UsageError(f"malformed database URL {raw!r}; expected sqlite:///PATH or postgresql://USER@HOST/DB")
-    scheme = match.group("scheme").lower()
-    rest = match.group("rest")
-    if scheme == "sqlite":
-        if not rest.startswith("/") or rest == "/":
-            raise UsageError(f"malformed database URL {raw!r}; expected sqlite:///PATH")
-        return "sqlite://" + rest
-    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
-        if not rest or rest.startswith("/") and len(rest) == 1:
-            raise UsageError(f"malformed database URL {raw!r}; expected postgresql://USER@HOST[:PORT]/DB")
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            parsed = make_url("postgresql+psycopg://" + rest)
-            _ = parsed.port  # a non-numeric port raises here
-        except (ArgumentError, ValueError) as exc:
-            raise UsageError(f"malformed database URL {raw!r}: {exc}") from None
-        return "postgresql+psycopg://" + rest
-    raise UsageError(f"unsupported database URL scheme {scheme!r}; use sqlite:/// or postgresql://")
 
 
 def is_sqlite(url: str) -> bool:
@@ -79,11 +52,6 @@ def sqlite_busy_timeout_ms() -> int:
     if not 0 <= seconds <= 3600:
         raise UsageError(f"{BUSY_TIMEOUT_ENV}={raw!r}: must be between 0 and 3600 seconds")
     return int(seconds * 1000)
-
-
-def redact(url: str) -> str:
-    """The URL with any password hidden, for messages."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def prepare_sqlite_file(path: Path) -> None:

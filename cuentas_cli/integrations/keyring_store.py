@@ -53,6 +53,6 @@ def backend_name() -> str:
 
 def session_key(database_url: str) -> str:
     """The keyring entry for the login session of one database."""
-    from cuentas_cli.db.engine import redact
+    from cuentas_cli.rules.urls import redact
 
     return f"session:{redact(database_url)}"

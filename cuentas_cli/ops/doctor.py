@@ -112,7 +112,8 @@ def run_checks(*, config: "Config", today: date, network: bool = True, timeout_s
 
 
 def _where(url: str) -> str:
-    from cuentas_cli.db.engine import is_sqlite, redact, sqlite_path
+    from cuentas_cli.db.engine import is_sqlite, sqlite_path
+    from cuentas_cli.rules.urls import redact
 
     return f"SQLite {sqlite_path(url)}" if is_sqlite(url) else f"PostgreSQL {redact(url).split('://', 1)[1].split('?')[0]}"
 
