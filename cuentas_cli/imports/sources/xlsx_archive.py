@@ -102,7 +102,7 @@ def _check_archive(archive: zipfile.ZipFile, name: str) -> tuple[dict[str, bytes
         raise ValidationError(f"{name} is not an Excel workbook (no xl/workbook.xml)")
     # ... then what the parts really hold: every part inflated (streamed, counted, CRC-checked)
     # and its XML scanned for DOCTYPE/ENTITY declarations, whatever its headers say. Worksheets
-    # are checked the same way as they are read (_SheetReader), so they are inflated once.
+    # are checked the same way as xlsx_sheet reads them, so they are inflated once.
     parts: dict[str, bytes | bytearray] = {}
     sizes: dict[str, int] = {}
     for info in members:

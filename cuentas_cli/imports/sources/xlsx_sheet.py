@@ -129,7 +129,7 @@ class _SegmentParser:
 
 
 class _SheetReader:
-    """The rows of one worksheet, parsed segment by segment on a background thread (see above)."""
+    """The rows of one worksheet, parsed segment by segment on a background thread (see xlsx.py)."""
 
     def __init__(self, archive: _Archive, name: str) -> None:
         self.archive, self.name = archive, name
