@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
-from cuentas_cli.imports import readers
+from cuentas_cli.imports.sources import xlsx, xlsx_sheet
 from tests.reliability import cli_env, counts, cuentas_argv, figure
 
 RUC_A = "20131312955"  # SUNAT
@@ -130,12 +130,12 @@ def test_reader_refuses_what_calamine_would_allocate_too_big(tmp_path, monkeypat
     path = tiny_workbook(tmp_path / "lejos.xlsx", far)
     if whole:
         def cannot_cut(self):  # noqa: ANN001, ANN202
-            raise readers._CannotCut("read whole")
+            raise xlsx_sheet._CannotCut("read whole")
             yield  # a generator, as segments() is
 
-        monkeypatch.setattr(readers._SheetReader, "segments", cannot_cut)
-    with pytest.raises(readers.ValidationError) as caught:
-        source = readers.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
+        monkeypatch.setattr(xlsx_sheet._SheetReader, "segments", cannot_cut)
+    with pytest.raises(xlsx.ValidationError) as caught:
+        source = xlsx.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
         try:
             for _ in source.rows():
                 pass
@@ -147,7 +147,7 @@ def test_reader_refuses_what_calamine_would_allocate_too_big(tmp_path, monkeypat
 def test_a_far_cell_within_the_limits_is_read(tmp_path):
     """A value at A1048576 under an 8-column header: 8M cells, within the limit; it is read."""
     path = tiny_workbook(tmp_path / "abajo.xlsx", "A1048576")
-    source = readers.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
+    source = xlsx.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
     try:
         got = [(n, cells[0]) for n, cells in source.rows() if any(c not in ("", None) for c in cells)]
     finally:
@@ -157,11 +157,11 @@ def test_a_far_cell_within_the_limits_is_read(tmp_path):
 
 def test_dimension_beyond_excel_grid_is_refused_and_a_formatted_width_is_not(tmp_path):
     bad = tiny_workbook(tmp_path / "dim.xlsx", None, dimension="A1:XFE5")
-    with pytest.raises(readers.ValidationError, match="declares its size as A1:XFE5"):
-        readers.open_xlsx(bad, sheet=None, known=lambda h: h in _HEADERS)
+    with pytest.raises(xlsx.ValidationError, match="declares its size as A1:XFE5"):
+        xlsx.open_xlsx(bad, sheet=None, known=lambda h: h in _HEADERS)
     # LibreOffice declares A1:AMJ<n> for rows formatted across; calamine does not allocate from it
     fine = tiny_workbook(tmp_path / "lo.xlsx", None, dimension="A1:AMJ1048576")
-    source = readers.open_xlsx(fine, sheet=None, known=lambda h: h in _HEADERS)
+    source = xlsx.open_xlsx(fine, sheet=None, known=lambda h: h in _HEADERS)
     try:
         assert [n for n, _ in source.rows()] == [2]
     finally:
@@ -178,7 +178,7 @@ def test_empty_far_cells_are_not_counted(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-    source = readers.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
+    source = xlsx.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
     try:
         assert [n for n, cells in source.rows() if any(c not in ("", None) for c in cells)] == [2]
     finally:
@@ -382,8 +382,8 @@ def test_a_far_reference_written_otherwise_is_refused_too(tmp_path, spelling):
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-    with pytest.raises(readers.ValidationError, match="column 16,384"):
-        source = readers.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
+    with pytest.raises(xlsx.ValidationError, match="column 16,384"):
+        source = xlsx.open_xlsx(path, sheet=None, known=lambda h: h in _HEADERS)
         try:
             for _ in source.rows():
                 pass
@@ -397,7 +397,7 @@ def test_a_sheet_read_whole_is_bounded_across_its_chunks():
     from types import SimpleNamespace
 
     from cuentas_cli.errors import ValidationError as Refused
-    from cuentas_cli.imports import readers as r
+    from cuentas_cli.imports.sources import xlsx_sheet as r
 
     sheet = SimpleNamespace(archive=SimpleNamespace(path=Path("ataque.xlsx")), name="Hoja1")
     chunks = [b'<sheetData><row r="1"><c r="GR1"><v>1</v></c></row>',
@@ -421,7 +421,7 @@ def test_an_ambiguous_header_with_nothing_to_go_by_asks_for_a_mapping(company, t
 def test_a_bounded_second_read_leaves_the_progress_on_the_import(tmp_path):
     """Sampling the first rows again (an ambiguous header, the decimal mark) opened a second
     handle that replaced the import's: the progress bar read 0 for the rest of the file."""
-    from cuentas_cli.imports import readers as r
+    from cuentas_cli.imports.sources import delimited as r
 
     path = tmp_path / "v.csv"
     path.write_text("ruc;serie;numero;total\n" + "".join(f"20131312955;F001;{n};10,00\n" for n in range(1, 2001)))

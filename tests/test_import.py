@@ -128,10 +128,10 @@ def test_large_xlsx_read_in_segments_imports_every_row_and_names_late_rows(compa
     """A workbook cut into many small segments: every row arrives once, in place."""
     import xlsxwriter
 
-    from cuentas_cli.imports import readers
+    from cuentas_cli.imports.sources import xlsx_sheet
 
-    monkeypatch.setattr(readers, "_SEGMENT_MIN", 4096)
-    monkeypatch.setattr(readers, "_SEGMENT_MAX", 4096)
+    monkeypatch.setattr(xlsx_sheet, "_SEGMENT_MIN", 4096)
+    monkeypatch.setattr(xlsx_sheet, "_SEGMENT_MAX", 4096)
 
     def book(name: str, bad_row: int | None = None) -> Path:
         path = tmp_path / name

@@ -1,5 +1,5 @@
 """The workbook reader cuts a sheet into segments that calamine parses on a background thread
-(readers.py, "XLSX"). Whatever the sheet holds, the rows it gives, and their Excel row
+(imports/sources/xlsx.py). Whatever the sheet holds, the rows it gives, and their Excel row
 numbers, are those of calamine reading the sheet whole; a sheet it cannot cut safely is read
 whole from where the segments stopped."""
 
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cuentas_cli.errors import ValidationError
-from cuentas_cli.imports import readers
+from cuentas_cli.imports.sources import xlsx, xlsx_sheet
 from tests.conftest import fuzz_examples
 
 MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
@@ -28,16 +28,16 @@ MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 def segments(monkeypatch):
     """Segments of about 1.5 KB (a dozen rows) and a count of the segments parsed."""
     parsed: list[tuple[int, int]] = []
-    original = readers._SheetReader.parse_segment
+    original = xlsx_sheet._SheetReader.parse_segment
 
     def counting(self, xml, start, end, last):  # noqa: ANN001, ANN202
         parsed.append((start, end))
         return original(self, xml, start, end, last)
 
-    monkeypatch.setattr(readers, "_SEGMENT_MIN", 1500)
-    monkeypatch.setattr(readers, "_SEGMENT_MAX", 1500)
-    monkeypatch.setattr(readers, "_SHARED_FACTOR", 0)
-    monkeypatch.setattr(readers._SheetReader, "parse_segment", counting)
+    monkeypatch.setattr(xlsx_sheet, "_SEGMENT_MIN", 1500)
+    monkeypatch.setattr(xlsx_sheet, "_SEGMENT_MAX", 1500)
+    monkeypatch.setattr(xlsx_sheet, "_SHARED_FACTOR", 0)
+    monkeypatch.setattr(xlsx_sheet._SheetReader, "parse_segment", counting)
     return parsed
 
 
@@ -54,11 +54,11 @@ def _nonblank(pairs) -> dict[int, list]:  # noqa: ANN001
 
 
 def read(path: Path, *, whole: bool = False) -> dict[int, list]:
-    archive, first = readers._prepare(path, None)
+    archive, first = xlsx._prepare(path, None)
     reader = first
     if whole:
         first.close()
-        reader = readers._SheetReader(archive, first.name)
+        reader = xlsx_sheet._SheetReader(archive, first.name)
         reader.whole = True
     return _nonblank(reader.rows())
 
@@ -163,7 +163,7 @@ def test_prefixed_element_names_are_cut_too(tmp_path, segments):
 
 def test_a_sheet_read_twice_and_a_read_stopped_early(tmp_path, segments):
     path = workbook(tmp_path / "dos.xlsx", ledger())
-    archive, reader = readers._prepare(path, None)
+    archive, reader = xlsx._prepare(path, None)
     before = threading.active_count()
     first = _nonblank(reader.rows())
     assert _nonblank(reader.rows()) == first
@@ -211,9 +211,9 @@ values = st.one_of(
 @given(cells=st.dictionaries(st.tuples(st.integers(0, 400), st.integers(0, 12)), values, min_size=1, max_size=250),
        step=st.integers(64, 4096), shared=st.booleans())
 def test_any_sheet_cut_anywhere_reads_as_the_whole_sheet(tmp_path_factory, monkeypatch, cells, step, shared):
-    monkeypatch.setattr(readers, "_SEGMENT_MIN", step)
-    monkeypatch.setattr(readers, "_SEGMENT_MAX", step)
-    monkeypatch.setattr(readers, "_SHARED_FACTOR", 0)
+    monkeypatch.setattr(xlsx_sheet, "_SEGMENT_MIN", step)
+    monkeypatch.setattr(xlsx_sheet, "_SEGMENT_MAX", step)
+    monkeypatch.setattr(xlsx_sheet, "_SHARED_FACTOR", 0)
     cells = {k: v for k, v in cells.items() if not (isinstance(v, str) and not v.strip())}
     if not cells:
         return
@@ -234,4 +234,4 @@ def test_an_import_that_stops_early_leaves_no_reading_thread(company, tmp_path, 
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= before
-    assert not readers._PREFETCHED
+    assert not xlsx._PREFETCHED

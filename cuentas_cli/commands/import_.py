@@ -46,17 +46,17 @@ def import_file(
     """
     from cuentas_cli.errors import UsageError
     from cuentas_cli.imports import importer
-    from cuentas_cli.imports import readers
+    from cuentas_cli.imports import sources
 
     if on_duplicate not in importer.ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use skip, update or error")
     if partial and errors is None:
         raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
-    readers.check_input(file)  # exit 2 for no such file, 3 for a folder, device or unreadable file
+    sources.check_input(file)  # exit 2 for no such file, 3 for a folder, device or unreadable file
     if encoding is not None:
-        readers.check_encoding(encoding)
+        sources.check_encoding(encoding)
     if delimiter is not None:
-        delimiter = readers.check_delimiter(delimiter)
+        delimiter = sources.check_delimiter(delimiter)
     if mapping is not None:
         importer.load_mapping(mapping)  # a folder, a missing or an invalid mapping: before any work
     if errors is not None:
@@ -75,7 +75,7 @@ def import_file(
     try:
         with importer.quick_gil_handoffs():
             if workbook:
-                readers.prefetch_xlsx(file, sheet=sheet)  # parsed while the rest starts up
+                sources.prefetch_xlsx(file, sheet=sheet)  # parsed while the rest starts up
             result = _run(runtime(), file, options, progress)
     except importer.ImportRejected as exc:
         if progress:
@@ -84,7 +84,7 @@ def import_file(
         raise
     finally:
         if workbook:
-            readers.discard_prefetch(file, sheet=sheet)
+            sources.discard_prefetch(file, sheet=sheet)
         if progress:
             progress.stop()
     if result.ignored_columns:

@@ -1,7 +1,7 @@
 """Batch import of invoices from CSV, XLSX and SUNAT PLE registers: validated, atomic,
 idempotent and fast.
 
-How it stays fast and lean on a million rows: the file is streamed (readers.py), each row is
+How it stays fast and lean on a million rows: the file is streamed (sources/), each row is
 validated into a plain tuple with the shared document rules (documents.py, identity.py) and
 per-value caches (a file has a few thousand distinct RUCs and dates, not a million), and rows
 are written in chunks through a staging table: on SQLite a second thread stages and moves each
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.admin import audit
-from cuentas_cli.imports import readers
+from cuentas_cli.imports import sources
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.rules.dates import MAX_YEAR, MIN_YEAR, check_year
 from cuentas_cli.ledger.documents import (
@@ -231,7 +231,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
     except OSError as exc:  # unreadable, a name too long, a special file
         raise UsageError(f"--mapping {path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"--mapping {path.name}: not valid TOML ({readers.printable(str(exc))})") from None
+        raise ValidationError(f"--mapping {path.name}: not valid TOML ({sources.printable(str(exc))})") from None
     columns = data.get("columns", {})
     if not isinstance(columns, dict):
         raise ValidationError(f"--mapping {path.name}: [columns] must be a table of field = \"header\"")
@@ -241,7 +241,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
     for name, target in columns.items():
         # bool is an int in Python: `party_doc = true` is not column 1
         if isinstance(target, bool) or not isinstance(target, (str, int)) or (isinstance(target, str) and not target.strip()):
-            raise ValidationError(f"--mapping {path.name}: {name} = {readers.printable(repr(target))[:40]}: give the column's "
+            raise ValidationError(f"--mapping {path.name}: {name} = {sources.printable(repr(target))[:40]}: give the column's "
                                   "header as text (e.g. \"RUC\") or its number counting from 1")
     options = data.get("options", {})
     if not isinstance(options, dict):
@@ -275,14 +275,14 @@ def _fits(name: str, value: str) -> bool:
     from cuentas_cli.ledger.documents import DOC_TYPES
 
     if name == "kind":
-        return readers.normalise_header(value) in KIND_TO_DIRECTION
+        return sources.normalise_header(value) in KIND_TO_DIRECTION
     if name == "doc_type":
         return value.zfill(2) in DOC_TYPES
-    return readers.normalise_header(value) in PARTY_DOC_TYPES
+    return sources.normalise_header(value) in PARTY_DOC_TYPES
 
 
 def _column_label(index: int, header: list[str]) -> str:
-    return f"column {index + 1} ({readers.printable(str(header[index]).strip())[:40]!r})"
+    return f"column {index + 1} ({sources.printable(str(header[index]).strip())[:40]!r})"
 
 
 def _resolve_ambiguous(index: int, header: list[str], candidates: tuple[str, ...], fields_at: dict[int, str],
@@ -297,7 +297,7 @@ def _resolve_ambiguous(index: int, header: list[str], candidates: tuple[str, ...
     if len(fits) == 1:
         return fits[0]
     if not fits:
-        usual = _HEADER_INDEX.get(readers.normalise_header(header[index]))  # nothing to go by: the usual reading
+        usual = _HEADER_INDEX.get(sources.normalise_header(header[index]))  # nothing to go by: the usual reading
         if usual is not None:
             return usual
         fits = list(candidates)
@@ -319,7 +319,7 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
     cannot be told from `sample` (the first data rows)."""
     positions: dict[str, int] = {}
     ignored: list[str] = []
-    normalised = [readers.normalise_header(h) for h in header]
+    normalised = [sources.normalise_header(h) for h in header]
     if mapping:
         for name, target in mapping["columns"].items():
             if isinstance(target, int) and not isinstance(target, bool):
@@ -327,9 +327,9 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
                     raise ValidationError(f"mapping: {name} = {target} but the file has {len(header)} columns")
                 positions[name] = target - 1
                 continue
-            wanted = readers.normalise_header(target)
+            wanted = sources.normalise_header(target)
             if wanted not in normalised:
-                found = ", ".join(readers.printable(str(h).strip()) for h in header if h and str(h).strip())
+                found = ", ".join(sources.printable(str(h).strip()) for h in header if h and str(h).strip())
                 raise ValidationError(f"mapping: {name} = {target!r} is not a column of the file; found: {found}")
             twice = [i for i, n in enumerate(normalised) if n == wanted]
             if len(twice) > 1:
@@ -361,7 +361,7 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
                 name = _resolve_ambiguous(index, header, candidates, fields_at, sample)
         if name is None or name in positions:
             if str(header[index]).strip():
-                ignored.append(readers.printable(str(header[index]).strip()))
+                ignored.append(sources.printable(str(header[index]).strip()))
             continue
         positions[name] = index
     missing = []
@@ -378,7 +378,7 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
         missing.append("kind")
     if missing:
         expected = "; ".join(f"{LABELS[n]} (or {', '.join(FIELDS[n][:3])})" for n in missing)
-        found = ", ".join(readers.printable(str(h).strip()) for h in header if h and str(h).strip()) or "(no header)"
+        found = ", ".join(sources.printable(str(h).strip()) for h in header if h and str(h).strip()) or "(no header)"
         hint = " (or pass --kind cxc|cxp)" if "kind" in missing else ""
         raise ValidationError(
             f"missing required column(s): {expected}{hint}. Found: {found}. Use --mapping FILE to name them"
@@ -461,32 +461,32 @@ def import_file(
     started = time.perf_counter()
     if options.partial and options.errors_path is None:
         raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
-    readers.check_input(path)
+    sources.check_input(path)
     mapping = load_mapping(options.mapping_path) if options.mapping_path else None
     mopts = mapping["options"] if mapping else {}
     kind_default = options.kind or mopts.get("kind")
     date_format = options.date_format or mopts.get("date_format")
-    fmt = readers.detect_format(path, options.format or mopts.get("format"))
+    fmt = sources.detect_format(path, options.format or mopts.get("format"))
     encoding = options.encoding or mopts.get("encoding")
     if encoding:
-        readers.check_encoding(encoding)
+        sources.check_encoding(encoding)
     delimiter = options.delimiter or mopts.get("delimiter")
     if delimiter:
-        delimiter = readers.check_delimiter(delimiter)
+        delimiter = sources.check_delimiter(delimiter)
     if fmt == "ple":
         book = None
-        if options.format == "ple" and not readers.PLE_NAME.match(path.name):
+        if options.format == "ple" and not sources.PLE_NAME.match(path.name):
             if not kind_default:
                 raise UsageError("--format ple with a file not named as SUNAT names PLE files: say --kind cxc (ventas 14.1) or --kind cxp (compras 8.1)")
             book = "ventas" if _direction_of(kind_default) == "receivable" else "compras"
-        source = readers.open_ple(path, encoding=encoding, book=book)
+        source = sources.ple.open_ple(path, encoding=encoding, book=book)
     elif fmt == "xlsx":
-        source = readers.open_xlsx(path, sheet=options.sheet or mopts.get("sheet"), known=_known_header)
+        source = sources.xlsx.open_xlsx(path, sheet=options.sheet or mopts.get("sheet"), known=_known_header)
     else:
-        source = readers.open_csv(path, encoding=encoding, known=_known_header, delimiter=delimiter)
+        source = sources.delimited.open_csv(path, encoding=encoding, known=_known_header, delimiter=delimiter)
     try:
         default_direction = _direction_of(kind_default) if kind_default else None
-        sample = _sample(source) if any(readers.normalise_header(h) in _AMBIGUOUS for h in source.header) else None
+        sample = _sample(source) if any(sources.normalise_header(h) in _AMBIGUOUS for h in source.header) else None
         positions, ignored = resolve_columns(source.header, mapping, need_kind=default_direction is None, sample=sample)
         order = None
         if date_format:
@@ -523,7 +523,7 @@ def import_file(
         source.close()  # a workbook's background parse
 
 
-def _sample(source: readers.Source) -> list[list[Any]]:
+def _sample(source: sources.Source) -> list[list[Any]]:
     """The first SAMPLE_ROWS data rows, to tell what an ambiguous header names (a bounded read
     ahead; the import reads the file from its start as usual)."""
     rows: list[list[Any]] = []
@@ -542,7 +542,7 @@ def _sample(source: readers.Source) -> list[list[Any]]:
 
 
 def _direction_of(kind: str) -> str:
-    value = readers.normalise_header(kind)
+    value = sources.normalise_header(kind)
     direction = KIND_TO_DIRECTION.get(value)
     if direction is None:
         raise UsageError(f"--kind {kind!r}: use cxc (receivables) or cxp (payables)")
@@ -618,7 +618,7 @@ class _Job:
             else:
                 self.errors_writer.writerow(["row", "column", "value", "message"])
         if self.options.partial:
-            raw = cells.cells if isinstance(cells, readers.ShortRow) else (cells or [])
+            raw = cells.cells if isinstance(cells, sources.ShortRow) else (cells or [])
             self.errors_writer.writerow([*cell_rows_text(raw), err.line()])
         else:
             self.errors_writer.writerow([row, column, err.value, message])
@@ -657,9 +657,9 @@ class _Job:
         last_progress = 0
         try:
             for row_no, cells in self.source.rows():
-                if isinstance(cells, readers.ShortRow):
+                if isinstance(cells, sources.ShortRow):
                     result.rows += 1
-                    self.error(row_no, "", "", cells.message, cells)  # a short or unreadable line (readers)
+                    self.error(row_no, "", "", cells.message, cells)  # a short or unreadable line (sources)
                     continue
                 if len(cells) < ncols:
                     if _blank(cells):
@@ -754,7 +754,7 @@ class _Job:
                 raise RowError(names[i_kind], raw, "empty: cxc (receivable) or cxp (payable)")
             found = kind_cache.get(value)
             if found is None:
-                found = KIND_TO_DIRECTION.get(readers.normalise_header(value))
+                found = KIND_TO_DIRECTION.get(sources.normalise_header(value))
                 if found is None:
                     raise RowError(names[i_kind], raw, "use cxc (receivable) or cxp (payable)")
                 kind_cache[value] = found
@@ -1148,7 +1148,7 @@ class _Job:
         for seen, (row_no, cells) in enumerate(self.source.rows()):
             if seen >= DECIMAL_SCAN_ROWS:
                 break
-            if isinstance(cells, readers.ShortRow):
+            if isinstance(cells, sources.ShortRow):
                 continue
             for i in columns:
                 if i < len(cells) and isinstance(cells[i], str):
@@ -1163,7 +1163,7 @@ class _Job:
         dmy_at = mdy_at = None
         columns = [self.pos[n] for n in ("issue_date", "due_date") if n in self.pos]
         for row_no, cells in self.source.rows():
-            if isinstance(cells, readers.ShortRow):
+            if isinstance(cells, sources.ShortRow):
                 continue
             for i in columns:
                 if i >= len(cells):

@@ -1,0 +1,175 @@
+"""What every source shares: the `Source` an opened file becomes, the rows it cannot give as
+cells, and the checks of the user's options (file, encoding, delimiter) and of the header.
+
+Each source yields `(row_number, cells)` with the row number the user sees in their editor or
+in Excel, so every error can name it. Sources stream: a CSV of a million rows is never held in
+memory. Nothing here knows about invoices; the importer maps cells to fields.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cuentas_cli.errors import UsageError, ValidationError
+
+_SAMPLE_BYTES = 256 * 1024
+# A CSV record or a PLE line longer than this is refused: lines are read with this cap, so a
+# file with a multi-gigabyte line costs no more memory than a normal one.
+MAX_LINE_CHARS = 1024**2
+
+
+@dataclass
+class ShortRow:
+    """A line with fewer fields than its format needs; the importer reports it as a row error."""
+
+    found: int
+    expected: int
+    cells: list[str]
+
+    @property
+    def message(self) -> str:
+        return f"has {self.found} fields; the register needs at least {self.expected}"
+
+
+@dataclass
+class BadRow(ShortRow):
+    """A line the reader cannot give as cells (more values than the header has columns); the
+    importer reports `problem` as the row's error."""
+
+    problem: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.problem
+
+
+@dataclass
+class Source:
+    """An opened import file: its header and a re-iterable stream of data rows."""
+
+    path: Path
+    format: str  # csv | xlsx | ple
+    header: list[str]
+    header_row: int
+    _rows: Callable[[], Iterator[tuple[int, list[Any]]]]
+    size: int = 0  # bytes (csv/ple) or rows (xlsx), for progress
+    position: Callable[[], int] = field(default=lambda: 0)
+    delimiter: str | None = None
+    encoding: str | None = None
+    ple_book: str | None = None
+    fixed_date_format: str | None = None  # PLE dates are DD/MM/YYYY by definition
+    close: Callable[[], None] = field(default=lambda: None)  # stops background reading (XLSX)
+    # The first data rows without starting the read over (XLSX: from the parse already made);
+    # None: rows() read up to where the caller stops
+    peek: Callable[[int], list[tuple[int, list[Any]]]] | None = None
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        return self._rows()
+
+
+def printable(text: str) -> str:
+    """Text from a file as an error message may show it: control characters (a NUL from a
+    UTF-16 file read as bytes, an escape sequence) as "?"."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def check_input(path: Path) -> None:
+    """The file to import exists and is a regular file this process can read (a clear error,
+    not an OSError, for a name too long, a folder, a device or a file without permission)."""
+    import errno
+    import os
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"no file {printable(str(path))}") from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise UsageError(f"no file {printable(str(path))[:80]}...: the name is too long for this system") from None
+        if exc.errno == errno.ENOTDIR:
+            raise UsageError(f"no file {printable(str(path))}") from None
+        raise ValidationError(f"{printable(str(path))}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValidationError(f"{printable(str(path))} is a folder; give the file to import")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValidationError(f"{printable(str(path))} is not a regular file (a device, pipe or socket); copy it to a file first")
+    if not os.access(path, os.R_OK):
+        raise ValidationError(f"{printable(str(path))}: no permission to read it")
+
+
+def check_encoding(name: str) -> str:
+    """A text encoding Python knows (not a bytes-to-bytes codec such as base64 or rot13)."""
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        raise UsageError(f"--encoding {printable(name)!r} is not an encoding Python knows (try utf-8, cp1252, latin-1)") from None
+    if not getattr(info, "_is_text_encoding", True) or info.name in {"rot-13", "rot13"}:
+        raise UsageError(f"--encoding {printable(name)!r} is a transformation, not a text encoding (try utf-8, cp1252, latin-1)")
+    return name
+
+
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def check_delimiter(value: str) -> str:
+    """One character (or tab, comma, semicolon, pipe, space by name); not a quote or line end."""
+    delimiter = _DELIMITER_NAMES.get(value.lower(), value) if len(value) > 1 else value
+    if len(delimiter) != 1 or delimiter in {'"', "\r", "\n", "\0"}:
+        raise UsageError(f"--delimiter {printable(value)!r}: give one character such as , ; | or tab")
+    return delimiter
+
+
+def normalise_header(text: Any) -> str:
+    """'Fecha de Emisión' / 'fecha_emision' / ' FECHA  EMISION ' -> 'fecha de emision' style text."""
+    value = unicodedata.normalize("NFKD", str(text or ""))
+    value = "".join(c for c in value if not unicodedata.combining(c)).lower()
+    value = re.sub(r"[^a-z0-9%]+", " ", value)
+    return value.strip()
+
+
+def find_header(candidates: list[tuple[int, list[Any]]], known: Callable[[str], bool]) -> tuple[int, int]:
+    """(index in candidates, file row number) of the first row that looks like a header: at least
+    three cells naming known columns. A title row above the header is thereby skipped."""
+    best = None
+    for index, (row_no, cells) in enumerate(candidates):
+        hits = sum(1 for c in cells if isinstance(c, str) and known(normalise_header(c)))
+        if hits >= 3:
+            return index, row_no
+        if best is None and hits >= 1:
+            best = (index, row_no, hits)
+    if candidates:
+        # Nothing looked like a header: report against the first non-empty row.
+        return 0, candidates[0][0]
+    raise ValidationError("the file is empty: no header row and no data")
+
+
+def _too_long(name: str, start: int, line_no: int) -> str:
+    limit = f"{MAX_LINE_CHARS // 1024**2} MiB ({MAX_LINE_CHARS:,} characters)"
+    if start == line_no:
+        return f"{name}: line {line_no} is longer than {limit}; refused (is it really a CSV/PLE file?)"
+    return f"{name}: line {start}: the row runs to line {line_no} and is longer than {limit}; refused (is a quote left open?)"
+
+
+def _has_nul(name: str, line_no: int) -> str:
+    # PostgreSQL cannot store it and SQLite would: refused alike, before anything is written
+    return (f"{name}: line {line_no} has a NUL character (byte 0), which no text column can hold: is the file "
+            "UTF-16? pass --encoding utf-16, or remove it")
+
+
+def _position_of(holder: dict[str, Any]) -> Callable[[], int]:
+    """How far the file in holder["f"] has been read, for the progress bar."""
+    def position() -> int:
+        f = holder.get("f")
+        try:
+            return f.tell() if f is not None and not f.closed else 0
+        except (OSError, ValueError):
+            return 0
+
+    return position
