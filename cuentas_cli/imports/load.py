@@ -111,7 +111,7 @@ class Loader:
                 # Counted, not summed from rowcount: with statements of two threads on one
                 # connection, a statement's change count can be read after the other's.
                 new = self.job.session.execute(text("SELECT COUNT(*) FROM invoice WHERE id > :m"),
-                                           {"m": self.job.max_before}).scalar_one()
+                                               {"m": self.job.max_before}).scalar_one()
                 updated = 0 if not update else self.job.session.execute(
                     text("SELECT COUNT(*) FROM invoice WHERE id <= :m AND updated_at = :stamp"),
                     {"m": self.job.max_before, "stamp": sqlite_ts(self.job.stamp)}).scalar_one()
@@ -129,7 +129,7 @@ class Loader:
                 new = changed
                 if update:
                     new = self.job.session.execute(text("SELECT COUNT(*) FROM invoice WHERE id > :m"),
-                                               {"m": self.job.max_before}).scalar_one()
+                                                   {"m": self.job.max_before}).scalar_one()
             self.job.result.updated += changed - new
             self.job.result.new += new
             self.job.result.skipped += self.written - changed

@@ -28,16 +28,16 @@ class Notes:
         ref = rec[17]
         if ref is None:
             self.job.error(row_no, self.job.column("ref_numero"), "",
-                       f"{rec[4]} {rec[5]}-{rec[6]} is a credit or debit note: give the document it modifies "
-                       "(ref_tipo, ref_serie and ref_numero columns; fields 29-31 of a PLE register)", cells)
+                           f"{rec[4]} {rec[5]}-{rec[6]} is a credit or debit note: give the document it modifies "
+                           "(ref_tipo, ref_serie and ref_numero columns; fields 29-31 of a PLE register)", cells)
             return False
         if ref[0] not in _NOTE_TARGET_TYPES:
             self.job.error(row_no, self.job.column("ref_doc_type"), ref[0],
-                       "a credit or debit note modifies a factura (01) or a boleta (03)", cells)
+                           "a credit or debit note modifies a factura (01) or a boleta (03)", cells)
             return False
         if rec[14] or rec[15]:
             self.job.error(row_no, self.job.column("detraccion"), rec[14],
-                       "detracción and retención apply to the invoice, not to a credit or debit note", cells)
+                           "detracción and retención apply to the invoice, not to a credit or debit note", cells)
             return False
         return True
 
@@ -60,10 +60,10 @@ class Notes:
         if not self.notes:
             return
         note_rows = find_documents(self.job, [(n[1], n[2], n[3], n[4], n[5]) for n in self.notes],
-                                         ("id", "total_cents", "currency", "references_id"))
+                                   ("id", "total_cents", "currency", "references_id"))
         targets = find_documents(self.job, [(n[1], n[2], *n[6]) for n in self.notes],
-                                       ("id", "doc_type", "serie", "numero", "status", "currency", "total_cents",
-                                        "adjust_cents", "paid_cents", "due_date"))
+                                 ("id", "doc_type", "serie", "numero", "status", "currency", "total_cents",
+                                  "adjust_cents", "paid_cents", "due_date"))
         views: dict[int, RowView] = {}
         links: list[dict[str, int]] = []
         dropped: list[int] = []
@@ -101,7 +101,7 @@ class Notes:
                 dropped.append(note["id"])
         if dropped:
             self.job.session.execute(text("DELETE FROM invoice WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
-                                 {"ids": dropped})
+                                     {"ids": dropped})
             self.job.result.new -= len(dropped)
         if not links:
             return

@@ -5,7 +5,7 @@ How it stays fast and lean on a million rows: the file is streamed (sources/), e
 validated into a plain tuple with the shared document rules (documents.py, identity.py) and
 per-value caches (a file has a few thousand distinct RUCs and dates, not a million), and rows
 are written in chunks through a staging table: on SQLite a second thread stages and moves each
-chunk into `invoice` while the next one is converted (_SqliteMover); on PostgreSQL COPY fills
+chunk into `invoice` while the next one is converted (load.py); on PostgreSQL COPY fills
 the staging table and one INSERT ... SELECT ... ON CONFLICT moves it at the end. No ORM object
 is made per row. Everything runs in the caller's single transaction, so an interrupted or
 failed import leaves nothing behind.
@@ -15,10 +15,11 @@ row whose invoice exists is skipped, updated or an error (`on_duplicate`). A doc
 appears twice in one file is an error for the second row.
 
 The stages: a source (sources/) yields raw rows with their file row numbers; columns.py maps
-the header to fields; convert.py turns a row into a record or a row error; parties.py finds or
-creates the parties; updates.py and notes.py check what --on-duplicate and the credit and debit
-notes need; load.py stages and moves the records per backend. This module runs them, with dry
-run, partial imports, the errors file and progress.
+the header to fields; convert.py turns a row into a record or a row error (values.py: the
+rules for one cell); parties.py finds or creates the parties; updates.py and notes.py check what --on-duplicate and the credit and debit
+notes need; load.py stages and moves the records per backend. They share one `context.Job`.
+This module runs them, with dry run, partial imports, the errors file and progress, and holds
+the start-up tricks of an import (`warm_up`).
 """
 
 from __future__ import annotations

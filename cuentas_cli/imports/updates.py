@@ -42,7 +42,7 @@ class Updates:
             row_no, party_id, rec, cells = row
             if (rec[0], party_id, rec[4], rec[5], rec[6]) in existing:
                 self.job.error(row_no, LABELS["numero"], f"{rec[5]}-{rec[6]}",
-                           f"invoice {rec[4]} {rec[5]}-{rec[6]} of {rec[2]} already exists (--on-duplicate error)", cells)
+                               f"invoice {rec[4]} {rec[5]}-{rec[6]} of {rec[2]} already exists (--on-duplicate error)", cells)
             else:
                 kept.append(row)
         return kept
@@ -54,7 +54,7 @@ class Updates:
         from cuentas_cli.ledger.invoices import EditRefused, check_edit
 
         found = find_documents(self.job, [(rec[0], party_id, rec[4], rec[5], rec[6]) for _, party_id, rec, _ in rows],
-                                     ("id", *_EDIT_SELECT))
+                               ("id", *_EDIT_SELECT))
         for old in found.values():
             old["issue_date"], old["due_date"] = as_date(old["issue_date"]), as_date(old["due_date"])
         if not found:
@@ -80,7 +80,7 @@ class Updates:
                     field = "base"
                 index = self.job.pos.get(field)
                 self.job.error(row_no, self.job.column(field), cells[index] if index is not None else "",
-                           f"cannot update invoice {old['id']}: {exc.message}", cells)
+                               f"cannot update invoice {old['id']}: {exc.message}", cells)
                 continue
             new["status"] = status_for(total_cents=new["total_cents"], adjust_cents=new["adjust_cents"],
                                        paid_cents=new["paid_cents"], due_date=new["due_date"], today=self.job.today,
