@@ -225,9 +225,9 @@ def test_import_plain_point_values_under_decimal_comma_are_not_read_as_points(co
 
 def test_import_decides_only_from_the_first_rows(company, tmp_path, monkeypatch):
     """The pre-scan for an ambiguous value reads a bounded number of rows, not the whole file."""
-    from cuentas_cli.imports import importer
+    from cuentas_cli.imports import convert
 
-    monkeypatch.setattr(importer, "DECIMAL_SCAN_ROWS", 2)
+    monkeypatch.setattr(convert, "DECIMAL_SCAN_ROWS", 2)
     result = run_import(company, spanish_csv(tmp_path, "1.180", "2500", "350,75"))
     assert result.exit_code == 3 and "first 2 rows" in said(result)
     result = run_import(company, spanish_csv(tmp_path, "1.180", "350,75", "2500", name="b.csv"))

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import CuentasError
 from cuentas_cli.admin import auth
-from cuentas_cli.imports import importer
+from cuentas_cli.imports import context, pipeline
 from tests.conftest import fuzz_examples
 from tests.dbstate import snapshot
 from tests.reliability import backend, cli_env, counts, cuentas_argv, figure
@@ -59,12 +59,12 @@ def _count_invoices_and_parties(url: str) -> tuple[int, int]:
     return found["invoice"], found["party"]
 
 
-def _import_in_process(url: str, token: str, path: Path, options: importer.Options):  # noqa: ANN202
+def _import_in_process(url: str, token: str, path: Path, options: context.Options):  # noqa: ANN202
     """The import as the command runs it (one transaction); CuentasError -> None."""
     try:
         with open_session(url, write=True) as s:
             actor, _ = auth.resolve_token(s, token)
-            return importer.import_file(session=s, actor=actor, path=path, options=options, today=date(2026, 6, 15))
+            return pipeline.import_file(session=s, actor=actor, path=path, options=options, today=date(2026, 6, 15))
     except CuentasError:
         return None
 
@@ -119,7 +119,7 @@ def test_fuzzed_csv_never_crashes_and_never_half_imports(company, tmp_path, case
     path = tmp_path / "fuzz.csv"
     path.write_bytes(data)
     before = _count_invoices_and_parties(company.url)
-    options = importer.Options(partial=partial, errors_path=tmp_path / "errors.csv" if partial else None)
+    options = context.Options(partial=partial, errors_path=tmp_path / "errors.csv" if partial else None)
     outcome = _import_in_process(company.url, company.tokens["contador"], path, options)
     _check_outcome(company.url, before, outcome, partial)
     _tried("csv", company.url)
@@ -172,7 +172,7 @@ def test_fuzzed_xlsx_never_crashes_and_never_half_imports(company, tmp_path, cas
     path = tmp_path / "fuzz.xlsx"
     path.write_bytes(data)
     before = _count_invoices_and_parties(company.url)
-    options = importer.Options(partial=partial, errors_path=tmp_path / "errors.csv" if partial else None)
+    options = context.Options(partial=partial, errors_path=tmp_path / "errors.csv" if partial else None)
     outcome = _import_in_process(company.url, company.tokens["contador"], path, options)
     _check_outcome(company.url, before, outcome, partial)
     _tried("xlsx", company.url)
@@ -216,7 +216,7 @@ def test_fuzzed_ple_never_crashes_and_never_half_imports(company, tmp_path, case
     path = tmp_path / f"LE{RUC_C}20260500140100001111.txt"
     path.write_bytes(data)
     before = _count_invoices_and_parties(company.url)
-    options = importer.Options(partial=partial, errors_path=tmp_path / "errors.csv" if partial else None)
+    options = context.Options(partial=partial, errors_path=tmp_path / "errors.csv" if partial else None)
     outcome = _import_in_process(company.url, company.tokens["contador"], path, options)
     _check_outcome(company.url, before, outcome, partial)
     _tried("ple", company.url)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.errors import CuentasError
 from cuentas_cli.admin import auth
-from cuentas_cli.imports import importer
+from cuentas_cli.imports import context, pipeline
 from tests.conftest import fuzz_examples
 
 HEADER = ["tipo", "ruc", "razon_social", "tipo_comprobante", "serie", "numero", "fecha_emision", "fecha_vencimiento",
@@ -66,12 +66,12 @@ def test_malformed_rows_never_crash_and_never_half_import(company, tmp_path, dat
     path.write_bytes(buffer.getvalue().encode("utf-8", "surrogatepass"))
     errors = tmp_path / "errors.csv"
     before = _invoices(company.url)
-    options = importer.Options(partial=partial, errors_path=errors if partial else None)
+    options = context.Options(partial=partial, errors_path=errors if partial else None)
     outcome = None
     try:
         with open_session(company.url, write=True) as s:
             actor, _ = auth.resolve_token(s, company.tokens["contador"])
-            outcome = importer.import_file(session=s, actor=actor, path=path, options=options,
+            outcome = pipeline.import_file(session=s, actor=actor, path=path, options=options,
                                            today=date(2026, 6, 15))
     except CuentasError:
         outcome = None  # a domain error: the transaction rolled back

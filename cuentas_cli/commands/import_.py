@@ -45,10 +45,9 @@ def import_file(
     Example: cuentas import ventas-junio.csv --kind cxc --errors errores.csv
     """
     from cuentas_cli.errors import UsageError
-    from cuentas_cli.imports import importer
-    from cuentas_cli.imports import sources
+    from cuentas_cli.imports import columns, context, pipeline, sources
 
-    if on_duplicate not in importer.ON_DUPLICATE:
+    if on_duplicate not in context.ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {on_duplicate!r}: use skip, update or error")
     if partial and errors is None:
         raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
@@ -58,33 +57,28 @@ def import_file(
     if delimiter is not None:
         delimiter = sources.check_delimiter(delimiter)
     if mapping is not None:
-        importer.load_mapping(mapping)  # a folder, a missing or an invalid mapping: before any work
+        columns.load_mapping(mapping)  # a folder, a missing or an invalid mapping: before any work
     if errors is not None:
         from cuentas_cli import outputs
 
         errors = outputs.check(errors, option="--errors", database_url=runtime().url, inputs=(file, mapping))
     if decimal_comma and decimal_point:
         raise UsageError("--decimal-comma and --decimal-point exclude each other: give one (or neither, to detect)")
-    options = importer.Options(
+    options = context.Options(
         kind=kind, sheet=sheet, format=file_format, encoding=encoding, delimiter=delimiter, date_format=date_format,
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
         decimal="comma" if decimal_comma else "point" if decimal_point else None,
     )
     progress = RowProgress("importing") if sys.stderr.isatty() else None
-    workbook = (file_format or file.suffix.lstrip(".")).lower() in ("xlsx", "xlsm")
     try:
-        with importer.quick_gil_handoffs():
-            if workbook:
-                sources.prefetch_xlsx(file, sheet=sheet)  # parsed while the rest starts up
+        with pipeline.warm_up(file, options):
             result = _run(runtime(), file, options, progress)
-    except importer.ImportRejected as exc:
+    except pipeline.ImportRejected as exc:
         if progress:
             progress.stop()
         _show_errors(exc.result)
         raise
     finally:
-        if workbook:
-            sources.discard_prefetch(file, sheet=sheet)
         if progress:
             progress.stop()
     if result.ignored_columns:
@@ -110,7 +104,7 @@ def import_file(
 
 
 def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
-    from cuentas_cli.imports import importer
+    from cuentas_cli.imports import pipeline
 
     class _DryRun(Exception):
         pass
@@ -121,14 +115,14 @@ def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
     try:
         with rt.session(write=True) as session, writer_note(rt.url, f"import {file.name}"):
             actor = rt.actor(session)
-            importer.check_permissions(actor, options)  # a refused user sees only the refusal
+            pipeline.check_permissions(actor, options)  # a refused user sees only the refusal
             if is_sqlite(rt.url) and _stderr_is_terminal():
                 # One transaction, all rows or none: other commands that write wait for it (up to
                 # the busy timeout), and a command that gives up names this import (writer_note;
                 # that is what a script sees, so the line is for a person at the terminal).
                 info(f"importing {file.name} holds the database's write lock until it finishes; "
                      "other commands that write wait for it")
-            holder["result"] = importer.import_file(
+            holder["result"] = pipeline.import_file(
                 session=session, actor=actor, path=file, options=options, today=rt.today,
                 progress=progress.update if progress else None, config=rt.config,
             )

@@ -227,9 +227,9 @@ def _imports(examples: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _import(session: "Session", actor: "Actor", config: "Config", path: Path, options: dict[str, Any],
             today: date) -> dict[str, Any]:
-    from cuentas_cli.imports import importer
+    from cuentas_cli.imports import context, pipeline
 
-    result = importer.import_file(session=session, actor=actor, path=path, options=importer.Options(**options),
+    result = pipeline.import_file(session=session, actor=actor, path=path, options=context.Options(**options),
                                   today=today, config=config)
     return result.summary()
 
