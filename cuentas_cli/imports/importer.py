@@ -1388,10 +1388,11 @@ class _Job:
         """--lookup or validation.strict: new parties go through the parties service, which asks
         the lookup provider (with its cache) and applies strict mode, one party at a time."""
         from cuentas_cli.errors import ExternalError, NotFound
+        from cuentas_cli.parties import lookup as party_lookup
         from cuentas_cli.parties import service as parties
 
         if self.provider is None and self.options.lookup:
-            self.provider = parties.open_provider(parties.lookup_settings(self.session, self.config))
+            self.provider = party_lookup.open_provider(party_lookup.lookup_settings(self.session, self.config))
         for key in missing:
             kind, doc_type, doc = key
             _, name, rows = wanted[key]
@@ -1538,7 +1539,7 @@ class _Job:
         first one leaves."""
         from sqlalchemy import bindparam, text
 
-        from cuentas_cli.ledger.invoices import check_note_applies, check_note_fits
+        from cuentas_cli.ledger.notes import check_note_applies, check_note_fits
         from cuentas_cli.ledger.statuses import refresh
 
         if not self.notes:
@@ -1631,7 +1632,7 @@ class _Job:
     def _audit_updates(self) -> None:
         """Each invoice an --on-duplicate update changed, in the audit log with its before/after
         (the changed fields only), as `invoices edit` records it."""
-        from cuentas_cli.ledger.invoices import audit_view
+        from cuentas_cli.ledger.records import audit_view
 
         def changes() -> Iterator[tuple[int, dict, dict]]:
             for invoice_id, old, new in self.updates:
