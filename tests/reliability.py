@@ -122,8 +122,10 @@ def _worker(spec_path: str) -> int:
     # really start together.
     from cuentas_cli import app  # noqa: F401
     from cuentas_cli.db import engine  # noqa: F401
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import invoices  # noqa: F401
+    from cuentas_cli.ledger import listing  # noqa: F401
     from cuentas_cli.ledger import payments  # noqa: F401
+    from cuentas_cli.ledger import status_changes  # noqa: F401
 
     go = Path(spec["go"])
     Path(spec["ready"]).touch()

@@ -24,6 +24,8 @@ from sqlalchemy import text
 from benchmarks.scenarios.padron import HEADER, write_padron
 from cuentas_cli.db.engine import get_engine, open_session
 from cuentas_cli.parties import padron
+from cuentas_cli.parties import padron_file
+from cuentas_cli.parties import padron_load
 from cuentas_cli.rules.identity import ruc_check_digit
 
 
@@ -228,10 +230,10 @@ def test_failure_in_the_middle_of_the_load_keeps_the_register(company, tmp_path,
     assert company.run("padron", "import", str(sample(tmp_path))).exit_code == 0
     before = registry(company.url)
     big = write_padron(tmp_path / "big.txt", 3000)
-    monkeypatch.setattr(padron, "BLOCK_CHARS", 20_000)  # many blocks
+    monkeypatch.setattr(padron_load, "BLOCK_CHARS", 20_000)  # many blocks
     calls = {"n": 0}
     name = "_load_block" if company.url.startswith("sqlite") else "_copy_block"
-    real = getattr(padron, name)
+    real = getattr(padron_load, name)
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -239,14 +241,14 @@ def test_failure_in_the_middle_of_the_load_keeps_the_register(company, tmp_path,
             raise OSError("disk went away (injected)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(padron, name, failing)
+    monkeypatch.setattr(padron_load, name, failing)
     result = company.run("padron", "import", str(big))
     assert result.exit_code == 1 and "disk went away (injected)" in result.stderr
     assert calls["n"] == 5
     assert registry(company.url) == before
     assert len(imports(company.url)) == 1
     assert not {t for t in table_names(company.url) if t.endswith(("_new", "_old"))}
-    monkeypatch.setattr(padron, name, real)
+    monkeypatch.setattr(padron_load, name, real)
     assert company.run("padron", "import", str(big)).exit_code == 0
     assert len(registry(company.url)) == 3000
 
@@ -446,14 +448,14 @@ def test_block_parser_agrees_with_a_line_by_line_reference(seed):
     body = newline.join(lines) + (newline if seed % 2 else "")
     expected_rows, expected_bad = _reference(body, newline)
     for block_chars in (50, 333, 4096, 1_000_000):
-        tally = padron._Tally()
+        tally = padron_file.Tally()
         tally_examples = 10_000
-        padron_max = padron.MAX_EXAMPLES
-        padron.MAX_EXAMPLES = tally_examples
+        padron_max = padron_file.MAX_EXAMPLES
+        padron_file.MAX_EXAMPLES = tally_examples
         try:
-            blocks = list(padron._blocks(io.StringIO(body), newline, tally, block_chars=block_chars))
+            blocks = list(padron_file.read_blocks(io.StringIO(body), newline, tally, block_chars=block_chars))
         finally:
-            padron.MAX_EXAMPLES = padron_max
+            padron_file.MAX_EXAMPLES = padron_max
         flat = [v for b in blocks for v in b.flat]
         rows = [flat[i:i + 3] for i in range(0, len(flat), 3)]
         assert rows == expected_rows, block_chars

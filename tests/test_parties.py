@@ -13,6 +13,7 @@ from cuentas_cli.config import load
 from cuentas_cli.db.engine import open_session
 from cuentas_cli.db.models import AuditLog, Party
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.parties import refresh
 from cuentas_cli.parties import service as parties
 from cuentas_cli.admin.auth import actor_for
 from tests.dbstate import snapshot as _snapshot
@@ -466,7 +467,7 @@ def test_refresh_concurrency_is_bounded_and_progress_reported(company):
         from cuentas_cli.db.models import User
 
         admin = actor_for(s, s.exec(select(User).where(User.username == "admin")).one())
-    summary = parties.refresh_parties(
+    summary = refresh.refresh_parties(
         sessions=lambda write=False: open_session(company.url, write=write), actor=admin, config=load(),
         kind="client", all_parties=True, workers=4, provider=provider, batch_size=25,
         on_progress=lambda done, total: progress.append((done, total)))

@@ -131,8 +131,8 @@ def check_count(value: int | None, flag: str, *, low: int = 0, high: int = MAX_D
 def invoice_filter(*, kind: str | None, status: str | None, party: str | None, overdue: bool,
                    due_within: int | None, date_from: str | None, date_to: str | None, currency: str | None,
                    limit: int | None = None):  # noqa: ANN201
-    """The *FilterOpt values as a ledger.invoices.InvoiceFilter (dates parsed here)."""
-    from cuentas_cli.ledger.invoices import InvoiceFilter
+    """The *FilterOpt values as a ledger.listing.InvoiceFilter (dates parsed here)."""
+    from cuentas_cli.ledger.listing import InvoiceFilter
 
     check_count(due_within, "--due-within")
     check_count(limit, "--limit", low=1, high=MAX_LIMIT, unit="rows")

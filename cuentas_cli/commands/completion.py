@@ -42,6 +42,6 @@ def complete_party_doc(ctx: typer.Context, incomplete: str) -> list[tuple[str, s
 
 def complete_invoice_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Invoice ids starting with what was typed (newest first), with serie-número, party and status."""
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import listing
 
-    return _suggest(ctx, invoices.suggest_ids, prefix=incomplete)
+    return _suggest(ctx, listing.suggest_ids, prefix=incomplete)

@@ -74,14 +74,14 @@ def fetch(
     Example: cuentas fx fetch --date 2026-06-15
     """
     from cuentas_cli.ledger import fx
-    from cuentas_cli.parties import service as parties
+    from cuentas_cli.parties.lookup import lookup_settings
     from cuentas_cli.admin.auth import require
 
     rt = runtime()
     on = parse_date(day, "--date") or rt.today
     with rt.session() as session:
         require(rt.actor(session), "fx.write")
-        options = parties.lookup_settings(session, rt.config)
+        options = lookup_settings(session, rt.config)
     answer = fx.fetch_rate(options, on=on, currency=currency)  # outside any transaction
     with rt.session(write=True) as session:
         row, changed = fx.store_fetched(session=session, actor=rt.actor(session), info=answer)

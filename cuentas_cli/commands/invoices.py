@@ -45,7 +45,7 @@ DateOpt = Annotated[Optional[str], typer.Option(metavar="DATE", help="YYYY-MM-DD
 
 def _emit_rows(rows, fmt) -> None:  # noqa: ANN001
     from cuentas_cli.render import resolve_format
-    from cuentas_cli.ledger.invoices import LIST_COLUMNS
+    from cuentas_cli.ledger.records import LIST_COLUMNS
 
     emit(rows, fmt, columns=LIST_COLUMNS if resolve_format(fmt) == "table" else None)
 
@@ -67,13 +67,13 @@ def list_(
 
     Example: cuentas invoices list --kind cxc --status VENCIDA --limit 50 --format json
     """
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import listing
 
     filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
                              date_from=date_from, date_to=date_to, currency=currency, limit=limit)
     rt = runtime()
     with rt.session() as session:
-        _emit_rows(invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today, filters=filters), fmt)
+        _emit_rows(listing.list_invoices(session=session, actor=rt.actor(session), today=rt.today, filters=filters), fmt)
 
 
 @app.command()
@@ -127,11 +127,11 @@ def show(ref: IdArg, fmt: FormatOpt = None) -> None:
     Example: cuentas invoices show 42 --format json
     """
     from cuentas_cli.render import resolve_format
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import listing
 
     rt = runtime()
     with rt.session() as session:
-        detail = invoices.show_invoice(session=session, actor=rt.actor(session), today=rt.today, ref=ref)
+        detail = listing.show_invoice(session=session, actor=rt.actor(session), today=rt.today, ref=ref)
     if resolve_format(fmt) != "table":
         emit_record(detail, fmt)
         return
@@ -201,12 +201,13 @@ def set_status(
 
     Example: cuentas invoices set-status 42 PAGADA --date 2026-06-10 --reference OP-5531
     """
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import status_changes
 
     rt = runtime()
     with rt.session(write=True) as session:
-        change = invoices.set_status(session=session, actor=rt.actor(session), today=rt.today, ref=ref, status=status,
-                                     paid_on=parse_date(on, "--date"), method=method, reference=reference)
+        change = status_changes.set_status(session=session, actor=rt.actor(session), today=rt.today, ref=ref,
+                                           status=status, paid_on=parse_date(on, "--date"), method=method,
+                                           reference=reference)
     row = change.row
     if change.before == change.after:
         info(f"invoice {row.id} ({row.document}) is already {row.status}")
@@ -298,12 +299,12 @@ def overdue(kind: KindOpt = None, fmt: FormatOpt = None) -> None:
 
     Example: cuentas invoices overdue --kind cxc --format csv
     """
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import listing
 
     rt = runtime()
     with rt.session() as session:
-        rows = invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
-                                      filters=invoices.InvoiceFilter(kind=kind, overdue=True))
+        rows = listing.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
+                                     filters=listing.InvoiceFilter(kind=kind, overdue=True))
         _emit_rows(rows, fmt)
 
 
@@ -317,13 +318,13 @@ def upcoming(
 
     Example: cuentas invoices upcoming --days 14 --kind cxp
     """
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import listing
 
     check_count(days, "--days")
     rt = runtime()
     with rt.session() as session:
-        rows = invoices.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
-                                      filters=invoices.InvoiceFilter(kind=kind, due_within=days))
+        rows = listing.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
+                                     filters=listing.InvoiceFilter(kind=kind, due_within=days))
         _emit_rows(rows, fmt)
 
 
@@ -334,11 +335,11 @@ def update_statuses(fmt: FormatOpt = None) -> None:
     Example: cuentas --today 2026-07-01 invoices update-statuses
     """
     from cuentas_cli.db.models import INVOICE_STATUSES
-    from cuentas_cli.ledger import invoices
+    from cuentas_cli.ledger import status_changes
 
     rt = runtime()
     with rt.session(write=True) as session:
-        changed = invoices.update_statuses(session=session, actor=rt.actor(session), today=rt.today)
+        changed = status_changes.update_statuses(session=session, actor=rt.actor(session), today=rt.today)
     rows = [{"status": s, "changed": changed.get(s, 0)} for s in INVOICE_STATUSES if s != "ANULADA"]
     emit(rows, fmt)
     info(f"{sum(changed.values())} status(es) changed as of {rt.today.isoformat()}")

@@ -35,7 +35,7 @@ def import_(
 
     Example: cuentas padron import padron_reducido_ruc.zip
     """
-    from cuentas_cli.parties import padron
+    from cuentas_cli.parties import padron_load
 
     when = parse_date(file_date, "--file-date")
     rt = runtime()
@@ -43,8 +43,8 @@ def import_(
         actor = rt.actor(session)
     progress = RowProgress("padrón", show_bytes=True) if sys.stderr.isatty() else None
     try:
-        report = padron.import_file(url=rt.url, actor=actor, path=file, file_date=when,
-                                    progress=progress.update if progress else None)
+        report = padron_load.import_file(url=rt.url, actor=actor, path=file, file_date=when,
+                                         progress=progress.update if progress else None)
     finally:
         if progress:
             progress.stop()

@@ -56,15 +56,16 @@ def make_app(kind: str) -> typer.Typer:
         limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.parties import service as parties
+        from cuentas_cli.ledger import accounts
+        from cuentas_cli.parties.records import LIST_COLUMNS
 
         rt = runtime()
         with rt.session() as session:
-            rows = parties.list_parties(session=session, actor=rt.actor(session), kind=kind, today=rt.today,
-                                        search=search, estado=estado, with_overdue=with_overdue, limit=limit)
+            rows = accounts.list_parties(session=session, actor=rt.actor(session), kind=kind, today=rt.today,
+                                         search=search, estado=estado, with_overdue=with_overdue, limit=limit)
         columns = None
         if resolve_format(fmt) == "table":
-            columns = parties.OVERDUE_COLUMNS if with_overdue else parties.LIST_COLUMNS
+            columns = accounts.OVERDUE_COLUMNS if with_overdue else LIST_COLUMNS
         emit(rows, fmt, columns=columns)
 
     @app.command("add", help=f"Add a {one}; a RUC or DNI is checked and looked up at the provider.\n\n"
@@ -83,7 +84,9 @@ def make_app(kind: str) -> typer.Typer:
         lookup: Annotated[bool, typer.Option("--lookup/--no-lookup", help="Ask the lookup provider (RUC and DNI).")] = True,
         fmt: FormatOpt = None,
     ) -> None:
+        from cuentas_cli.parties import lookup as party_lookup
         from cuentas_cli.parties import service as parties
+        from cuentas_cli.parties.records import row_of
         from cuentas_cli.rules.identity import validate_email
 
         code, number = _resolve_document(ruc, dni, doc_type, doc)
@@ -94,10 +97,10 @@ def make_app(kind: str) -> typer.Typer:
         with rt.session() as session:
             _, code, number = parties.check_new(session, actor=rt.actor(session), kind=kind, doc_type=code,
                                                 doc_number=number)
-            plan = parties.plan_lookup(session, config=rt.config, doc_type=code, doc_number=number)
+            plan = party_lookup.plan_lookup(session, config=rt.config, doc_type=code, doc_number=number)
         outcome = None
         if lookup and plan.lookupable:  # asked outside any transaction
-            outcome = plan.cached or parties.fetch_lookup(plan.settings, code, number)
+            outcome = plan.cached or party_lookup.fetch_lookup(plan.settings, code, number)
         with rt.session(write=True) as session:
             result = parties.add_party(session=session, actor=rt.actor(session), config=rt.config, kind=kind,
                                        doc_type=code, doc_number=number, name=name, email=email, phone=phone,
@@ -111,16 +114,16 @@ def make_app(kind: str) -> typer.Typer:
             verified = f" (verified by {result.verified_by}{': ' + state if state else ''})"
         success(f"{one} {number} added: {party.name}{verified}")
         if fmt is not None:
-            emit_record(parties.row_of(party), fmt)
+            emit_record(row_of(party), fmt)
 
     @app.command("show", help=f"Show a {one} with open invoices, overdue amount and last payment.\n\n"
                  f"Example: cuentas {noun} show {sample}")
     def show(doc: DocArg, fmt: FormatOpt = None) -> None:
-        from cuentas_cli.parties import service as parties
+        from cuentas_cli.ledger import accounts
 
         rt = runtime()
         with rt.session() as session:
-            detail = parties.show_party(session=session, actor=rt.actor(session), kind=kind, ref=doc, today=rt.today)
+            detail = accounts.show_party(session=session, actor=rt.actor(session), kind=kind, ref=doc, today=rt.today)
         emit_record(detail, fmt, title=f"{one} {detail.doc_number}")
 
     @app.command("edit", help=f"Change a {one}'s name, e-mail, phone, address ('' clears e-mail, phone, address) "
@@ -174,12 +177,12 @@ def make_app(kind: str) -> typer.Typer:
         doc_type: Annotated[Optional[str], typer.Option("--doc-type", help="6 (RUC) or 1 (DNI); guessed from the length.", metavar="CODE")] = None,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.parties import service as parties
+        from cuentas_cli.parties import lookup as party_lookup
 
         rt = runtime()
         with rt.session() as session:
-            found = parties.lookup_document(session=session, actor=rt.actor(session), config=rt.config, doc=doc,
-                                            doc_type=doc_type)
+            found = party_lookup.lookup_document(session=session, actor=rt.actor(session), config=rt.config, doc=doc,
+                                                 doc_type=doc_type)
         emit_record(found, fmt, title=f"{found.doc_number} ({found.provider})")
 
     @app.command("refresh", help=f"Look {noun} up again and store the answers; DOC..., or --all.\n\n"
@@ -195,7 +198,7 @@ def make_app(kind: str) -> typer.Typer:
         workers: Annotated[int, typer.Option("--workers", help="Lookups at the same time (1-16).")] = 6,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.parties import service as parties
+        from cuentas_cli.parties import refresh
 
         if not docs and not all_:
             raise UsageError(f"give one or more documents, or --all (e.g. `cuentas {noun} refresh --all`)")
@@ -215,10 +218,10 @@ def make_app(kind: str) -> typer.Typer:
                                 console=stderr_console(), transient=True)
             task = progress.add_task("lookups", total=None)
             with progress:
-                summary = parties.refresh_parties(
+                summary = refresh.refresh_parties(
                     **kwargs, on_progress=lambda done, total: progress.update(task, completed=done, total=total))
         else:
-            summary = parties.refresh_parties(**kwargs)
+            summary = refresh.refresh_parties(**kwargs)
         if summary.items or resolve_format(fmt) != "table":
             emit(summary.items, fmt, columns=["doc_type", "doc_number", "name", "result", "changed", "reason"]
                  if resolve_format(fmt) == "table" else None)
@@ -228,7 +231,7 @@ def make_app(kind: str) -> typer.Typer:
         sys.stderr.write(f"refreshed {len(summary.items)} {noun}{via}: {counts}\n")
         for item in summary.failed:
             sys.stderr.write(safe(f"  failed {item.doc_number} {item.name}: {item.reason}", one_line=True) + "\n")
-        error = parties.refresh_exit_error(summary, noun)
+        error = refresh.refresh_exit_error(summary, noun)
         if error is not None:
             raise error
 
@@ -240,14 +243,14 @@ def make_app(kind: str) -> typer.Typer:
         limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows.")] = None,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.ledger import invoices
-        from cuentas_cli.parties import service as parties
+        from cuentas_cli.ledger import accounts
+        from cuentas_cli.ledger.records import LIST_COLUMNS
 
         rt = runtime()
         with rt.session() as session:
-            rows = parties.party_invoices(session=session, actor=rt.actor(session), kind=kind, ref=doc,
-                                          today=rt.today, status=status, limit=limit)
-            emit(rows, fmt, columns=invoices.LIST_COLUMNS if resolve_format(fmt) == "table" else None)
+            rows = accounts.party_invoices(session=session, actor=rt.actor(session), kind=kind, ref=doc,
+                                           today=rt.today, status=status, limit=limit)
+            emit(rows, fmt, columns=LIST_COLUMNS if resolve_format(fmt) == "table" else None)
 
     return app
 

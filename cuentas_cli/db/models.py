@@ -301,7 +301,7 @@ class AuditLog(SQLModel, table=True):
 class RucRegistry(SQLModel, table=True):
     """One row of SUNAT's padrón reducido (the offline RUC register).
 
-    Replaced as a whole by `cuentas padron import` (parties/padron.py loads a staging copy
+    Replaced as a whole by `cuentas padron import` (parties/padron_load.py loads a staging copy
     and renames it in). `detail` is the rest of the padrón's line after the name, verbatim:
     estado|condición|ubigeo|tipo de vía|nombre de vía|código de zona|tipo de zona|número|
     interior|lote|departamento|manzana|kilómetro, '-' for empty; parties/padron.py reads

@@ -27,7 +27,7 @@ from cuentas_cli import outputs
 from cuentas_cli.errors import UsageError
 from cuentas_cli.outputs import DEFAULT_MODE, Target
 from cuentas_cli.admin.auth import Actor, require
-from cuentas_cli.ledger.invoices import InvoiceFilter
+from cuentas_cli.ledger.listing import InvoiceFilter
 from cuentas_cli.ledger.balances import balance_cents
 from cuentas_cli.ledger.statuses import status_for
 # One rule for every CSV/XLSX text cell the program writes, listings included.
@@ -166,7 +166,7 @@ def summary(session: "Session", *, filters: InvoiceFilter, conditions: list[Any]
     reports in that currency, otherwise S/ with USD at each invoice's rate) and every other
     filter restricts the same ledger query (`reports.scope_sql`)."""
     from cuentas_cli.reports import queries as reports
-    from cuentas_cli.ledger.invoices import normalise_currency, normalise_direction
+    from cuentas_cli.ledger.records import normalise_currency, normalise_direction
 
     directions = (normalise_direction(filters.kind),) if filters.kind else ("receivable", "payable")
     currency = normalise_currency(filters.currency) if filters.currency else None
@@ -189,7 +189,7 @@ def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, t
 
     `output` follows the rules of cuentas_cli.outputs (never the database, a symlink or a
     folder; an existing file is replaced atomically, with `mode`)."""
-    from cuentas_cli.ledger.invoices import invoice_conditions
+    from cuentas_cli.ledger.listing import invoice_conditions
 
     require(actor, "export")
     if fmt not in FORMATS:

@@ -54,7 +54,7 @@ class Notes:
         first one leaves."""
         from sqlalchemy import bindparam, text
 
-        from cuentas_cli.ledger.invoices import check_note_applies, check_note_fits
+        from cuentas_cli.ledger.notes import check_note_applies, check_note_fits
         from cuentas_cli.ledger.statuses import refresh
 
         if not self.notes:

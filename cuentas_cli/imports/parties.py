@@ -100,10 +100,11 @@ class PartyResolver:
         """--lookup or validation.strict: new parties go through the parties service, which asks
         the lookup provider (with its cache) and applies strict mode, one party at a time."""
         from cuentas_cli.errors import ExternalError, NotFound
+        from cuentas_cli.parties import lookup as party_lookup
         from cuentas_cli.parties import service as parties
 
         if self.provider is None and self.job.options.lookup:
-            self.provider = parties.open_provider(parties.lookup_settings(self.job.session, self.job.config))
+            self.provider = party_lookup.open_provider(party_lookup.lookup_settings(self.job.session, self.job.config))
         for key in missing:
             kind, doc_type, doc = key
             _, name, rows = wanted[key]

@@ -92,7 +92,7 @@ class Updates:
     def audit(self) -> None:
         """Each invoice an --on-duplicate update changed, in the audit log with its before/after
         (the changed fields only), as `invoices edit` records it."""
-        from cuentas_cli.ledger.invoices import audit_view
+        from cuentas_cli.ledger.records import audit_view
 
         def changes() -> Iterator[tuple[int, dict, dict]]:
             for invoice_id, old, new in self.updates:

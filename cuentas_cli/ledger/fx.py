@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.ledger.documents import parse_rate
+from cuentas_cli.parties.lookup import open_provider
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cuentas_cli.db.models import ExchangeRate
     from cuentas_cli.integrations.lookup import RateInfo
-    from cuentas_cli.parties.service import LookupSettings
+    from cuentas_cli.parties.lookup import LookupSettings
 
 FOREIGN_CURRENCIES = ("USD",)
 
@@ -125,8 +127,6 @@ def _store(session: "Session", actor: Actor | None, *, on: date, currency: str, 
 def set_rate(*, session: "Session", actor: Actor | None, on: date, sell: str, buy: str | None = None,
              currency: str = "USD") -> tuple[RateRow, bool]:
     """Record (or correct) one day's rate by hand."""
-    from cuentas_cli.ledger.documents import parse_rate
-
     require(actor, "fx.write")
     currency = check_currency(currency)
     sell_e4 = parse_rate(sell, field="sell rate")
@@ -138,8 +138,6 @@ def set_rate(*, session: "Session", actor: Actor | None, on: date, sell: str, bu
 
 def fetch_rate(options: "LookupSettings", *, on: date, currency: str = "USD") -> "RateInfo":
     """Ask the lookup provider for one day's rate (no database involved)."""
-    from cuentas_cli.parties.service import open_provider
-
     currency = check_currency(currency)
     with open_provider(options) as provider:
         return provider.exchange_rate(on, currency)

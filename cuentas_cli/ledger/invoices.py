@@ -1,67 +1,49 @@
-"""Invoices to collect (CxC) and to pay (CxP), and the credit/debit notes that adjust them.
+"""Invoices to collect (CxC) and to pay (CxP): add, edit and delete, under the rules every
+change of a stored invoice keeps.
 
 Every change keeps the invoice's denormalised `paid_cents`, `adjust_cents` and `status` right
 in the same transaction, so a balance is always `total + adjust - paid` and a listing of a
-million invoices needs no join to payments. Payments live in `ledger/payments.py`.
-
-A credit (07) or debit (08) note is an invoice row that references the document it modifies:
-its total moves the referenced invoice's `adjust_cents` (credit -, debit +) and its own
-`adjust_cents` is minus its total, so the note itself never carries a balance to collect
-(its status reads PAGADA once applied, ANULADA when voided).
+million invoices needs no join to payments. An invoice's row and lookup are in
+`ledger/records.py`, credit/debit notes in `ledger/notes.py`, payments in `ledger/payments.py`,
+listing and `show` in `ledger/listing.py`, status changes in `ledger/status_changes.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.db.models import CURRENCIES, INVOICE_STATUSES
-from cuentas_cli.errors import Conflict, NotFound, UsageError, ValidationError
+from cuentas_cli.db.models import utcnow
+from cuentas_cli.errors import Conflict, NotFound, ValidationError
 from cuentas_cli.admin import audit
-from cuentas_cli.ledger import balances
 from cuentas_cli.ledger import documents
+from cuentas_cli.ledger import fx
 from cuentas_cli.admin.auth import Actor, require
-from cuentas_cli.ledger.statuses import status_for
+from cuentas_cli.ledger.notes import apply_note, check_note_fits
+from cuentas_cli.ledger.records import (
+    PARTY_KIND,
+    InvoiceRow,
+    audit_view,
+    document_label,
+    get_invoice,
+    money,
+    normalise_currency,
+    normalise_direction,
+    refresh_status,
+    row_of,
+    to_pen_cents,
+)
+from cuentas_cli.parties.service import get_party
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cuentas_cli.db.models import Invoice, Party
 
-DIRECTION_ALIASES = {
-    "cxc": "receivable", "receivable": "receivable", "receivables": "receivable", "cobrar": "receivable",
-    "cxp": "payable", "payable": "payable", "payables": "payable", "pagar": "payable",
-}
-KIND_OF = {"receivable": "cxc", "payable": "cxp"}
-PARTY_KIND = {"receivable": "client", "payable": "supplier"}
 RETENCION_BP = 300  # retención IGV: 3% of the total
 CENT = Decimal("0.01")
-
-
-def normalise_direction(kind: str) -> str:
-    """'cxc'/'receivable' -> 'receivable'; 'cxp'/'payable' -> 'payable'."""
-    try:
-        return DIRECTION_ALIASES[kind.strip().lower()]
-    except KeyError:
-        raise ValidationError(f"unknown kind {kind!r}; use cxc (receivable) or cxp (payable)") from None
-
-
-def normalise_status(status: str) -> str:
-    value = status.strip().upper()
-    if value not in INVOICE_STATUSES:
-        raise ValidationError(f"unknown status {status!r}; use one of {', '.join(INVOICE_STATUSES)}")
-    return value
-
-
-def normalise_currency(currency: str) -> str:
-    value = currency.strip().upper()
-    if value in {"S/", "SOLES"}:
-        value = "PEN"
-    if value not in CURRENCIES:
-        raise ValidationError(f"currency {currency!r}: use PEN or USD")
-    return value
 
 
 def parse_percentage(text: str | Decimal | int) -> int:
@@ -78,212 +60,10 @@ def parse_percentage(text: str | Decimal | int) -> int:
     return int(value * 100)
 
 
-def money(cents: int) -> Decimal:
-    """Céntimos as a Decimal amount (render prints it with two decimals)."""
-    return Decimal(cents) / 100
-
-
-def to_pen_cents(cents: int, rate_e4: int) -> int:
-    """An amount in the invoice's currency converted to PEN at its own rate, half up."""
-    return int((Decimal(cents) * rate_e4 / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def rate_text(rate_e4: int) -> str:
-    return f"{Decimal(rate_e4) / 10000:.4f}"
-
-
-def document_label(serie: str, numero: int) -> str:
-    return f"{serie}-{numero}"
-
-
-# --- what commands get back -----------------------------------------------------------------
-
-
-@dataclass
-class InvoiceRow:
-    """One invoice as listed (the JSON contract of cli.md plus a few extras)."""
-
-    id: int
-    kind: str
-    party_doc: str
-    party_name: str
-    doc_type: str
-    serie: str
-    numero: int
-    document: str
-    issue_date: date
-    due_date: date
-    currency: str
-    exchange_rate: str
-    total: Decimal
-    paid: Decimal
-    balance: Decimal
-    balance_pen: Decimal
-    status: str
-    days_overdue: int
-    references: str | None = None
-
-
-# The columns a terminal table shows (JSON, JSON lines and CSV carry every field).
-LIST_COLUMNS = ["id", "kind", "document", "party_name", "due_date", "currency", "total", "balance", "status",
-                "days_overdue"]
-
-
-@dataclass
-class InvoiceDetail(InvoiceRow):
-    """`invoices show`: the row plus amounts, withholdings, payments, notes and reminders."""
-
-    base: Decimal | None = None
-    igv: Decimal | None = None
-    adjustments: Decimal = Decimal(0)
-    total_pen: Decimal = Decimal(0)
-    detraccion_pct: str | None = None
-    detraccion: Decimal = Decimal(0)
-    retencion: Decimal = Decimal(0)
-    paid_directly_expected: Decimal = Decimal(0)
-    paid_directly: Decimal = Decimal(0)
-    detraccion_recorded: Decimal = Decimal(0)
-    retencion_recorded: Decimal = Decimal(0)
-    reminders_sent: int = 0
-    description: str | None = None
-    created_by: str | None = None
-    created_at: Any = None
-    updated_at: Any = None
-    notes: list[dict] = field(default_factory=list)
-    payments: list[dict] = field(default_factory=list)
-
-
-def effective_status(*, stored: str, total_cents: int, adjust_cents: int, paid_cents: int, due_date: date,
-                     today: date) -> str:
-    """The status as of `today` (a stored status may predate today's `update-statuses`)."""
-    return status_for(total_cents=total_cents, adjust_cents=adjust_cents, paid_cents=paid_cents, due_date=due_date,
-                      today=today, current=stored)
-
-
-def _days_overdue(status: str, due: date, today: date) -> int:
-    return (today - due).days if status == "VENCIDA" else 0
-
-
-def _row(values: dict, today: date) -> InvoiceRow:
-    balance = balances.balance_of(values)  # the ledger's rule: 0 for notes and ANULADA
-    status = effective_status(stored=values["status"], total_cents=values["total_cents"],
-                              adjust_cents=values["adjust_cents"], paid_cents=values["paid_cents"],
-                              due_date=values["due_date"], today=today)
-    ref = values.get("ref_serie")
-    return InvoiceRow(
-        id=values["id"],
-        kind=KIND_OF[values["direction"]],
-        party_doc=values["party_doc"],
-        party_name=values["party_name"],
-        doc_type=values["doc_type"],
-        serie=values["serie"],
-        numero=values["numero"],
-        document=document_label(values["serie"], values["numero"]),
-        issue_date=values["issue_date"],
-        due_date=values["due_date"],
-        currency=values["currency"],
-        exchange_rate=rate_text(values["exchange_rate_e4"]),
-        total=money(values["total_cents"]),
-        paid=money(values["paid_cents"]),
-        balance=money(balance),
-        balance_pen=money(to_pen_cents(balance, values["exchange_rate_e4"])),
-        status=status,
-        days_overdue=_days_overdue(status, values["due_date"], today),
-        references=document_label(ref, values["ref_numero"]) if ref else None,
-    )
-
-
-def _values(inv: "Invoice", party: "Party", ref: "Invoice | None" = None) -> dict:
-    values = {k: getattr(inv, k) for k in (
-        "id", "direction", "doc_type", "serie", "numero", "issue_date", "due_date", "currency", "exchange_rate_e4",
-        "total_cents", "paid_cents", "adjust_cents", "status")}
-    values.update(party_doc=party.doc_number, party_name=party.name,
-                  ref_serie=ref.serie if ref else None, ref_numero=ref.numero if ref else None)
-    return values
-
-
-def row_of(session: "Session", inv: "Invoice", *, today: date) -> InvoiceRow:
-    from cuentas_cli.db.models import Invoice, Party
-
-    party = session.get(Party, inv.party_id)
-    ref = session.get(Invoice, inv.references_id) if inv.references_id else None
-    return _row(_values(inv, party, ref), today)
-
-
-def audit_view(inv: "Invoice") -> dict:
-    """The invoice's stored fields for the audit log (amounts as two-decimal text)."""
-    out = {k: getattr(inv, k) for k in (
-        "direction", "party_id", "doc_type", "serie", "numero", "issue_date", "due_date", "currency", "status",
-        "references_id", "description", "detraccion_bp")}
-    out["exchange_rate"] = rate_text(inv.exchange_rate_e4)
-    for name in ("base", "igv", "total", "detraccion", "retencion", "paid", "adjust"):
-        cents = getattr(inv, f"{name}_cents")
-        out[name] = None if cents is None else f"{money(cents):.2f}"
-    return out
-
-
-# --- finding invoices -----------------------------------------------------------------------
-
-
-def get_invoice(session: "Session", ref: str | int, *, lock: bool = False) -> "Invoice":
-    """An invoice by id, or by SERIE-NUMERO when that names exactly one. `lock` takes the
-    row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers already hold the database)."""
-    from sqlmodel import select
-
-    from cuentas_cli.db.models import Invoice
-
-    text = str(ref).strip()
-    if text.isascii() and text.isdigit():
-        query = select(Invoice).where(Invoice.id == int(text))
-    else:
-        serie, numero = documents.split_document(text)
-        query = select(Invoice).where(Invoice.serie == serie, Invoice.numero == numero)
-    if lock:
-        query = query.with_for_update()
-    found = session.exec(query.execution_options(populate_existing=True).limit(3)).all()
-    if not found:
-        raise NotFound(f"no invoice {text!r}; see `cuentas invoices list`")
-    if len(found) > 1:
-        ids = ", ".join(str(i.id) for i in found)
-        raise ValidationError(f"{text} names several invoices (ids {ids}); give the numeric id")
-    return found[0]
-
-
-def _find_document(session: "Session", *, direction: str, party_id: int, serie: str, numero: int,
-                   doc_types: tuple[str, ...]) -> "Invoice | None":
-    from sqlmodel import select
-
-    from cuentas_cli.db.models import Invoice
-
-    return session.exec(
-        select(Invoice).where(Invoice.direction == direction, Invoice.party_id == party_id, Invoice.serie == serie,
-                              Invoice.numero == numero, Invoice.doc_type.in_(doc_types))
-        .with_for_update()
-    ).first()
-
-
-def refresh_status(inv: "Invoice", *, today: date) -> None:
-    inv.status = status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=inv.paid_cents,
-                            due_date=inv.due_date, today=today, current=inv.status)
-
-
 # --- validation shared by add and edit -----------------------------------------------------
 
 
-@dataclass
-class _Amounts:
-    base: int | None
-    igv: int | None
-    total: int
-    rate_e4: int
-    detraccion_bp: int | None
-    detraccion: int
-    retencion: int
-
-
 def _resolve_rate(session: "Session", *, currency: str, rate: str | None, issued: date) -> int:
-    from cuentas_cli.ledger import fx
-
     if currency == "PEN":
         if rate is not None and documents.parse_rate(rate) != 10000:
             raise ValidationError("--rate is only for USD invoices; a PEN invoice has rate 1")
@@ -378,7 +158,6 @@ def add_invoice(
     `retencion=None` lets a receivable to a retention-agent client get the 3% retención (see
     `_retencion_for`); messages for the user about it are appended to `notes`."""
     from cuentas_cli.db.models import Invoice
-    from cuentas_cli.parties.service import get_party
 
     require(actor, "invoices.create")
     direction = normalise_direction(kind)
@@ -441,6 +220,19 @@ def add_invoice(
     return row_of(session, inv, today=today)
 
 
+def _find_document(session: "Session", *, direction: str, party_id: int, serie: str, numero: int,
+                   doc_types: tuple[str, ...]) -> "Invoice | None":
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import Invoice
+
+    return session.exec(
+        select(Invoice).where(Invoice.direction == direction, Invoice.party_id == party_id, Invoice.serie == serie,
+                              Invoice.numero == numero, Invoice.doc_type.in_(doc_types))
+        .with_for_update()
+    ).first()
+
+
 def _clean_text(text: str | None) -> str | None:
     if text is None:
         return None
@@ -466,291 +258,7 @@ def _refuse_duplicate(session: "Session", *, direction: str, party: "Party", doc
                        f"already exists as invoice {existing}; see `cuentas invoices show {existing}`")
 
 
-def check_note_fits(*, doc_type: str, serie: str, currency: str, target: "Invoice") -> None:
-    label = document_label(target.serie, target.numero)
-    if currency != target.currency:
-        raise ValidationError(f"the note is in {currency} but {label} is in {target.currency}; notes keep the invoice's currency")
-    if serie[0] == "F" and target.doc_type == "03" or serie[0] == "B" and target.doc_type == "01":
-        raise ValidationError(f"a note on {documents.DOC_TYPES[target.doc_type]} {label} uses a serie of the same "
-                              f"letter ({label[0]}...), not {serie}")
-
-
-def check_note_applies(*, doc_type: str, total_cents: int, target: Any) -> None:
-    """The rule for applying a note to the invoice it references, on every path (add, import).
-
-    `target` is anything with the invoice's serie, numero, status, currency and total, adjust
-    and paid céntimos (an Invoice, or the importer's row view)."""
-    label = document_label(target.serie, target.numero)
-    balance = balances.cached_balance(target)
-    if target.status == "ANULADA":
-        raise ValidationError(f"{label} is ANULADA; a note cannot modify it")
-    if doc_type == "07":
-        if target.status == "PAGADA" or balance <= 0:
-            raise ValidationError(f"{label} is PAGADA; a credit note on a paid invoice is refused "
-                                  f"(delete its payments first with `cuentas invoices unpay PAYMENT_ID`)")
-        if total_cents > balance:
-            raise ValidationError(f"credit note of {money(total_cents):.2f} is more than the balance "
-                                  f"{money(balance):.2f} {target.currency} of {label}")
-
-
-def apply_note(session: "Session", *, note: "Invoice", target: "Invoice", today: date, sign: int) -> None:
-    """Apply (sign=+1) or withdraw (sign=-1) a note's amount on the invoice it references."""
-    label = document_label(target.serie, target.numero)
-    balance = balances.cached_balance(target)
-    credit = note.doc_type == "07"
-    delta = (-note.total_cents if credit else note.total_cents) * sign
-    if sign > 0:
-        check_note_applies(doc_type=note.doc_type, total_cents=note.total_cents, target=target)
-    elif balance + delta < 0:
-        raise Conflict(f"payments on {label} already cover part of this debit note (balance {money(balance):.2f}); "
-                       f"delete those payments first with `cuentas invoices unpay PAYMENT_ID`")
-    target.adjust_cents += delta
-    if target.status != "ANULADA":
-        refresh_status(target, today=today)
-    target.updated_at = _now()
-    session.add(target)
-
-
-def _now():  # noqa: ANN202
-    from cuentas_cli.db.models import utcnow
-
-    return utcnow()
-
-
-# --- list, show ---------------------------------------------------------------------------
-
-
-@dataclass
-class InvoiceFilter:
-    """The filters of `invoices list` and `export` (one definition; `invoice_conditions` turns
-    them into SQL). Values are as the user typed them; they are checked there."""
-
-    kind: str | None = None
-    status: str | None = None
-    party: str | None = None
-    overdue: bool = False
-    due_within: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    currency: str | None = None
-    limit: int | None = None
-
-    def describe(self) -> str:
-        """The filters in words (Spanish), for the header of a report."""
-        parts = []
-        for label, value in (("tipo", self.kind), ("estado", self.status), ("parte", self.party),
-                             ("moneda", self.currency), ("desde", self.date_from), ("hasta", self.date_to)):
-            if value:
-                parts.append(f"{label}={value}")
-        if self.overdue:
-            parts.append("solo vencidas")
-        if self.due_within is not None:
-            parts.append(f"vencen en {self.due_within} días")
-        return ", ".join(parts) or "todas las facturas"
-
-
-def _party_ids(session: "Session", *, ref: str, direction: str | None) -> list[int]:
-    from sqlmodel import select
-
-    from cuentas_cli.db.models import Party
-    from cuentas_cli.parties.service import get_party
-
-    if direction is not None:
-        return [get_party(session, kind=PARTY_KIND[direction], ref=ref).id]
-    ref = ref.strip()
-    ids = list(session.exec(select(Party.id).where(Party.doc_number == ref)).all())
-    if not ids and ref.isascii() and ref.isdigit() and len(ref) < 8 and session.get(Party, int(ref)) is not None:
-        ids = [int(ref)]
-    if not ids:
-        raise NotFound(f"no client or supplier with document or id {ref!r}; see `cuentas clients list`")
-    return ids
-
-
-def open_condition() -> Any:
-    """SQL: the invoice is open (not annulled, a balance left) whatever day it is.
-
-    A stored PENDIENTE, PARCIAL or VENCIDA means not annulled with a balance (every change to
-    the amounts refreshes the status in the same transaction); saying so lets the query read
-    the partial index ix_invoice_open, and the balance test keeps the filter true to the status
-    shown even so. Which of the three applies depends on the day: the conditions compare the
-    due date with today instead of trusting the stored word.
-    """
-    from cuentas_cli.db.models import Invoice
-
-    return balances.is_open(Invoice)
-
-
-def invoice_conditions(session: "Session", *, today: date, filters: InvoiceFilter) -> list[Any]:
-    """The WHERE conditions (over `Invoice` columns) of `filters` as of `today`, checked and
-    normalised once for every command that filters invoices (`invoices list`, `export`).
-
-    Statuses are those as of `today`: an open invoice past its due date is VENCIDA even before
-    `update-statuses` has stored it, and an open one not yet due is PENDIENTE or PARCIAL by its
-    payments whatever was stored. Bad values raise UsageError; an unknown party NotFound.
-    """
-    from sqlalchemy import and_
-
-    from cuentas_cli.db.models import Invoice
-
-    try:
-        direction = normalise_direction(filters.kind) if filters.kind else None
-        status = normalise_status(filters.status) if filters.status else None
-        currency = normalise_currency(filters.currency) if filters.currency else None
-    except ValidationError as exc:
-        # A filter is an option of the command, not data: a bad one is a usage error (cli.md).
-        raise UsageError(exc.message) from None
-    if filters.due_within is not None and filters.due_within < 0:
-        raise UsageError("--due-within: give a number of days, 0 or more")
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise UsageError(f"--from {filters.date_from} is after --to {filters.date_to}")
-
-    conditions: list[Any] = []
-    if direction:
-        conditions.append(Invoice.direction == direction)
-    if filters.party:
-        ids = _party_ids(session, ref=filters.party, direction=direction)
-        conditions.append(Invoice.party_id.in_(ids) if len(ids) > 1 else Invoice.party_id == ids[0])
-    is_open = open_condition()
-    if status:
-        conditions.append({
-            "VENCIDA": and_(is_open, Invoice.due_date < today),
-            "PENDIENTE": and_(is_open, Invoice.due_date >= today, Invoice.paid_cents == 0),
-            "PARCIAL": and_(is_open, Invoice.due_date >= today, Invoice.paid_cents > 0),
-            "PAGADA": Invoice.status == "PAGADA",
-            "ANULADA": Invoice.status == "ANULADA",
-        }[status])
-    if filters.overdue:
-        conditions.append(and_(is_open, Invoice.due_date < today))
-    if filters.due_within is not None:
-        conditions.append(and_(is_open, Invoice.due_date >= today,
-                               Invoice.due_date <= today + timedelta(days=filters.due_within)))
-    if filters.date_from:
-        # due_date >= issue_date always holds, so this bound lets the due-date index help.
-        conditions.extend([Invoice.issue_date >= filters.date_from, Invoice.due_date >= filters.date_from])
-    if filters.date_to:
-        conditions.append(Invoice.issue_date <= filters.date_to)
-    if currency:
-        conditions.append(Invoice.currency == currency)
-    return conditions
-
-
-def suggest_ids(*, session: "Session", actor: Actor | None, prefix: str, limit: int = 50) -> list[tuple[str, str]]:
-    """(id, "serie-número party status") of invoices whose id starts with `prefix`, newest
-    first, for shell completion."""
-    from sqlalchemy import String, cast, select
-
-    from cuentas_cli.db.models import Invoice, Party
-
-    require(actor, "read")
-    typed = prefix.strip()
-    if typed and not typed.isdigit():
-        return []
-    statement = (
-        select(Invoice.id, Invoice.serie, Invoice.numero, Party.name, Invoice.status, Invoice.currency,
-               balances.open_balance(Invoice))
-        .join(Party, Party.id == Invoice.party_id)
-        .order_by(Invoice.id.desc()).limit(limit)
-    )
-    if typed:
-        statement = statement.where(cast(Invoice.id, String).startswith(typed))
-    return [(str(i), f"{serie}-{numero} {name} {status} saldo {money(int(balance or 0)):.2f} {currency}")
-            for i, serie, numero, name, status, currency, balance in session.execute(statement)]
-
-
-def list_invoices(*, session: "Session", actor: Actor | None, today: date, filters: InvoiceFilter) -> Iterator[InvoiceRow]:
-    """Invoices matching the filters, by due date (then id), streamed.
-
-    Statuses are those as of `today`: an open invoice past its due date lists as VENCIDA even
-    before `update-statuses` has stored it.
-    """
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-
-    from cuentas_cli.db.models import Invoice, Party
-
-    require(actor, "read")
-    if filters.limit is not None and filters.limit < 1:
-        raise ValidationError("--limit: give a number of rows, 1 or more")
-    conditions = invoice_conditions(session, today=today, filters=filters)
-    ref = aliased(Invoice)
-    query = (
-        select(
-            Invoice.id, Invoice.direction, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date,
-            Invoice.due_date, Invoice.currency, Invoice.exchange_rate_e4, Invoice.total_cents, Invoice.paid_cents,
-            Invoice.adjust_cents, Invoice.status, Party.doc_number.label("party_doc"), Party.name.label("party_name"),
-            ref.serie.label("ref_serie"), ref.numero.label("ref_numero"),
-        )
-        .join(Party, Party.id == Invoice.party_id)
-        .outerjoin(ref, ref.id == Invoice.references_id)
-        .where(*conditions)
-        .order_by(Invoice.due_date, Invoice.id)
-    )
-    if filters.limit is not None:
-        query = query.limit(filters.limit)
-    return _stream(session, query, today)
-
-
-def _stream(session: "Session", query: Any, today: date) -> Iterator[InvoiceRow]:
-    result = session.execute(query.execution_options(yield_per=2000))
-    for row in result.mappings():
-        yield _row(dict(row), today)
-
-
-def show_invoice(*, session: "Session", actor: Actor | None, today: date, ref: str) -> InvoiceDetail:
-    from sqlalchemy import func, select
-
-    from cuentas_cli.db.models import Invoice, Notification, Party, User
-    from cuentas_cli.ledger.payments import payment_rows
-
-    require(actor, "read")
-    inv = get_invoice(session, ref)
-    party = session.get(Party, inv.party_id)
-    target = session.get(Invoice, inv.references_id) if inv.references_id else None
-    base = _row(_values(inv, party, target), today)
-    payments = payment_rows(session, invoice_ids=[inv.id])
-    by_method: dict[str, int] = {}
-    for p in payments:
-        by_method[p.method] = by_method.get(p.method, 0) + int(p.amount * 100)
-    notes = session.execute(
-        select(Invoice.id, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date, Invoice.total_cents,
-               Invoice.status)
-        .where(Invoice.references_id == inv.id).order_by(Invoice.issue_date, Invoice.id)
-    ).all()
-    reminders = session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.invoice_id == inv.id, Notification.status == "sent")
-    ).scalar_one()
-    creator = session.get(User, inv.created_by) if inv.created_by else None
-    due_total = inv.total_cents + inv.adjust_cents
-    withheld_recorded = by_method.get("detraccion", 0) + by_method.get("retencion", 0)
-    return InvoiceDetail(
-        **{f: getattr(base, f) for f in InvoiceRow.__dataclass_fields__},
-        base=money(inv.base_cents) if inv.base_cents is not None else None,
-        igv=money(inv.igv_cents) if inv.igv_cents is not None else None,
-        adjustments=money(inv.adjust_cents) if inv.references_id is None else Decimal(0),
-        total_pen=money(to_pen_cents(inv.total_cents, inv.exchange_rate_e4)),
-        detraccion_pct=f"{Decimal(inv.detraccion_bp) / 100:.2f}" if inv.detraccion_bp else None,
-        detraccion=money(inv.detraccion_cents),
-        retencion=money(inv.retencion_cents),
-        paid_directly_expected=money(max(0, due_total - inv.detraccion_cents - inv.retencion_cents))
-        if inv.references_id is None else Decimal(0),
-        paid_directly=money(inv.paid_cents - withheld_recorded),
-        detraccion_recorded=money(by_method.get("detraccion", 0)),
-        retencion_recorded=money(by_method.get("retencion", 0)),
-        reminders_sent=int(reminders),
-        description=inv.description,
-        created_by=creator.username if creator else None,
-        created_at=inv.created_at,
-        updated_at=inv.updated_at,
-        notes=[{"id": n.id, "doc_type": n.doc_type, "document": document_label(n.serie, n.numero),
-                "issue_date": n.issue_date, "amount": money(n.total_cents if n.doc_type == "08" else -n.total_cents),
-                "status": n.status} for n in notes],
-        payments=[{"id": p.id, "paid_on": p.paid_on, "amount": p.amount, "method": p.method,
-                   "reference": p.reference, "recorded_by": p.recorded_by} for p in payments],
-    )
-
-
-# --- edit, set-status, delete -------------------------------------------------------------
+# --- edit, delete ------------------------------------------------------------------------
 
 
 # The columns a change may touch, and those of a note that fix its effect on the invoice it
@@ -835,7 +343,6 @@ def edit_invoice(
     and add it again, so its effect on the referenced invoice stays exact.
     """
     from cuentas_cli.db.models import Party
-    from cuentas_cli.parties.service import get_party
 
     require(actor, "invoices.edit")
     inv = get_invoice(session, ref, lock=True)
@@ -896,97 +403,11 @@ def edit_invoice(
     after = audit_view(inv)
     changed = [k for k in after if after[k] != before[k]]
     if changed:
-        inv.updated_at = _now()
+        inv.updated_at = utcnow()
         session.add(inv)
         audit.record(session, actor, action="invoice.edit", entity="invoice", entity_id=inv.id,
                      before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     return row_of(session, inv, today=today), changed
-
-
-_HOW_TO_REACH = {
-    "PENDIENTE": "a PENDIENTE invoice has no payments and is not past due",
-    "PARCIAL": "record a partial payment with `cuentas invoices pay ID AMOUNT`",
-    "VENCIDA": "an invoice becomes VENCIDA by itself the day after its due date",
-}
-
-
-@dataclass
-class StatusChange:
-    row: InvoiceRow
-    before: str
-    after: str
-    payment_id: int | None = None
-    payment_amount: Decimal | None = None
-
-
-def set_status(*, session: "Session", actor: Actor | None, today: date, ref: str, status: str,
-               paid_on: date | None = None, method: str = "transferencia", reference: str | None = None) -> StatusChange:
-    """Change an invoice's status by hand.
-
-    PAGADA records a payment of the balance (so balances stay true); ANULADA takes the invoice
-    out of collection (refused while it has payments); leaving ANULADA needs invoices.edit.
-    PENDIENTE, PARCIAL and VENCIDA follow from payments and dates, so they are accepted only
-    where they are the invoice's true status (e.g. to restore an annulled invoice).
-    """
-    from sqlalchemy import func, select
-
-    from cuentas_cli.db.models import Invoice
-    from cuentas_cli.ledger.payments import insert_payments
-
-    require(actor, "invoices.operate")
-    target = normalise_status(status)
-    inv = get_invoice(session, ref, lock=True)
-    label = document_label(inv.serie, inv.numero)
-    before = audit_view(inv)
-    old = inv.status
-    note_target = session.get(Invoice, inv.references_id) if inv.references_id else None
-    payment = None
-    if target == "ANULADA":
-        if old == "ANULADA":
-            return StatusChange(row_of(session, inv, today=today), old, old)
-        if inv.paid_cents > 0:
-            raise Conflict(f"{label} has payments of {money(inv.paid_cents):.2f}; an invoice with payments cannot be "
-                           f"annulled (see `cuentas invoices payments {inv.id}`)")
-        live_notes = session.execute(select(func.count()).select_from(Invoice).where(
-            Invoice.references_id == inv.id, Invoice.status != "ANULADA")).scalar_one()
-        if live_notes:
-            raise Conflict(f"{live_notes} credit/debit note(s) modify {label}; annul or delete them first")
-        if note_target is not None:
-            session.get(Invoice, note_target.id, with_for_update=True)
-            apply_note(session, note=inv, target=note_target, today=today, sign=-1)
-        inv.status = "ANULADA"
-    else:
-        if old == "ANULADA":
-            require(actor, "invoices.edit")
-            if note_target is not None:
-                session.get(Invoice, note_target.id, with_for_update=True)
-                apply_note(session, note=inv, target=note_target, today=today, sign=+1)
-            inv.status = "PENDIENTE"
-        refresh_status(inv, today=today)
-        if target == "PAGADA" and inv.status != "PAGADA":
-            balance = balances.cached_balance(inv)
-            payment = insert_payments(session, actor=actor, inv=inv, today=today,
-                                      items=[(balance, paid_on or today, method, reference or "set-status PAGADA")])[0]
-        elif target != inv.status:
-            if inv.status == "PAGADA":
-                reason = "it is fully paid; delete payments with `cuentas invoices unpay PAYMENT_ID` (administrador)"
-            elif target == "PENDIENTE" and inv.status == "VENCIDA":
-                reason = f"it was due {inv.due_date}; move the due date with `cuentas invoices edit {inv.id} --due DATE`"
-            elif target == "PENDIENTE" and inv.status == "PARCIAL":
-                reason = "it has payments; delete them with `cuentas invoices unpay PAYMENT_ID` (administrador)"
-            else:
-                reason = _HOW_TO_REACH[target]
-            raise ValidationError(f"{label} is {inv.status} by its payments and due date, not {target}: {reason}")
-    inv.updated_at = _now()
-    session.add(inv)
-    after = audit_view(inv)
-    if payment is not None:
-        after["payment_id"] = payment.id
-    audit.record(session, actor, action="invoice.set_status", entity="invoice", entity_id=inv.id,
-                 before={"status": before["status"], "paid": before["paid"]},
-                 after={k: after[k] for k in ("status", "paid", "payment_id") if k in after})
-    return StatusChange(row_of(session, inv, today=today), old, inv.status,
-                        payment.id if payment else None, money(payment.amount_cents) if payment else None)
 
 
 @dataclass
@@ -1029,17 +450,3 @@ def delete_invoice(*, session: "Session", actor: Actor | None, today: date, ref:
     before["payments"] = int(count)
     audit.record(session, actor, action="invoice.delete", entity="invoice", entity_id=inv.id, before=before)
     return Deleted(inv.id, label, int(count), money(int(paid)))
-
-
-# --- statuses -----------------------------------------------------------------------------
-
-
-def update_statuses(*, session: "Session", actor: Actor | None, today: date) -> dict[str, int]:
-    """Recompute every status as of `today` in one set-based statement; how many became each."""
-    from cuentas_cli.ledger import statuses
-
-    require(actor, "invoices.operate")
-    changed = statuses.refresh(session, today=today)
-    audit.record(session, actor, action="invoice.update_statuses", entity="invoice",
-                 after={"today": today, **{k: changed.get(k, 0) for k in INVOICE_STATUSES if k != "ANULADA"}})
-    return changed

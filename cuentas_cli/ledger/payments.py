@@ -15,13 +15,13 @@ from cuentas_cli.admin import audit
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger import documents
 from cuentas_cli.admin.auth import Actor, require
-from cuentas_cli.ledger.invoices import document_label, get_invoice, money, refresh_status, row_of
+from cuentas_cli.ledger.records import document_label, get_invoice, money, refresh_status, row_of
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cuentas_cli.db.models import Invoice, Payment
-    from cuentas_cli.ledger.invoices import InvoiceRow
+    from cuentas_cli.ledger.records import InvoiceRow
 
 METHOD_ALIASES = {
     "transferencia": "transferencia", "transfer": "transferencia", "deposito": "transferencia",

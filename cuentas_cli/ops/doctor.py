@@ -242,10 +242,10 @@ def check_login(state: _State, session: "Session") -> Check:
 
 def check_lookup(state: _State, session: "Session | None") -> Check:
     from cuentas_cli.integrations import lookup
-    from cuentas_cli.parties import service as parties
+    from cuentas_cli.parties.lookup import lookup_settings
 
     try:
-        options = parties.lookup_settings(session, state.config)
+        options = lookup_settings(session, state.config)
     except CuentasError as exc:
         return Check("lookup", "fail", exc.message, "fix the lookup.* settings: `cuentas settings show`")
     if options.provider == "offline":

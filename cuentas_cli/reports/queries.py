@@ -139,7 +139,7 @@ def _rows(session: "Session", sql: str) -> list[tuple]:
 
 
 def scope_sql(session: "Session", conditions: list[Any]) -> str:
-    """SQLAlchemy conditions over `Invoice` (e.g. `invoices.invoice_conditions` of an export's
+    """SQLAlchemy conditions over `Invoice` (e.g. `listing.invoice_conditions` of an export's
     filters) as SQL text over the alias `i` of `balances_cte`, values inlined as literals.
     The values come from checked filters (party ids, statuses, dates), never from free text."""
     if not conditions:

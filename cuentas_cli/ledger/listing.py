@@ -1,0 +1,260 @@
+"""Finding and showing invoices: the filters of `invoices list` and `export` (one definition,
+turned into SQL by `invoice_conditions`), the streamed listing, `invoices show`, and invoice
+ids for shell completion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Iterator
+
+from cuentas_cli.errors import NotFound, UsageError, ValidationError
+from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.ledger import balances
+from cuentas_cli.ledger.payments import payment_rows
+from cuentas_cli.ledger.records import (
+    PARTY_KIND,
+    InvoiceDetail,
+    InvoiceRow,
+    document_label,
+    get_invoice,
+    invoice_values,
+    money,
+    normalise_currency,
+    normalise_direction,
+    normalise_status,
+    row_from_values,
+    to_pen_cents,
+)
+from cuentas_cli.parties.service import get_party
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+@dataclass
+class InvoiceFilter:
+    """The filters of `invoices list` and `export` (one definition; `invoice_conditions` turns
+    them into SQL). Values are as the user typed them; they are checked there."""
+
+    kind: str | None = None
+    status: str | None = None
+    party: str | None = None
+    overdue: bool = False
+    due_within: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    currency: str | None = None
+    limit: int | None = None
+
+    def describe(self) -> str:
+        """The filters in words (Spanish), for the header of a report."""
+        parts = []
+        for label, value in (("tipo", self.kind), ("estado", self.status), ("parte", self.party),
+                             ("moneda", self.currency), ("desde", self.date_from), ("hasta", self.date_to)):
+            if value:
+                parts.append(f"{label}={value}")
+        if self.overdue:
+            parts.append("solo vencidas")
+        if self.due_within is not None:
+            parts.append(f"vencen en {self.due_within} días")
+        return ", ".join(parts) or "todas las facturas"
+
+
+def _party_ids(session: "Session", *, ref: str, direction: str | None) -> list[int]:
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import Party
+
+    if direction is not None:
+        return [get_party(session, kind=PARTY_KIND[direction], ref=ref).id]
+    ref = ref.strip()
+    ids = list(session.exec(select(Party.id).where(Party.doc_number == ref)).all())
+    if not ids and ref.isascii() and ref.isdigit() and len(ref) < 8 and session.get(Party, int(ref)) is not None:
+        ids = [int(ref)]
+    if not ids:
+        raise NotFound(f"no client or supplier with document or id {ref!r}; see `cuentas clients list`")
+    return ids
+
+
+def open_condition() -> Any:
+    """SQL: the invoice is open (not annulled, a balance left) whatever day it is.
+
+    A stored PENDIENTE, PARCIAL or VENCIDA means not annulled with a balance (every change to
+    the amounts refreshes the status in the same transaction); saying so lets the query read
+    the partial index ix_invoice_open, and the balance test keeps the filter true to the status
+    shown even so. Which of the three applies depends on the day: the conditions compare the
+    due date with today instead of trusting the stored word.
+    """
+    from cuentas_cli.db.models import Invoice
+
+    return balances.is_open(Invoice)
+
+
+def invoice_conditions(session: "Session", *, today: date, filters: InvoiceFilter) -> list[Any]:
+    """The WHERE conditions (over `Invoice` columns) of `filters` as of `today`, checked and
+    normalised once for every command that filters invoices (`invoices list`, `export`).
+
+    Statuses are those as of `today`: an open invoice past its due date is VENCIDA even before
+    `update-statuses` has stored it, and an open one not yet due is PENDIENTE or PARCIAL by its
+    payments whatever was stored. Bad values raise UsageError; an unknown party NotFound.
+    """
+    from sqlalchemy import and_
+
+    from cuentas_cli.db.models import Invoice
+
+    try:
+        direction = normalise_direction(filters.kind) if filters.kind else None
+        status = normalise_status(filters.status) if filters.status else None
+        currency = normalise_currency(filters.currency) if filters.currency else None
+    except ValidationError as exc:
+        # A filter is an option of the command, not data: a bad one is a usage error (cli.md).
+        raise UsageError(exc.message) from None
+    if filters.due_within is not None and filters.due_within < 0:
+        raise UsageError("--due-within: give a number of days, 0 or more")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise UsageError(f"--from {filters.date_from} is after --to {filters.date_to}")
+
+    conditions: list[Any] = []
+    if direction:
+        conditions.append(Invoice.direction == direction)
+    if filters.party:
+        ids = _party_ids(session, ref=filters.party, direction=direction)
+        conditions.append(Invoice.party_id.in_(ids) if len(ids) > 1 else Invoice.party_id == ids[0])
+    is_open = open_condition()
+    if status:
+        conditions.append({
+            "VENCIDA": and_(is_open, Invoice.due_date < today),
+            "PENDIENTE": and_(is_open, Invoice.due_date >= today, Invoice.paid_cents == 0),
+            "PARCIAL": and_(is_open, Invoice.due_date >= today, Invoice.paid_cents > 0),
+            "PAGADA": Invoice.status == "PAGADA",
+            "ANULADA": Invoice.status == "ANULADA",
+        }[status])
+    if filters.overdue:
+        conditions.append(and_(is_open, Invoice.due_date < today))
+    if filters.due_within is not None:
+        conditions.append(and_(is_open, Invoice.due_date >= today,
+                               Invoice.due_date <= today + timedelta(days=filters.due_within)))
+    if filters.date_from:
+        # due_date >= issue_date always holds, so this bound lets the due-date index help.
+        conditions.extend([Invoice.issue_date >= filters.date_from, Invoice.due_date >= filters.date_from])
+    if filters.date_to:
+        conditions.append(Invoice.issue_date <= filters.date_to)
+    if currency:
+        conditions.append(Invoice.currency == currency)
+    return conditions
+
+
+def suggest_ids(*, session: "Session", actor: Actor | None, prefix: str, limit: int = 50) -> list[tuple[str, str]]:
+    """(id, "serie-número party status") of invoices whose id starts with `prefix`, newest
+    first, for shell completion."""
+    from sqlalchemy import String, cast, select
+
+    from cuentas_cli.db.models import Invoice, Party
+
+    require(actor, "read")
+    typed = prefix.strip()
+    if typed and not typed.isdigit():
+        return []
+    statement = (
+        select(Invoice.id, Invoice.serie, Invoice.numero, Party.name, Invoice.status, Invoice.currency,
+               balances.open_balance(Invoice))
+        .join(Party, Party.id == Invoice.party_id)
+        .order_by(Invoice.id.desc()).limit(limit)
+    )
+    if typed:
+        statement = statement.where(cast(Invoice.id, String).startswith(typed))
+    return [(str(i), f"{serie}-{numero} {name} {status} saldo {money(int(balance or 0)):.2f} {currency}")
+            for i, serie, numero, name, status, currency, balance in session.execute(statement)]
+
+
+def list_invoices(*, session: "Session", actor: Actor | None, today: date, filters: InvoiceFilter) -> Iterator[InvoiceRow]:
+    """Invoices matching the filters, by due date (then id), streamed.
+
+    Statuses are those as of `today`: an open invoice past its due date lists as VENCIDA even
+    before `update-statuses` has stored it.
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from cuentas_cli.db.models import Invoice, Party
+
+    require(actor, "read")
+    if filters.limit is not None and filters.limit < 1:
+        raise ValidationError("--limit: give a number of rows, 1 or more")
+    conditions = invoice_conditions(session, today=today, filters=filters)
+    ref = aliased(Invoice)
+    query = (
+        select(
+            Invoice.id, Invoice.direction, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date,
+            Invoice.due_date, Invoice.currency, Invoice.exchange_rate_e4, Invoice.total_cents, Invoice.paid_cents,
+            Invoice.adjust_cents, Invoice.status, Party.doc_number.label("party_doc"), Party.name.label("party_name"),
+            ref.serie.label("ref_serie"), ref.numero.label("ref_numero"),
+        )
+        .join(Party, Party.id == Invoice.party_id)
+        .outerjoin(ref, ref.id == Invoice.references_id)
+        .where(*conditions)
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    if filters.limit is not None:
+        query = query.limit(filters.limit)
+    return _stream(session, query, today)
+
+
+def _stream(session: "Session", query: Any, today: date) -> Iterator[InvoiceRow]:
+    result = session.execute(query.execution_options(yield_per=2000))
+    for row in result.mappings():
+        yield row_from_values(dict(row), today)
+
+
+def show_invoice(*, session: "Session", actor: Actor | None, today: date, ref: str) -> InvoiceDetail:
+    from sqlalchemy import func, select
+
+    from cuentas_cli.db.models import Invoice, Notification, Party, User
+
+    require(actor, "read")
+    inv = get_invoice(session, ref)
+    party = session.get(Party, inv.party_id)
+    target = session.get(Invoice, inv.references_id) if inv.references_id else None
+    base = row_from_values(invoice_values(inv, party, target), today)
+    payments = payment_rows(session, invoice_ids=[inv.id])
+    by_method: dict[str, int] = {}
+    for p in payments:
+        by_method[p.method] = by_method.get(p.method, 0) + int(p.amount * 100)
+    notes = session.execute(
+        select(Invoice.id, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date, Invoice.total_cents,
+               Invoice.status)
+        .where(Invoice.references_id == inv.id).order_by(Invoice.issue_date, Invoice.id)
+    ).all()
+    reminders = session.execute(
+        select(func.count()).select_from(Notification)
+        .where(Notification.invoice_id == inv.id, Notification.status == "sent")
+    ).scalar_one()
+    creator = session.get(User, inv.created_by) if inv.created_by else None
+    due_total = inv.total_cents + inv.adjust_cents
+    withheld_recorded = by_method.get("detraccion", 0) + by_method.get("retencion", 0)
+    return InvoiceDetail(
+        **{f: getattr(base, f) for f in InvoiceRow.__dataclass_fields__},
+        base=money(inv.base_cents) if inv.base_cents is not None else None,
+        igv=money(inv.igv_cents) if inv.igv_cents is not None else None,
+        adjustments=money(inv.adjust_cents) if inv.references_id is None else Decimal(0),
+        total_pen=money(to_pen_cents(inv.total_cents, inv.exchange_rate_e4)),
+        detraccion_pct=f"{Decimal(inv.detraccion_bp) / 100:.2f}" if inv.detraccion_bp else None,
+        detraccion=money(inv.detraccion_cents),
+        retencion=money(inv.retencion_cents),
+        paid_directly_expected=money(max(0, due_total - inv.detraccion_cents - inv.retencion_cents))
+        if inv.references_id is None else Decimal(0),
+        paid_directly=money(inv.paid_cents - withheld_recorded),
+        detraccion_recorded=money(by_method.get("detraccion", 0)),
+        retencion_recorded=money(by_method.get("retencion", 0)),
+        reminders_sent=int(reminders),
+        description=inv.description,
+        created_by=creator.username if creator else None,
+        created_at=inv.created_at,
+        updated_at=inv.updated_at,
+        notes=[{"id": n.id, "doc_type": n.doc_type, "document": document_label(n.serie, n.numero),
+                "issue_date": n.issue_date, "amount": money(n.total_cents if n.doc_type == "08" else -n.total_cents),
+                "status": n.status} for n in notes],
+        payments=[{"id": p.id, "paid_on": p.paid_on, "amount": p.amount, "method": p.method,
+                   "reference": p.reference, "recorded_by": p.recorded_by} for p in payments],
+    )

@@ -1,0 +1,232 @@
+"""An invoice as the rest of the ledger sees it: its row as listed, its lookup by id or
+SERIE-NUMERO, its label, amounts as Decimal, and its stored status kept right after a change.
+
+Adding, editing, notes, payments and listings all build on these; nothing here writes but
+`refresh_status`, which sets the status of an invoice being changed in its caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from cuentas_cli.db.models import CURRENCIES, INVOICE_STATUSES
+from cuentas_cli.errors import NotFound, ValidationError
+from cuentas_cli.ledger import balances
+from cuentas_cli.ledger import documents
+from cuentas_cli.ledger.statuses import status_for
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cuentas_cli.db.models import Invoice, Party
+
+DIRECTION_ALIASES = {
+    "cxc": "receivable", "receivable": "receivable", "receivables": "receivable", "cobrar": "receivable",
+    "cxp": "payable", "payable": "payable", "payables": "payable", "pagar": "payable",
+}
+KIND_OF = {"receivable": "cxc", "payable": "cxp"}
+PARTY_KIND = {"receivable": "client", "payable": "supplier"}
+
+
+def normalise_direction(kind: str) -> str:
+    """'cxc'/'receivable' -> 'receivable'; 'cxp'/'payable' -> 'payable'."""
+    try:
+        return DIRECTION_ALIASES[kind.strip().lower()]
+    except KeyError:
+        raise ValidationError(f"unknown kind {kind!r}; use cxc (receivable) or cxp (payable)") from None
+
+
+def normalise_status(status: str) -> str:
+    value = status.strip().upper()
+    if value not in INVOICE_STATUSES:
+        raise ValidationError(f"unknown status {status!r}; use one of {', '.join(INVOICE_STATUSES)}")
+    return value
+
+
+def normalise_currency(currency: str) -> str:
+    value = currency.strip().upper()
+    if value in {"S/", "SOLES"}:
+        value = "PEN"
+    if value not in CURRENCIES:
+        raise ValidationError(f"currency {currency!r}: use PEN or USD")
+    return value
+
+
+def money(cents: int) -> Decimal:
+    """Céntimos as a Decimal amount (render prints it with two decimals)."""
+    return Decimal(cents) / 100
+
+
+def to_pen_cents(cents: int, rate_e4: int) -> int:
+    """An amount in the invoice's currency converted to PEN at its own rate, half up."""
+    return int((Decimal(cents) * rate_e4 / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def rate_text(rate_e4: int) -> str:
+    return f"{Decimal(rate_e4) / 10000:.4f}"
+
+
+def document_label(serie: str, numero: int) -> str:
+    return f"{serie}-{numero}"
+
+
+# --- what commands get back -----------------------------------------------------------------
+
+
+@dataclass
+class InvoiceRow:
+    """One invoice as listed (the JSON contract of cli.md plus a few extras)."""
+
+    id: int
+    kind: str
+    party_doc: str
+    party_name: str
+    doc_type: str
+    serie: str
+    numero: int
+    document: str
+    issue_date: date
+    due_date: date
+    currency: str
+    exchange_rate: str
+    total: Decimal
+    paid: Decimal
+    balance: Decimal
+    balance_pen: Decimal
+    status: str
+    days_overdue: int
+    references: str | None = None
+
+
+# The columns a terminal table shows (JSON, JSON lines and CSV carry every field).
+LIST_COLUMNS = ["id", "kind", "document", "party_name", "due_date", "currency", "total", "balance", "status",
+                "days_overdue"]
+
+
+@dataclass
+class InvoiceDetail(InvoiceRow):
+    """`invoices show`: the row plus amounts, withholdings, payments, notes and reminders."""
+
+    base: Decimal | None = None
+    igv: Decimal | None = None
+    adjustments: Decimal = Decimal(0)
+    total_pen: Decimal = Decimal(0)
+    detraccion_pct: str | None = None
+    detraccion: Decimal = Decimal(0)
+    retencion: Decimal = Decimal(0)
+    paid_directly_expected: Decimal = Decimal(0)
+    paid_directly: Decimal = Decimal(0)
+    detraccion_recorded: Decimal = Decimal(0)
+    retencion_recorded: Decimal = Decimal(0)
+    reminders_sent: int = 0
+    description: str | None = None
+    created_by: str | None = None
+    created_at: Any = None
+    updated_at: Any = None
+    notes: list[dict] = field(default_factory=list)
+    payments: list[dict] = field(default_factory=list)
+
+
+def effective_status(*, stored: str, total_cents: int, adjust_cents: int, paid_cents: int, due_date: date,
+                     today: date) -> str:
+    """The status as of `today` (a stored status may predate today's `update-statuses`)."""
+    return status_for(total_cents=total_cents, adjust_cents=adjust_cents, paid_cents=paid_cents, due_date=due_date,
+                      today=today, current=stored)
+
+
+def _days_overdue(status: str, due: date, today: date) -> int:
+    return (today - due).days if status == "VENCIDA" else 0
+
+
+def row_from_values(values: dict, today: date) -> InvoiceRow:
+    balance = balances.balance_of(values)  # the ledger's rule: 0 for notes and ANULADA
+    status = effective_status(stored=values["status"], total_cents=values["total_cents"],
+                              adjust_cents=values["adjust_cents"], paid_cents=values["paid_cents"],
+                              due_date=values["due_date"], today=today)
+    ref = values.get("ref_serie")
+    return InvoiceRow(
+        id=values["id"],
+        kind=KIND_OF[values["direction"]],
+        party_doc=values["party_doc"],
+        party_name=values["party_name"],
+        doc_type=values["doc_type"],
+        serie=values["serie"],
+        numero=values["numero"],
+        document=document_label(values["serie"], values["numero"]),
+        issue_date=values["issue_date"],
+        due_date=values["due_date"],
+        currency=values["currency"],
+        exchange_rate=rate_text(values["exchange_rate_e4"]),
+        total=money(values["total_cents"]),
+        paid=money(values["paid_cents"]),
+        balance=money(balance),
+        balance_pen=money(to_pen_cents(balance, values["exchange_rate_e4"])),
+        status=status,
+        days_overdue=_days_overdue(status, values["due_date"], today),
+        references=document_label(ref, values["ref_numero"]) if ref else None,
+    )
+
+
+def invoice_values(inv: "Invoice", party: "Party", ref: "Invoice | None" = None) -> dict:
+    values = {k: getattr(inv, k) for k in (
+        "id", "direction", "doc_type", "serie", "numero", "issue_date", "due_date", "currency", "exchange_rate_e4",
+        "total_cents", "paid_cents", "adjust_cents", "status")}
+    values.update(party_doc=party.doc_number, party_name=party.name,
+                  ref_serie=ref.serie if ref else None, ref_numero=ref.numero if ref else None)
+    return values
+
+
+def row_of(session: "Session", inv: "Invoice", *, today: date) -> InvoiceRow:
+    from cuentas_cli.db.models import Invoice, Party
+
+    party = session.get(Party, inv.party_id)
+    ref = session.get(Invoice, inv.references_id) if inv.references_id else None
+    return row_from_values(invoice_values(inv, party, ref), today)
+
+
+def audit_view(inv: "Invoice") -> dict:
+    """The invoice's stored fields for the audit log (amounts as two-decimal text)."""
+    out = {k: getattr(inv, k) for k in (
+        "direction", "party_id", "doc_type", "serie", "numero", "issue_date", "due_date", "currency", "status",
+        "references_id", "description", "detraccion_bp")}
+    out["exchange_rate"] = rate_text(inv.exchange_rate_e4)
+    for name in ("base", "igv", "total", "detraccion", "retencion", "paid", "adjust"):
+        cents = getattr(inv, f"{name}_cents")
+        out[name] = None if cents is None else f"{money(cents):.2f}"
+    return out
+
+
+# --- finding invoices -----------------------------------------------------------------------
+
+
+def get_invoice(session: "Session", ref: str | int, *, lock: bool = False) -> "Invoice":
+    """An invoice by id, or by SERIE-NUMERO when that names exactly one. `lock` takes the
+    row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers already hold the database)."""
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import Invoice
+
+    text = str(ref).strip()
+    if text.isascii() and text.isdigit():
+        query = select(Invoice).where(Invoice.id == int(text))
+    else:
+        serie, numero = documents.split_document(text)
+        query = select(Invoice).where(Invoice.serie == serie, Invoice.numero == numero)
+    if lock:
+        query = query.with_for_update()
+    found = session.exec(query.execution_options(populate_existing=True).limit(3)).all()
+    if not found:
+        raise NotFound(f"no invoice {text!r}; see `cuentas invoices list`")
+    if len(found) > 1:
+        ids = ", ".join(str(i.id) for i in found)
+        raise ValidationError(f"{text} names several invoices (ids {ids}); give the numeric id")
+    return found[0]
+
+
+def refresh_status(inv: "Invoice", *, today: date) -> None:
+    inv.status = status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=inv.paid_cents,
+                            due_date=inv.due_date, today=today, current=inv.status)
+
