@@ -36,7 +36,8 @@ from cuentas_cli.textsafe import FORMULA_STARTS, neutralise  # noqa: F401
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from cuentas_cli.reports.queries import AgingReport, Cashflow
+    from cuentas_cli.reports.aging import AgingReport
+    from cuentas_cli.reports.cashflow import Cashflow
 
 FORMATS = ("xlsx", "csv", "json", "pdf")
 # Column name -> kind of value. The names are the keys of an invoice in JSON and headers the
@@ -165,17 +166,20 @@ def summary(session: "Session", *, filters: InvoiceFilter, conditions: list[Any]
     the dashboard's own functions: the kind and currency filters are theirs (a currency filter
     reports in that currency, otherwise S/ with USD at each invoice's rate) and every other
     filter restricts the same ledger query (`reports.scope_sql`)."""
-    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.reports.aging import check_buckets, fold_aging
+    from cuentas_cli.reports.cashflow import cashflow_periods, fold_cashflow
+    from cuentas_cli.reports.common import scope_sql
+    from cuentas_cli.reports.open_balances import ledger
     from cuentas_cli.ledger.invoices import normalise_currency, normalise_direction
 
     directions = (normalise_direction(filters.kind),) if filters.kind else ("receivable", "payable")
     currency = normalise_currency(filters.currency) if filters.currency else None
-    checked = reports.check_buckets(buckets)
-    rows = reports.ledger(session, as_of=today, directions=directions, currency=currency,
-                          scope=reports.scope_sql(session, conditions))
-    aging = reports.fold_aging(rows, as_of=today, directions=directions, currency=currency, buckets=checked)
-    flow = reports.fold_cashflow(rows, as_of=today, periods=reports.cashflow_periods(today, weeks=weeks, months=None),
-                                 opening_balance=Decimal(0), currency=currency)
+    checked = check_buckets(buckets)
+    rows = ledger(session, as_of=today, directions=directions, currency=currency,
+                 scope=scope_sql(session, conditions))
+    aging = fold_aging(rows, as_of=today, directions=directions, currency=currency, buckets=checked)
+    flow = fold_cashflow(rows, as_of=today, periods=cashflow_periods(today, weeks=weeks, months=None),
+                         opening_balance=Decimal(0), currency=currency)
     return Summary(today, aging, flow, company=company, filters=filters_text)
 
 
