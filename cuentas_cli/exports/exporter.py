@@ -29,7 +29,7 @@ from cuentas_cli.exports.pdf import write_pdf
 from cuentas_cli.exports.summary import Summary, summary
 from cuentas_cli.exports.tabular import invoice_rows, write_csv, write_json
 from cuentas_cli.exports.xlsx import write_xlsx
-from cuentas_cli.ledger.invoices import InvoiceFilter
+from cuentas_cli.ledger.invoices import InvoiceFilter, invoice_conditions
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -52,8 +52,6 @@ def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, t
 
     `output` follows the rules of cuentas_cli.outputs (never the database, a symlink or a
     folder; an existing file is replaced atomically, with `mode`)."""
-    from cuentas_cli.ledger.invoices import invoice_conditions
-
     require(actor, "export")
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")

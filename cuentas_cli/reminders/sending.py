@@ -5,22 +5,19 @@ A run (`cuentas notify run`, or a job of `notify serve`):
 
 1. takes the run lock (a file lock next to a SQLite database, `pg_try_advisory_lock` on
    PostgreSQL) or stops with LockHeld (exit 6): overlapping runs never both send;
-2. in one transaction: cancels queued reminders of invoices that are paid, voided or have no
-   balance; enqueues what is due with INSERT ... SELECT ... ON CONFLICT DO NOTHING (the
-   outbox's unique keys make a second enqueue a no-op); cancels lower levels superseded by a
-   higher one; enqueues today's staff digest;
+2. in one transaction (`outbox.prepare`): cancels queued reminders of invoices that are paid,
+   voided or have no balance; enqueues what is due with INSERT ... SELECT ... ON CONFLICT DO
+   NOTHING (the outbox's unique keys make a second enqueue a no-op); cancels lower levels
+   superseded by a higher one; enqueues today's staff digest;
 3. sends, one message per (kind, channel, recipient): a client's invoices in one e-mail, a
    staff member's payables in one e-mail, all reminders in one webhook post. Each message is
    claimed (rows -> "sending", committed), handed to the server, and then marked "sent"
    (committed) or "failed" with the error, attempts + 1 and the time of the next attempt.
 
-Policy (documented in docs/reminders.md): levels are day offsets from the due date; an invoice
-with a balance, not PAGADA/ANULADA, is due for level L from due_date + L on. Only the highest
-level reached is enqueued, and only if the outbox holds no row of that level or a higher one
-for the same invoice, channel and recipient: an invoice found 90 days overdue on a first run
-gets one "vencida" reminder, not five. Crash window: a kill after the server accepted a message
-and before "sent" was committed leaves that one message's rows in "sending"; the next run
-sends it again (at most that one message is duplicated; nothing is ever lost).
+The policy (who is due which level) is in `policy` and `outbox.enqueue`. Crash window: a kill
+after the server accepted a message and before "sent" was committed leaves that one message's
+rows in "sending"; the next run sends it again (at most that one message is duplicated; nothing
+is ever lost).
 """
 
 from __future__ import annotations
