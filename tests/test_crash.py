@@ -6,7 +6,7 @@
 - `cuentas notify run` killed at 10 seeded random moments while it sends: no reminder is lost,
   and the only messages sent twice are the ones a kill caught between the server's "250 OK"
   and the commit of "sent" (at most one per kill; the window is documented in
-  reminders/notifications.py and the README);
+  reminders/sending.py and the README);
 - `cuentas padron import` killed at several moments of its load (tests/test_padron.py has the
   single-kill test with its assertions on lookups; this one adds moments).
 

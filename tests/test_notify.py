@@ -198,7 +198,7 @@ def test_max_attempts_gives_up(company):
     from sqlalchemy import update
 
     from cuentas_cli.db.models import Notification
-    from cuentas_cli.reminders.notifications import MAX_ATTEMPTS
+    from cuentas_cli.reminders.outbox import MAX_ATTEMPTS
 
     table = Notification.__table__
     with open_session(company.url, write=True) as s:
@@ -242,7 +242,7 @@ def test_dry_run_sends_nothing_and_writes_nothing(company, smtp_server):
 
 
 def test_a_run_while_another_holds_the_lock_exits_6_and_sends_nothing(company, smtp_server):
-    from cuentas_cli.reminders.notifications import run_lock
+    from cuentas_cli.reminders.sending import run_lock
 
     make_book(company.url)
     smtp_settings(company.url, smtp_server.port)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cuentas_cli.errors import LockHeld
-from cuentas_cli.reminders import notifications
+from cuentas_cli.reminders import scheduler
 from tests.test_notify_support import (
     SMTP_PASSWORD,
     STAFF,
@@ -128,8 +128,8 @@ def test_serve_survives_a_failing_job(caplog):
         calls.append("domain")
         raise LockHeld("another `cuentas notify run` holds the lock")
 
-    notifications.guarded("daily", unexpected)  # logged with its traceback, not raised
-    notifications.guarded("retry", domain)  # a domain error: one warning line
+    scheduler.guarded("daily", unexpected)  # logged with its traceback, not raised
+    scheduler.guarded("retry", domain)  # a domain error: one warning line
     stop = threading.Event()
 
     def failing_daily() -> None:
@@ -137,8 +137,8 @@ def test_serve_survives_a_failing_job(caplog):
         stop.set()  # ask the loop to stop, then fail: serve must still return normally
         raise ValueError("boom")
 
-    notifications.serve(daily=failing_daily, retry=lambda: None, at="03:00", stop=stop, run_now=True,
-                        poll_seconds=0.01)
+    scheduler.serve(daily=failing_daily, retry=lambda: None, at="03:00", stop=stop, run_now=True,
+                    poll_seconds=0.01)
     assert calls == ["unexpected", "domain", "serve"]
     records = caplog.records
     assert any(r.getMessage() == "daily job failed" and r.exc_info and "base de datos" in str(r.exc_info[1])

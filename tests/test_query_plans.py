@@ -18,7 +18,10 @@ from sqlalchemy import text
 from benchmarks.generate import Dataset
 from benchmarks.scenarios.dashboard import load
 from cuentas_cli.db.engine import get_engine
-from cuentas_cli.reports import queries as reports
+from cuentas_cli.reports.aging import aging_sql
+from cuentas_cli.reports.metrics import sales_sql
+from cuentas_cli.reports.open_balances import ledger_sql
+from cuentas_cli.reports.top import top_sql
 
 AS_OF = date(2026, 11, 1)
 BOTH = ("receivable", "payable")
@@ -42,13 +45,13 @@ def _plan(engine, sql: str) -> str:
 
 def _statements(dialect: str) -> dict[str, str]:
     return {
-        "aging": reports.aging_sql(dialect, AS_OF, directions=BOTH, currency=None, buckets=(30, 60, 90, 120),
+        "aging": aging_sql(dialect, AS_OF, directions=BOTH, currency=None, buckets=(30, 60, 90, 120),
                                    by_party=False),
-        "aging_cxc_by_party": reports.aging_sql(dialect, AS_OF, directions=("receivable",), currency="USD",
+        "aging_cxc_by_party": aging_sql(dialect, AS_OF, directions=("receivable",), currency="USD",
                                                 buckets=(30, 60, 90, 120), by_party=True),
-        "ledger": reports.ledger_sql(dialect, AS_OF),
-        "ledger_cxc_usd": reports.ledger_sql(dialect, AS_OF, directions=("receivable",), currency="USD"),
-        "top": reports.top_sql(dialect, AS_OF, n=10, currency=None),
+        "ledger": ledger_sql(dialect, AS_OF),
+        "ledger_cxc_usd": ledger_sql(dialect, AS_OF, directions=("receivable",), currency="USD"),
+        "top": top_sql(dialect, AS_OF, n=10, currency=None),
     }
 
 
@@ -67,12 +70,12 @@ def test_open_invoices_are_read_through_the_partial_index(engine, name):
 
 
 def test_payments_after_the_as_of_date_use_the_date_index(engine):
-    plan = _plan(engine, reports.ledger_sql(engine.dialect.name, date(2026, 5, 31)))
+    plan = _plan(engine, ledger_sql(engine.dialect.name, date(2026, 5, 31)))
     assert "ix_payment_paid_on" in plan, plan
 
 
 def test_sales_window_uses_the_issue_date_index(engine):
-    plan = _plan(engine, reports.sales_sql(AS_OF))
+    plan = _plan(engine, sales_sql(AS_OF))
     assert "ix_invoice_issue_date" in plan, plan
 
 

@@ -158,7 +158,7 @@ def test_utf16_nul_and_escape_never_reach_the_terminal_in_messages():
 
 def test_exporter_uses_the_same_neutralise():
     from cuentas_cli import textsafe
-    from cuentas_cli.exports import exporter
+    from cuentas_cli.exports import tabular as exporter
 
     assert exporter.neutralise is textsafe.neutralise
 

@@ -19,7 +19,8 @@ from benchmarks.generate import Dataset
 from benchmarks.scenarios.dashboard import load
 from cuentas_cli.db.engine import get_engine, open_session
 from cuentas_cli.errors import PermissionDenied, UsageError
-from cuentas_cli.reports import queries as reports
+from cuentas_cli.reports import aging, cashflow, common, dashboard, top
+from cuentas_cli.reports import metrics as metrics_report
 from cuentas_cli.admin.auth import Actor
 
 MANAGER = Actor(user_id=1, username="gerente", role="gerente", permissions=frozenset({"dashboards", "summary"}))
@@ -166,10 +167,10 @@ def dso(outstanding: int, sales: int) -> Decimal:
 def test_aging_matches_pandas(data_url, as_of):
     exp = Expected(data_url, as_of)
     with open_session(data_url) as s:
-        report = reports.aging(s, MANAGER, as_of=as_of, buckets=BUCKETS)
+        report = aging.aging(s, MANAGER, as_of=as_of, buckets=BUCKETS)
     assert [k for k, _ in report.columns] == ["corriente", "d1_30", "d31_60", "d61_90", "d91_120", "over_120"]
     for row in report.rows:
-        direction = reports.KINDS[row.kind]
+        direction = common.KINDS[row.kind]
         assert [cents(v) for v in row.amounts.values()] == exp.aging(direction)
         assert sum(row.amounts.values()) == row.total
         assert cents(row.total) == exp.outstanding(direction)
@@ -178,8 +179,8 @@ def test_aging_matches_pandas(data_url, as_of):
 
 def test_past_as_of_counts_later_payments_and_notes_back(data_url):
     with open_session(data_url) as s:
-        past = reports.aging(s, MANAGER, kind="cxc", as_of=PAST, by_party=True, currency="USD")
-        now = reports.aging(s, MANAGER, kind="cxc", as_of=NOW, currency="USD")
+        past = aging.aging(s, MANAGER, kind="cxc", as_of=PAST, by_party=True, currency="USD")
+        now = aging.aging(s, MANAGER, kind="cxc", as_of=NOW, currency="USD")
     # Invoice 900001 (party 1, USD): 10,000.00 total, 2,000.00 paid before PAST, 46 days overdue then.
     exp = Expected(data_url, PAST)
     row = exp.open[exp.open.id == 900001].iloc[0]
@@ -200,8 +201,8 @@ def _doc(url: str, party_id: int) -> str:
 
 def test_aging_by_party_adds_up_to_the_totals(data_url):
     with open_session(data_url) as s:
-        by_party = reports.aging(s, MANAGER, as_of=PAST, by_party=True, buckets=(15, 45))
-        totals = reports.aging(s, MANAGER, as_of=PAST, buckets=(15, 45))
+        by_party = aging.aging(s, MANAGER, as_of=PAST, by_party=True, buckets=(15, 45))
+        totals = aging.aging(s, MANAGER, as_of=PAST, buckets=(15, 45))
     assert [label for _, label in totals.columns] == ["corriente", "1-15", "16-45", ">45"]
     for total in totals.rows:
         rows = [r for r in by_party.rows if r.kind == total.kind]
@@ -217,8 +218,8 @@ def test_aging_by_party_adds_up_to_the_totals(data_url):
 def test_metrics_match_pandas(data_url, as_of):
     exp = Expected(data_url, as_of)
     with open_session(data_url) as s:
-        rows = {m.kind: m for m in reports.metrics(s, MANAGER, as_of=as_of)}
-    for kind, direction in reports.KINDS.items():
+        rows = {m.kind: m for m in metrics_report.metrics(s, MANAGER, as_of=as_of)}
+    for kind, direction in common.KINDS.items():
         m = rows[kind]
         open_ = exp.open[exp.open.direction == direction]
         assert cents(m.outstanding) == exp.outstanding(direction)
@@ -241,12 +242,12 @@ def test_metrics_match_pandas(data_url, as_of):
 
 def test_summary_is_open_to_every_role_and_agrees_with_metrics(data_url):
     with open_session(data_url) as s:
-        summary = {r.kind: r for r in reports.summary(s, CLERK, as_of=NOW)}
-        metrics = {m.kind: m for m in reports.metrics(s, MANAGER, as_of=NOW)}
+        summary = {r.kind: r for r in metrics_report.summary(s, CLERK, as_of=NOW)}
+        metrics = {m.kind: m for m in metrics_report.metrics(s, MANAGER, as_of=NOW)}
         with pytest.raises(PermissionDenied, match="dashboards"):
-            reports.metrics(s, CLERK, as_of=NOW)
+            metrics_report.metrics(s, CLERK, as_of=NOW)
         with pytest.raises(PermissionDenied, match="dashboards"):
-            reports.aging(s, CLERK, as_of=NOW)
+            aging.aging(s, CLERK, as_of=NOW)
     for kind in ("cxc", "cxp"):
         assert summary[kind].outstanding == metrics[kind].outstanding
         assert summary[kind].open_count == metrics[kind].open_count
@@ -259,8 +260,8 @@ def test_summary_is_open_to_every_role_and_agrees_with_metrics(data_url):
 def test_cashflow_matches_pandas(data_url, as_of, weeks, months):
     exp = Expected(data_url, as_of)
     with open_session(data_url) as s:
-        flow = reports.cashflow(s, MANAGER, as_of=as_of, weeks=weeks, months=months, opening_balance=Decimal("1000.50"))
-    periods = reports.cashflow_periods(as_of, weeks=weeks, months=months)
+        flow = cashflow.cashflow(s, MANAGER, as_of=as_of, weeks=weeks, months=months, opening_balance=Decimal("1000.50"))
+    periods = cashflow.cashflow_periods(as_of, weeks=weeks, months=months)
     edges = [pd.Timestamp(as_of)] + [pd.Timestamp(end) for _, end in periods]
     o = exp.open.copy()
     detr_paid = exp.pay[(exp.pay.method == "detraccion") & (exp.pay.paid_on <= exp.d)].groupby("invoice_id").amount_cents.sum()
@@ -290,8 +291,8 @@ def test_cashflow_nets_out_pending_detraccion(db_url):
     load(db_url, Dataset(0))  # parties only
     _insert_extras(db_url)
     with open_session(db_url) as s:
-        usd = reports.cashflow(s, MANAGER, as_of=PAST, weeks=4, currency="USD")
-        pen = reports.cashflow(s, MANAGER, as_of=PAST, weeks=4, currency="PEN")
+        usd = cashflow.cashflow(s, MANAGER, as_of=PAST, weeks=4, currency="USD")
+        pen = cashflow.cashflow(s, MANAGER, as_of=PAST, weeks=4, currency="PEN")
     # USD as of PAST: 900001 owes 8,000.00 (no detracción); 900008 owes 2,000.00 of which the
     # client deposits 240.00 as detracción -> 9,760.00 expected cash, 240.00 held.
     assert sum(r.detraccion for r in usd.rows) == Decimal("240.00")
@@ -306,8 +307,8 @@ def test_cashflow_nets_out_pending_detraccion(db_url):
 def test_top_ranks_by_overdue(data_url):
     exp = Expected(data_url, NOW)
     with open_session(data_url) as s:
-        rows = reports.top(s, MANAGER, as_of=NOW, n=3)
-    for kind, direction in reports.KINDS.items():
+        rows = top.top(s, MANAGER, as_of=NOW, n=3)
+    for kind, direction in common.KINDS.items():
         overdue = exp.open[(exp.open.direction == direction) & (exp.open.days > 0)]
         want = overdue.groupby("party_id").pen.sum().sort_values(ascending=False).head(3).tolist()
         got = [cents(r.overdue) for r in rows if r.kind == kind]
@@ -318,19 +319,19 @@ def test_top_ranks_by_overdue(data_url):
 def test_bad_arguments_are_usage_errors(data_url):
     with open_session(data_url) as s:
         with pytest.raises(UsageError, match="--weeks or --months"):
-            reports.cashflow(s, MANAGER, as_of=NOW, weeks=2, months=2)
+            cashflow.cashflow(s, MANAGER, as_of=NOW, weeks=2, months=2)
         with pytest.raises(UsageError, match="increasing"):
-            reports.aging(s, MANAGER, as_of=NOW, buckets=(60, 30))
+            aging.aging(s, MANAGER, as_of=NOW, buckets=(60, 30))
         with pytest.raises(UsageError, match="unknown kind"):
-            reports.aging(s, MANAGER, as_of=NOW, kind="ventas")
+            aging.aging(s, MANAGER, as_of=NOW, kind="ventas")
         with pytest.raises(UsageError, match="currency"):
-            reports.top(s, MANAGER, as_of=NOW, currency="EUR")
+            top.top(s, MANAGER, as_of=NOW, currency="EUR")
 
 
 def test_dashboard_folds_one_scan_into_the_same_figures(data_url):
     with open_session(data_url) as s:
-        board = reports.dashboard(s, MANAGER, as_of=PAST, buckets=(30, 60), months=2, opening_balance=Decimal("5"))
-        assert board.metrics == reports.metrics(s, MANAGER, as_of=PAST)
-        assert board.aging == reports.aging(s, MANAGER, as_of=PAST, buckets=(30, 60))
-        assert board.cashflow == reports.cashflow(s, MANAGER, as_of=PAST, months=2, opening_balance=Decimal("5"))
-    assert len(reports.dashboard_statements("sqlite", as_of=PAST)) == 4
+        board = dashboard.dashboard(s, MANAGER, as_of=PAST, buckets=(30, 60), months=2, opening_balance=Decimal("5"))
+        assert board.metrics == metrics_report.metrics(s, MANAGER, as_of=PAST)
+        assert board.aging == aging.aging(s, MANAGER, as_of=PAST, buckets=(30, 60))
+        assert board.cashflow == cashflow.cashflow(s, MANAGER, as_of=PAST, months=2, opening_balance=Decimal("5"))
+    assert len(dashboard.dashboard_statements("sqlite", as_of=PAST)) == 4

@@ -2,7 +2,7 @@
 
 The baseline is a Python process that imports the database layer (SQLAlchemy and the
 engine module) and runs, as plain SQL text, exactly the statements the dashboard runs
-(`reports.queries.dashboard_statements`), fetching every row: the difference is the CLI's
+(`reports.dashboard.dashboard_statements`), fetching every row: the difference is the CLI's
 own cost (start-up, authentication, schema check, Python folding, rendering). Target 1.5x,
 peak memory 150 MiB. Both SQLite and PostgreSQL (when a server URL is given).
 """
@@ -36,7 +36,7 @@ from sqlalchemy import text
 from cuentas_cli.db.engine import get_engine
 from cuentas_cli.rules.urls import normalise_url
 import cuentas_cli.db.models  # the database layer, as the CLI loads it
-from cuentas_cli.reports.queries import dashboard_statements
+from cuentas_cli.reports.dashboard import dashboard_statements
 engine = get_engine(normalise_url(sys.argv[1]))
 with engine.connect() as conn:
     for sql in dashboard_statements(engine.dialect.name, as_of=date.fromisoformat(sys.argv[2])):

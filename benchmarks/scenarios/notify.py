@@ -1,7 +1,7 @@
 """Enqueueing reminders over 1M invoices (about 50k due) against the equivalent raw INSERT ... SELECT.
 
 The run date is picked so that about 5% of the invoices (50k of 1M) have reached a reminder
-level. The measured step is the set-based part of `notify run` (reminders.notifications.prepare:
+level. The measured step is the set-based part of `notify run` (reminders.outbox.prepare:
 cancel settled reminders, enqueue every target with INSERT ... SELECT ... ON CONFLICT DO
 NOTHING and the "no row at this level or higher" check, supersede lower levels, enqueue the
 staff digest), committed. The baseline, in the same process and on the same data, is one
@@ -93,14 +93,14 @@ def _baseline(url: str, today: date) -> tuple[float, int]:
 
 def _ours(url: str, today: date) -> tuple[float, int]:
     from cuentas_cli.db.engine import open_session
-    from cuentas_cli.reminders import notifications
+    from cuentas_cli.reminders.outbox import RunSummary, prepare
+    from cuentas_cli.reminders.policy import Policy
 
-    policy = notifications.Policy(levels=LEVELS, staff_emails=[STAFF], webhook_url="", company="", smtp=None)
-    summary = notifications.RunSummary(today=today)
+    policy = Policy(levels=LEVELS, staff_emails=[STAFF], webhook_url="", company="", smtp=None)
+    summary = RunSummary(today=today)
     start = time.perf_counter()
     with open_session(url, write=True) as s:
-        notifications.prepare(s, policy=policy, today=today, now=datetime.now(timezone.utc), enqueue_due=True,
-                              summary=summary)
+        prepare(s, policy=policy, today=today, now=datetime.now(timezone.utc), enqueue_due=True, summary=summary)
     return time.perf_counter() - start, summary.enqueued
 
 

@@ -191,13 +191,13 @@ def dashboard(
     if ctx.invoked_subcommand is not None:
         return
     from cuentas_cli.render import plain
-    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.reports import dashboard as report
 
     rt = runtime()
     day = _as_of(as_of, rt)
     opening = _opening(opening_balance)
     with rt.session() as session:
-        board = reports.dashboard(session, rt.actor(session), as_of=day, buckets=_buckets(buckets, session, rt),
+        board = report.dashboard(session, rt.actor(session), as_of=day, buckets=_buckets(buckets, session, rt),
                                   weeks=weeks, months=months, opening_balance=opening)
     kind = resolve_format(fmt)
     sections = {
@@ -248,12 +248,12 @@ def metrics(as_of: AsOfOpt = None, fmt: FormatOpt = None) -> None:
 
     Example: cuentas dashboard metrics --as-of 2026-10-31 --format json
     """
-    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.reports import metrics as report
 
     rt = runtime()
     day = _as_of(as_of, rt)
     with rt.session() as session:
-        rows = reports.metrics(session, rt.actor(session), as_of=day)
+        rows = report.metrics(session, rt.actor(session), as_of=day)
     if resolve_format(fmt) == "table":
         _print(_metrics_table(rows, day))
     else:
@@ -276,12 +276,12 @@ def aging(
 
     Example: cuentas dashboard aging --kind cxc --by-party --as-of 2026-10-31
     """
-    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.reports import aging as aging_report
 
     rt = runtime()
     day = _as_of(as_of, rt)
     with rt.session() as session:
-        report = reports.aging(session, rt.actor(session), kind=kind, as_of=day,
+        report = aging_report.aging(session, rt.actor(session), kind=kind, as_of=day,
                                buckets=_buckets(buckets, session, rt), by_party=by_party, currency=currency)
     if resolve_format(fmt) == "table":
         _print(_aging_table(report))
@@ -308,7 +308,7 @@ def cashflow(
 
     Example: cuentas dashboard cashflow --months 3 --opening-balance 25000
     """
-    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.reports import cashflow as report
 
     if weeks is not None and months is not None:
         raise UsageError("give --weeks or --months, not both")
@@ -316,7 +316,7 @@ def cashflow(
     day = _as_of(as_of, rt)
     opening = _opening(opening_balance)
     with rt.session() as session:
-        flow = reports.cashflow(session, rt.actor(session), as_of=day, weeks=weeks, months=months,
+        flow = report.cashflow(session, rt.actor(session), as_of=day, weeks=weeks, months=months,
                                 opening_balance=opening, currency=currency)
     if resolve_format(fmt) == "table":
         _print(_cashflow_table(flow), _cashflow_chart(flow))
@@ -330,12 +330,12 @@ def summary(as_of: AsOfOpt = None, fmt: FormatOpt = None) -> None:
 
     Example: cuentas dashboard summary --format json
     """
-    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.reports import metrics as report
 
     rt = runtime()
     day = _as_of(as_of, rt)
     with rt.session() as session:
-        rows = reports.summary(session, rt.actor(session), as_of=day)
+        rows = report.summary(session, rt.actor(session), as_of=day)
     emit(rows, fmt, title=f"Summary as of {day.isoformat()}")
 
 
@@ -350,10 +350,10 @@ def top(
 
     Example: cuentas dashboard top --n 5
     """
-    from cuentas_cli.reports import queries as reports
+    from cuentas_cli.reports import top as report
 
     rt = runtime()
     day = _as_of(as_of, rt)
     with rt.session() as session:
-        rows = reports.top(session, rt.actor(session), as_of=day, n=n, currency=currency)
+        rows = report.top(session, rt.actor(session), as_of=day, n=n, currency=currency)
     emit(rows, fmt, title=f"Largest overdue balances as of {day.isoformat()}")

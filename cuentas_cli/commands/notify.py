@@ -55,12 +55,12 @@ def run_(
     Example: cuentas notify run --dry-run --format json
     """
     from cuentas_cli.errors import ExternalError
-    from cuentas_cli.reminders import notifications
+    from cuentas_cli.reminders import sending
 
     rt = runtime()
     actor = _actor(rt)
-    summary = notifications.run(session_factory=rt.session, url=rt.url, actor=actor, config=rt.config,
-                                today=rt.today, dry_run=dry_run, retry_now=retry_now)
+    summary = sending.run(session_factory=rt.session, url=rt.url, actor=actor, config=rt.config,
+                          today=rt.today, dry_run=dry_run, retry_now=retry_now)
     if dry_run:
         if fmt is not None or summary.planned:
             emit(summary.planned, fmt, columns=["kind", "channel", "recipient", "reminders", "invoices", "subject"])
@@ -93,7 +93,7 @@ def serve(
     import threading
     from datetime import date
 
-    from cuentas_cli.reminders import notifications
+    from cuentas_cli.reminders import scheduler, sending
 
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
         raise UsageError(f"--at: {at!r} is not a time HH:MM (00:00 to 23:59)")
@@ -110,8 +110,8 @@ def serve(
 
     def job(enqueue_due: bool) -> None:
         rt.forget_actor()  # a revoked token or role change takes effect at the next job
-        summary = notifications.run(session_factory=rt.session, url=rt.url, actor=_actor(rt), config=rt.config,
-                                    today=fixed_today or date.today(), enqueue_due=enqueue_due)
+        summary = sending.run(session_factory=rt.session, url=rt.url, actor=_actor(rt), config=rt.config,
+                              today=fixed_today or date.today(), enqueue_due=enqueue_due)
         if summary.failed:
             logger.warning("%s; first error: %s", summary.line(), sorted(set(summary.errors))[0])
         elif summary.changed or enqueue_due:
@@ -125,8 +125,8 @@ def serve(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        notifications.serve(daily=lambda: job(True), retry=lambda: job(False), at=at, stop=stop, run_now=now,
-                            logger=logger)
+        scheduler.serve(daily=lambda: job(True), retry=lambda: job(False), at=at, stop=stop, run_now=now,
+                        logger=logger)
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -143,14 +143,14 @@ def list_(
 
     Example: cuentas notify list --status failed --format json
     """
-    from cuentas_cli.reminders import notifications
+    from cuentas_cli.reminders import outbox
 
     if status is not None and status.strip().lower() not in STATUSES:
         raise UsageError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
     rt = runtime()
     with rt.session() as session:
-        rows = notifications.list_outbox(session=session, actor=rt.actor(session),
-                                         status=status.strip().lower() if status else None, limit=limit)
+        rows = outbox.list_outbox(session=session, actor=rt.actor(session),
+                                  status=status.strip().lower() if status else None, limit=limit)
     emit(rows, fmt)
 
 
@@ -162,9 +162,9 @@ def test_email(
 
     Example: cuentas notify test-email cobranzas@empresa.pe
     """
-    from cuentas_cli.reminders import notifications
+    from cuentas_cli.reminders import sending
 
     rt = runtime()
-    where = notifications.send_test_email(session_factory=rt.session, actor=_actor(rt), config=rt.config,
-                                          address=address)
+    where = sending.send_test_email(session_factory=rt.session, actor=_actor(rt), config=rt.config,
+                                    address=address)
     success(f"test e-mail sent to {address} through {where}")

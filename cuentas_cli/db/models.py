@@ -18,7 +18,7 @@ PARTY_KINDS = ("client", "supplier")
 DIRECTIONS = ("receivable", "payable")
 INVOICE_STATUSES = ("PENDIENTE", "PARCIAL", "PAGADA", "VENCIDA", "ANULADA")
 OPEN_STATUSES = ("PENDIENTE", "PARCIAL", "VENCIDA")
-# ix_invoice_open: what reports/queries.py reads of an open invoice (id comes with it).
+# ix_invoice_open: what reports/open_balances.py reads of an open invoice (id comes with it).
 OPEN_INDEX_COLUMNS = ("direction", "due_date", "currency", "exchange_rate_e4", "total_cents", "adjust_cents",
                       "paid_cents", "issue_date", "doc_type", "party_id", "detraccion_cents", "id")
 CURRENCIES = ("PEN", "USD")

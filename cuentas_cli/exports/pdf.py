@@ -1,0 +1,149 @@
+"""The PDF export: a printable report with the aging table and chart, the cash-flow table and the
+invoices, its table header repeated on every page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cuentas_cli.exports.summary import CASHFLOW_HEADERS, Summary
+from cuentas_cli.exports.tabular import as_date, plain_values
+
+
+def _latin1(text: Any) -> str:
+    # The PDF's core fonts are Latin-1 (Spanish accents and ñ included); anything else is replaced.
+    return str(text if text is not None else "").encode("latin-1", "replace").decode("latin-1")
+
+
+def write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) -> int:
+    from fpdf import FPDF
+
+    company = _latin1(info.company or "cuentas")
+    subtitle = _latin1(f"Reporte de cuentas al {info.as_of:%d/%m/%Y} - filtros: {info.filters}")
+
+    class Report(FPDF):
+        def header(self) -> None:  # noqa: D401 - fpdf2 hook
+            self.set_font("Helvetica", "B", 12)
+            self.cell(0, 7, company, new_x="LMARGIN", new_y="NEXT")
+            self.set_font("Helvetica", "", 8)
+            self.cell(0, 5, subtitle, new_x="LMARGIN", new_y="NEXT")
+            self.ln(2)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", "", 8)
+            self.cell(0, 6, f"Página {self.page_no()} de {{nb}}", align="C")
+
+    pdf = Report(orientation="L", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    # Aging table (the figures of `cuentas dashboard`, see `summary`).
+    cxc, cxp = info.aging_amounts("cxc"), info.aging_amounts("cxp")
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, _latin1(f"Antigüedad de saldos ({info.symbol})"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 8)
+    widths = (40, 40, 40)
+    for w, title in zip(widths, ("Tramo (días)", "Por cobrar (CxC)", "Por pagar (CxP)")):
+        pdf.cell(w, 6, _latin1(title), border=1, align="C")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 8)
+    for index, label in enumerate(info.buckets):
+        pdf.cell(widths[0], 5, _latin1(label), border=1)
+        pdf.cell(widths[1], 5, _fmt_amount(cxc[index]), border=1, align="R")
+        pdf.cell(widths[2], 5, _fmt_amount(cxp[index]), border=1, align="R")
+        pdf.ln()
+    pdf.set_font("Helvetica", "B", 8)
+    pdf.cell(widths[0], 5, "Total", border=1)
+    pdf.cell(widths[1], 5, _fmt_amount(info.aging_total("cxc")), border=1, align="R")
+    pdf.cell(widths[2], 5, _fmt_amount(info.aging_total("cxp")), border=1, align="R")
+    pdf.ln(8)
+    # Bar chart of the aging buckets, drawn as rectangles (CxC blue, CxP orange).
+    chart_top = pdf.get_y()
+    chart_h, left = 45.0, pdf.l_margin + 10
+    peak = max([*cxc, *cxp, Decimal(1)])
+    group_w = 24.0
+    pdf.set_font("Helvetica", "", 7)
+    pdf.set_draw_color(120, 120, 120)
+    pdf.line(left, chart_top + chart_h, left + group_w * len(info.buckets) + 4, chart_top + chart_h)
+    for index, label in enumerate(info.buckets):
+        x = left + 2 + index * group_w
+        for offset, (values, color) in enumerate(((cxc, (52, 101, 164)), (cxp, (230, 126, 34)))):
+            height = chart_h * float(values[index] / peak)
+            pdf.set_fill_color(*color)
+            if height > 0:
+                pdf.rect(x + offset * 9, chart_top + chart_h - height, 8, height, style="F")
+        pdf.set_xy(x - 2, chart_top + chart_h + 1)
+        pdf.cell(group_w, 4, _latin1(label), align="C")
+    legend_x = left + group_w * len(info.buckets) + 10
+    for offset, (name, color) in enumerate((("Por cobrar (CxC)", (52, 101, 164)), ("Por pagar (CxP)", (230, 126, 34)))):
+        pdf.set_fill_color(*color)
+        pdf.rect(legend_x, chart_top + 4 + offset * 6, 4, 4, style="F")
+        pdf.set_xy(legend_x + 6, chart_top + 3.5 + offset * 6)
+        pdf.cell(40, 5, _latin1(name))
+    pdf.set_xy(pdf.l_margin, chart_top + chart_h + 10)
+    # Cash-flow table (detracción in its own column, as `cuentas dashboard cashflow` shows it).
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, _latin1(f"Flujo de caja esperado por semana ({info.symbol})"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 8)
+    flow_widths = (44, 32, 32, 32, 32, 32)
+    for w, title in zip(flow_widths, CASHFLOW_HEADERS):
+        pdf.cell(w, 6, _latin1(title), border=1, align="C")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 8)
+    for label, flow in zip(info.periods, info.cashflow.rows):
+        pdf.cell(flow_widths[0], 5, _latin1(label), border=1)
+        for w, value in zip(flow_widths[1:], (flow.inflows, flow.detraccion, flow.outflows, flow.net, flow.cumulative)):
+            pdf.cell(w, 5, _fmt_amount(value), border=1, align="R")
+        pdf.ln()
+    pdf.ln(6)
+    # The invoice table, its header repeated on every page.
+    columns = (("Tipo", 10, "L"), ("RUC/DNI", 24, "L"), ("Razón social", 70, "L"), ("Comprobante", 28, "L"),
+               ("Emisión", 20, "C"), ("Vence", 20, "C"), ("Mon", 10, "C"), ("Total", 28, "R"), ("Saldo", 28, "R"),
+               ("Estado", 22, "C"))
+
+    def table_header() -> None:
+        pdf.set_font("Helvetica", "B", 7)
+        pdf.set_fill_color(221, 235, 247)
+        for title, w, _ in columns:
+            pdf.cell(w, 5, _latin1(title), border=1, align="C", fill=True)
+        pdf.ln()
+        pdf.set_font("Helvetica", "", 7)
+
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(0, 6, "Comprobantes", new_x="LMARGIN", new_y="NEXT")
+    table_header()
+    count = 0
+    bottom = pdf.h - 15
+    for row in rows:
+        v = plain_values(row, today)
+        if pdf.get_y() + 4.5 > bottom:
+            pdf.add_page()
+            table_header()
+        cells = (v[1], v[3], (v[4] or "")[:48], f"{v[5]} {v[6]}-{v[7]}", _d(v[8]), _d(v[9]), v[10],
+                 _fmt_money(v[14]), _fmt_money(v[18]), v[19])
+        for (title, w, align), value in zip(columns, cells):
+            pdf.cell(w, 4.5, _latin1(value), border=1, align=align)
+        pdf.ln()
+        count += 1
+    if count == 0:
+        pdf.cell(0, 6, "(sin comprobantes para estos filtros)")
+    pdf.output(str(path))
+    return count
+
+
+def _d(value: Any) -> str:
+    return f"{as_date(value):%d/%m/%Y}"
+
+
+def _fmt_amount(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _fmt_money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return f"{cents / 100:,.2f}"

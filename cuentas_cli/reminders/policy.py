@@ -1,0 +1,51 @@
+"""The reminder policy: the levels (day offsets from the due date), the staff addresses, the
+webhook and the SMTP settings, read from the settings.
+
+An invoice with a balance, not PAGADA/ANULADA, is due for level L from due_date + L on. Only
+the highest level reached is enqueued, and only if the outbox holds no row of that level or a
+higher one for the same invoice, channel and recipient (`outbox.enqueue`): an invoice found 90
+days overdue on a first run gets one "vencida" reminder, not five (docs/reminders.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cuentas_cli.config import Config
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+
+def level_label(level: int) -> str:
+    if level < 0:
+        return "próximo a vencer"
+    if level == 0:
+        return "vence hoy"
+    return "vencida"
+
+
+@dataclass
+class Policy:
+    levels: list[int]
+    staff_emails: list[str]
+    webhook_url: str
+    company: str
+    smtp: Any  # integrations.email.SmtpSettings
+
+
+def load_policy(session: "Session", config: Config) -> Policy:
+    from cuentas_cli.integrations.email import SmtpSettings
+    from cuentas_cli.admin import settings
+
+    def get(key: str) -> Any:
+        return settings.get(session, config, key)
+
+    company = get("company.name")
+    smtp = SmtpSettings(
+        host=get("smtp.host"), port=get("smtp.port"), security=get("smtp.security"), user=get("smtp.user"),
+        from_addr=get("smtp.from"), reply_to=get("smtp.reply_to"), company=company,
+    )
+    return Policy(levels=list(get("notify.levels")), staff_emails=list(get("notify.staff_emails")),
+                  webhook_url=get("notify.webhook_url"), company=company, smtp=smtp)
