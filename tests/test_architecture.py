@@ -258,3 +258,10 @@ def test_the_cycle_finder_accepts_a_tree():
 def test_the_graph_sees_imports_inside_functions():
     # runtime imports the database engine only inside a function (start-up speed); it is an edge.
     assert any(imp.source == "cuentas_cli.runtime" and imp.target == "cuentas_cli.db.engine" for imp in IMPORTS)
+
+
+def test_the_readme_map_names_every_package():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists() and p.name != "data")
+    assert [p for p in packages if f"{p}/" not in section] == []
