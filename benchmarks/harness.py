@@ -18,6 +18,7 @@ PYTHON = sys.executable
 class Measure:
     seconds: float
     peak_mib: float
+    cpu_s: float = 0.0  # user + system CPU time of the child
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Result:
 
 
 def run_process(argv: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Measure:
-    """Wall time and peak RSS of one child process (peak from wait4's rusage)."""
+    """Wall time, CPU time and peak RSS of one child process (CPU and peak from wait4's rusage)."""
     merged = {**os.environ, **(env or {})}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=merged, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -57,13 +58,21 @@ def run_process(argv: list[str], *, env: dict[str, str] | None = None, stdin: by
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr.decode(errors='replace')[-2000:]}")
-    return Measure(elapsed, usage.ru_maxrss / 1024)
+    return Measure(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def best_of(n: int, fn: Callable[[], Measure]) -> Measure:
     """The median time of n runs (and the largest peak), to damp noise on a shared machine."""
     runs = [fn() for _ in range(n)]
     return Measure(statistics.median(r.seconds for r in runs), max(r.peak_mib for r in runs))
+
+
+def median_cpu(n: int, fn: Callable[[], Measure]) -> Measure:
+    """The median CPU time of n runs (as `seconds`), with the largest peak: what a command costs
+    the machine, less sensitive than wall time to other work on a shared one."""
+    runs = [fn() for _ in range(n)]
+    return Measure(statistics.median(r.cpu_s for r in runs), max(r.peak_mib for r in runs),
+                   statistics.median(r.cpu_s for r in runs))
 
 
 @contextmanager

@@ -106,6 +106,9 @@ def get_engine(url: str, *, create: bool = False) -> "Engine":
 
     else:
         engine = create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 10})
+    from cuentas_cli.db.models import partial_predicates
+
+    partial_predicates(engine.dialect.name)
     _ENGINES[url] = engine
     return engine
 

@@ -48,6 +48,27 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# Partial indexes: the predicate of each, by index name. It is attached per dialect when an engine
+# of that dialect is made (`partial_predicates`), not in the Index() call: a `postgresql_where`
+# keyword makes SQLAlchemy load the whole PostgreSQL dialect (about 20 ms) in every command,
+# also on SQLite. The migrations create the same predicates.
+PARTIAL_WHERE: dict[str, str] = {}
+
+
+def _partial(name: str, *columns: str, where: str) -> Index:
+    PARTIAL_WHERE[name] = where
+    return Index(name, *columns)
+
+
+def partial_predicates(dialect_name: str) -> None:
+    """Attach each partial index's WHERE for `dialect_name` (sqlite, postgresql); idempotent."""
+    for table in SQLModel.metadata.tables.values():
+        for index in table.indexes:
+            where = PARTIAL_WHERE.get(index.name or "")
+            if where is not None and index.dialect_options[dialect_name].get("where") is None:
+                index.dialect_options[dialect_name]["where"] = text(where)
+
+
 def _fk(target: str, *, nullable: bool = True, ondelete: str | None = None) -> Column:
     return Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
@@ -171,8 +192,7 @@ class Invoice(SQLModel, table=True):
         # Reports scan every open invoice; this partial covering index holds just those rows and
         # the columns the reports read (measured on 1M invoices: aging 0.78 -> 0.52 s on SQLite,
         # 0.28 -> 0.16 s on PostgreSQL). Queries must state the statuses literally to use it.
-        Index("ix_invoice_open", *OPEN_INDEX_COLUMNS, sqlite_where=text(_in("status", OPEN_STATUSES)),
-              postgresql_where=text(_in("status", OPEN_STATUSES))),
+        _partial("ix_invoice_open", *OPEN_INDEX_COLUMNS, where=_in("status", OPEN_STATUSES)),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -211,8 +231,7 @@ class Payment(SQLModel, table=True):
         Index("ix_payment_invoice_id", "invoice_id"),
         Index("ix_payment_paid_on", "paid_on"),
         # The few detracción deposits, for the cash-flow projection (net of detracción).
-        Index("ix_payment_detraccion", "invoice_id", "paid_on", "amount_cents",
-              sqlite_where=text("method = 'detraccion'"), postgresql_where=text("method = 'detraccion'")),
+        _partial("ix_payment_detraccion", "invoice_id", "paid_on", "amount_cents", where="method = 'detraccion'"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -138,18 +138,24 @@ def demo_config(url: str, today: date) -> "Config":
 
 def create_demo(*, folder: Path, today: date = demo_data.DEMO_TODAY) -> DemoResult:
     """Build the demo company in `folder` and log demo-admin in; returns the session token."""
+    folder = folder.expanduser().resolve()
+    prepare_folder(folder)
+    url = database_url(folder)
+    return fill_company(url=url, examples=examples_folder(folder), today=today, folder=folder)
+
+
+def fill_company(*, url: str, examples: Path, today: date = demo_data.DEMO_TODAY,
+                 folder: Path | None = None) -> DemoResult:
+    """The demo company's data in the (new, empty) database at `url`, on either backend; the
+    benchmarks build it on PostgreSQL too. Returns demo-admin's login session."""
     from cuentas_cli.db import migrate
     from cuentas_cli.db.engine import get_engine, open_session
     from cuentas_cli.admin import auth
     from cuentas_cli.admin import settings
     from cuentas_cli.admin import users
 
-    folder = folder.expanduser().resolve()
-    prepare_folder(folder)
-    url = database_url(folder)
     config = demo_config(url, today)
     migrate.upgrade(get_engine(url, create=True))
-    examples = examples_folder(folder)
 
     with open_session(url, write=True) as session:
         (admin_name, _), *others = USERS
@@ -162,7 +168,7 @@ def create_demo(*, folder: Path, today: date = demo_data.DEMO_TODAY) -> DemoResu
         _record_rates(session, actor, today)
         _add_parties(session, actor, config, examples / demo_data.PARTIES_FILE)
 
-    result = DemoResult(folder=folder, url=url, today=today, token="", examples=examples)
+    result = DemoResult(folder=folder or examples, url=url, today=today, token="", examples=examples)
     for name, options in _imports(examples):
         with open_session(url, write=True) as session:
             actor = _actor(session, admin_name)
