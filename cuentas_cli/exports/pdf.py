@@ -30,6 +30,9 @@ def _latin1(text: Any) -> str:
 
 
 MAX_ROWS = 5000  # the invoices a PDF lists unless told (--max-rows; 0 lists every one)
+# The page count is written into the space its alias takes: fpdf's "{nb}" holds 3 digits, and a
+# 1,000-page PDF (about 36,000 rows with --max-rows 0) overflowed it with a warning. 5 digits.
+PAGES_ALIAS = "{nbpg}"
 
 
 @dataclass
@@ -79,11 +82,11 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font("Helvetica", "", 8)
-            self.cell(0, 6, f"Página {self.page_no()} de {{nb}}", align="C")
+            self.cell(0, 6, f"Página {self.page_no()} de {PAGES_ALIAS}", align="C")
 
     pdf = Report(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.alias_nb_pages()
+    pdf.alias_nb_pages(PAGES_ALIAS)
     pdf.add_page()
     # Aging table (the figures of `cuentas dashboard`, see `summary`).
     cxc, cxp = info.aging_amounts("cxc"), info.aging_amounts("cxp")
