@@ -14,8 +14,8 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
