@@ -6,6 +6,7 @@ import csv
 import io
 import shutil
 import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -218,3 +219,214 @@ def test_summary_sheet_follows_the_kind_and_currency_filters_as_the_dashboard_do
 
     titles = [c.value for row in openpyxl.load_workbook(out)["Summary"].iter_rows() for c in row if c.value]
     assert "Antigüedad de saldos (US$)" in titles
+
+
+# --- issue 17: a PDF is a report (--max-rows), progress on a terminal, no fpdf warnings ------
+
+
+def pdf_text(path) -> list[str]:
+    """The text strings of a PDF written by fpdf2 with its core fonts: each `(...) Tj` of the
+    page streams, in order (poppler may be missing; the format fpdf2 writes is this simple)."""
+    import re
+    import zlib
+
+    texts = []
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", path.read_bytes(), re.S):
+        try:
+            body = zlib.decompress(raw)
+        except zlib.error:
+            continue  # not a page's content (a font, an image)
+        for found in re.finditer(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", body, re.S):
+            texts.append(re.sub(rb"\\([\\()])", rb"\1", found.group(1)).decode("latin-1"))
+    return texts
+
+
+def _many(url: str, n: int) -> None:
+    """n more receivables of one client, F009-1..n, all PEN 118.00."""
+    from sqlalchemy import insert
+
+    from cuentas_cli.db.models import Invoice
+
+    with open_session(url, write=True) as s:
+        party = make_party(s, ruc="20139490691", name="Muchas Facturas S.A.")
+        first = make_invoice(s, party, serie="F009", numero=1, total="118.00", issued=date(2026, 3, 1),
+                             due=date(2026, 4, 1))
+        template = {c.name: getattr(first, c.name) for c in Invoice.__table__.columns if c.name != "id"}
+        s.execute(insert(Invoice), [{**template, "numero": k} for k in range(2, n + 1)])
+
+
+def _listed(texts: list[str]) -> set[str]:
+    return {t for t in texts if t.startswith("01 F009-")}
+
+
+def test_pdf_over_max_rows_lists_the_first_and_counts_the_rest(invoices, tmp_path):
+    _many(invoices.url, 60)  # 64 invoices in all
+    out = tmp_path / "corto.pdf"
+    result = invoices.run("export", "--output", str(out), "--max-rows", "25", role="gerente")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (f"✓ exported 25 of 64 invoice(s) to {out}; 39 more counted in its summary, "
+                                     "not listed (--max-rows 0 or an .xlsx lists them all)")
+    texts = pdf_text(out)
+    more = [t for t in texts if t.startswith("... y ")]
+    assert more == ["... y 39 comprobantes más: exporte a .xlsx para la lista completa (o --max-rows 0). "
+                    "Las cifras de arriba incluyen todos."]
+    rows = [t for t in texts if t in {"cxc", "cxp"}]  # the Tipo cell of each listed invoice
+    assert len(rows) == 25 and texts.index(more[0]) > max(i for i, t in enumerate(texts) if t in {"cxc", "cxp"})
+    # the summary covers every invoice, the 39 left out of the list too: its totals are the dashboard's
+    assert "Antigüedad de saldos (S/)" in texts and "Flujo de caja esperado por semana (S/)" in texts
+    from decimal import Decimal
+
+    board = {r["kind"]: Decimal(r["total"]) for r in invoices.run("dashboard", "--format", "json").json()["aging"]}
+    total_at = texts.index("Total")
+    assert texts[total_at + 1:total_at + 3] == [f"{board['cxc']:,.2f}", f"{board['cxp']:,.2f}"]
+    assert board["cxc"] > 60 * 118  # F009-1..60 are open receivables, in the figures though not listed
+
+    everything = tmp_path / "todo.pdf"
+    result = invoices.run("export", "--output", str(everything), "--max-rows", "0", role="gerente")
+    assert result.exit_code == 0 and result.stderr.strip() == f"✓ exported 64 invoice(s) to {everything}"
+    texts = pdf_text(everything)
+    assert len(_listed(texts)) == 60 and not any(t.startswith("... y ") for t in texts)
+    assert len([t for t in texts if t in {"cxc", "cxp"}]) == 64
+
+
+def test_pdf_default_max_rows_is_5000(invoices, tmp_path):
+    _many(invoices.url, 5001)  # 5005 invoices
+    out = tmp_path / "grande.pdf"
+    result = invoices.run("export", "--output", str(out), role="gerente")
+    assert result.exit_code == 0, result.output
+    assert "exported 5,000 of 5,005 invoice(s)" in result.stderr
+    assert "... y 5 comprobantes más: exporte a .xlsx para la lista completa (o --max-rows 0). " \
+           "Las cifras de arriba incluyen todos." in pdf_text(out)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--output", "x.pdf", "--max-rows", "-1"), "error: --max-rows -1: give 0 (list every invoice) or a positive number"),
+    (("--output", "x.xlsx", "--max-rows", "10"), "error: --max-rows applies to PDF exports only; a .xlsx export"),
+    (("--format", "csv", "--max-rows", "10"), "error: --max-rows applies to PDF exports only; a .csv export"),
+    (("--output", "x.pdf", "--max-rows", "many"), "error: Invalid value for '--max-rows'"),
+])
+def test_max_rows_usage_errors(invoices, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = invoices.run("export", *args, role="gerente")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1 and not result.stdout
+    assert not list(tmp_path.glob("x.*"))
+
+
+# A real process in which fpdf2 warns for real: each page added first asks fpdf for a bold
+# ZapfDingbats (fpdf's UserWarning "only has a single 'style'"), for "arial" (its
+# DeprecationWarning "Substituting font"), and logs on fpdf's logger; warnings are all shown.
+_WARNING_FPDF = r"""
+import logging, sys
+from fpdf import FPDF
+add_page = FPDF.add_page
+def noisy(self, *args, **kwargs):
+    add_page(self, *args, **kwargs)
+    self.set_font("zapfdingbats", "B", 8)
+    self.set_font("arial", "", 8)
+    logging.getLogger("fpdf.output").warning("fpdf-log-line: a page was added")
+FPDF.add_page = noisy
+if sys.argv[1] == "bare":
+    pdf = FPDF(); pdf.add_page(); pdf.output(sys.argv[2])
+else:
+    from cuentas_cli.app import run
+    sys.argv = ["cuentas", *sys.argv[1:]]
+    run()
+"""
+
+
+def test_fpdf_warnings_never_reach_stderr(invoices, tmp_path):
+    from tests.reliability import cli_env
+
+    env = cli_env(invoices.url, invoices.tokens["gerente"], PYTHONWARNINGS="always")
+    argv = [sys.executable, "-c", _WARNING_FPDF]
+    bare = subprocess.run([*argv, "bare", str(tmp_path / "bare.pdf")], env=env, capture_output=True, text=True,
+                          timeout=120)
+    # the provocation is real: fpdf itself, outside the export, writes all three on stderr
+    assert "only has a single 'style'" in bare.stderr and "Substituting font arial" in bare.stderr
+    assert "fpdf-log-line" in bare.stderr
+    out = tmp_path / "reporte.pdf"
+    done = subprocess.run([*argv, "export", "--output", str(out)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"✓ exported 4 invoice(s) to {out}\n"
+    assert pdf_text(out)[0] == "cuentas"
+
+
+def test_no_fpdf_warning_escapes_the_export_function(invoices, tmp_path, monkeypatch):
+    import logging
+    import warnings
+
+    from fpdf import FPDF
+
+    add_page = FPDF.add_page
+
+    def noisy(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        add_page(self, *args, **kwargs)
+        self.set_font("zapfdingbats", "B", 8)  # fpdf's own UserWarning
+        logging.getLogger("fpdf.fpdf").warning("fpdf-log-line")
+
+    monkeypatch.setattr(FPDF, "add_page", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = invoices.run("export", "--output", str(tmp_path / "r.pdf"), role="gerente")
+    assert result.exit_code == 0, result.output
+    assert caught == [] and result.stderr == f"✓ exported 4 invoice(s) to {tmp_path / 'r.pdf'}\n"
+    assert logging.getLogger("fpdf").propagate and not logging.getLogger("fpdf").handlers  # restored
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run argv with a pseudo-terminal as stderr (stdout a pipe); its exit code, stdout and
+    what the terminal received."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    screen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    stdout = proc.stdout.read().decode()
+    proc.stdout.close()
+    return proc.wait(timeout=120), stdout, screen.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv", "pdf"])
+def test_progress_bar_on_a_terminal_and_only_the_result_elsewhere(invoices, tmp_path, suffix):
+    from tests.reliability import cli_env, cuentas_argv
+
+    _many(invoices.url, 2500)
+    env = cli_env(invoices.url, invoices.tokens["gerente"], TERM="xterm-256color", COLUMNS="120")
+    out = tmp_path / f"cartera.{suffix}"
+    code, stdout, screen = _on_a_terminal(cuentas_argv("export", "--output", str(out), "--max-rows", "0")
+                                          if suffix == "pdf" else cuentas_argv("export", "--output", str(out)), env)
+    assert code == 0, screen
+    assert stdout == ""
+    assert f"exporting cartera.{suffix}" in screen and "━" in screen and "rows" in screen  # the bar was drawn
+    assert "2,504 rows" in screen  # ... up to the last row, counted
+    assert f"exported 2504 invoice(s) to {out}" in screen
+    # not a terminal (a pipe, cron): the result line and nothing else
+    piped = invoices.run("export", "--output", str(out), role="gerente")
+    assert piped.exit_code == 0 and piped.stderr == f"✓ exported 2504 invoice(s) to {out}\n"
+
+
+def test_no_bar_when_writing_to_standard_output_on_a_terminal(invoices):
+    from tests.reliability import cli_env, cuentas_argv
+
+    env = cli_env(invoices.url, invoices.tokens["gerente"], TERM="xterm-256color")
+    code, stdout, screen = _on_a_terminal(cuentas_argv("export", "--format", "csv"), env)
+    assert code == 0 and stdout.count("\n") == 5
+    assert screen == ""

@@ -22,7 +22,7 @@ from cuentas_cli.commands.common import (
 )
 from cuentas_cli import outputs
 from cuentas_cli.errors import UsageError
-from cuentas_cli.render import success
+from cuentas_cli.render import RowProgress, success
 
 
 def export(
@@ -39,6 +39,11 @@ def export(
         help="File to write: .xlsx, .csv, .pdf or .json. An existing file there is replaced atomically "
              "(mode 0600, or the files.mode setting); the database, a symbolic link or a folder are refused.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv or json to standard output (or to force the --output format).", metavar="FMT")] = None,
+    max_rows: Annotated[Optional[int], typer.Option(
+        "--max-rows", metavar="N",
+        help="PDF only: list at most N invoices (default 5000), then a line with how many more there are; "
+             "0 lists every one. The summary always covers all. With any other format it is refused (exit 2): "
+             "those always hold every invoice.")] = None,
 ) -> None:
     """Export invoices to Excel (Summary sheet with aging, cash flow and charts), CSV, PDF or JSON.
 
@@ -48,7 +53,13 @@ def export(
     monthly script may rerun; it never writes over the database, through a symbolic link or
     onto a folder (exit 2).
 
+    A PDF is a report: past --max-rows invoices (5000) it lists the first ones and says how
+    many more there are; the .xlsx has them all. On a terminal a file export shows a progress
+    bar on stderr; in a pipe or from cron, only the final line.
+
     Example: cuentas export --kind cxc --overdue --output vencidas.xlsx
+
+    Example: cuentas export --output cartera.pdf --max-rows 0
     """
     from cuentas_cli.exports import exporter
     from cuentas_cli.admin import settings as settings_service
@@ -71,6 +82,7 @@ def export(
         target = outputs.check(output, option="--output", database_url=rt.url)
         if target_format not in exporter.FORMATS:
             raise UsageError(f"--output {output}: use a .xlsx, .csv, .pdf or .json file (or say --format)")
+    exporter.check_max_rows(target_format, max_rows)  # before any work: exit 2
     filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
                              date_from=date_from, date_to=date_to, currency=currency)
     with rt.session() as session:
@@ -78,9 +90,21 @@ def export(
         company = str(settings_service.get(session, rt.config, "company.name") or "")
         buckets = list(settings_service.get(session, rt.config, "aging.buckets"))
         mode = outputs.configured_mode(session, rt.config)
-        result = exporter.export(
-            session=session, actor=actor, filters=filters, today=rt.today, fmt=target_format, output=target,
-            stream=sys.stdout if output is None else None, company=company, buckets=buckets, mode=mode,
-        )
-    if output is not None:
+        # A bar only for a file on a terminal's stderr: a pipe, cron or standard output get none.
+        progress = RowProgress(f"exporting {output.name}") if output is not None and sys.stderr.isatty() else None
+        try:
+            result = exporter.export(
+                session=session, actor=actor, filters=filters, today=rt.today, fmt=target_format, output=target,
+                stream=sys.stdout if output is None else None, company=company, buckets=buckets, mode=mode,
+                max_rows=max_rows, progress=progress.rows_of if progress else None,
+            )
+        finally:
+            if progress:
+                progress.stop()
+    if output is None:
+        return
+    if result.left_out:
+        success(f"exported {result.listed:,} of {result.rows:,} invoice(s) to {result.path}; {result.left_out:,} more "
+                "counted in its summary, not listed (--max-rows 0 or an .xlsx lists them all)")
+    else:
         success(f"exported {result.rows} invoice(s) to {result.path}")

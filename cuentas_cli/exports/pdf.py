@@ -1,9 +1,20 @@
 """The PDF export: a printable report with the aging table and chart, the cash-flow table and the
-invoices, its table header repeated on every page."""
+invoices, its table header repeated on every page.
+
+A PDF is a report, not a dump: past `max_rows` invoices (the command's --max-rows, 5,000 by
+default) it lists the first ones and a line saying how many more there are, counted exactly from
+the same rows; the aging and cash-flow figures always cover every invoice. fpdf2's own warnings
+(Python `warnings` and its `fpdf` loggers) are kept inside the writer: stderr carries only
+cuentas' messages.
+"""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +29,43 @@ def _latin1(text: Any) -> str:
     return str(text if text is not None else "").encode("latin-1", "replace").decode("latin-1")
 
 
-def write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) -> int:
+MAX_ROWS = 5000  # the invoices a PDF lists unless told (--max-rows; 0 lists every one)
+# The page count is written into the space its alias takes: fpdf's "{nb}" holds 3 digits, and a
+# 1,000-page PDF (about 36,000 rows with --max-rows 0) overflowed it with a warning. 5 digits.
+PAGES_ALIAS = "{nbpg}"
+
+
+@dataclass
+class Written:
+    listed: int  # invoice rows printed
+    total: int  # invoices the filters selected (listed + the ones counted past max_rows)
+
+
+@contextmanager
+def quiet_fpdf() -> Iterator[None]:
+    """fpdf2's warnings and log records stay here: a deprecation or font note of the library is
+    not the user's business, and a cron job's stderr carries only cuentas' own lines."""
+    logger = logging.getLogger("fpdf")
+    handler = logging.NullHandler()
+    propagate = logger.propagate
+    logger.addHandler(handler)  # a handler on the way: Python's last-resort printer stays silent
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_rows: int = MAX_ROWS) -> Written:
+    """The report of `rows` to `path`, listing at most `max_rows` of them (0: all)."""
+    with quiet_fpdf():
+        return _write(path, rows, info, today, max_rows)
+
+
+def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_rows: int) -> Written:
     from fpdf import FPDF
 
     company = _latin1(info.company or "cuentas")
@@ -35,11 +82,11 @@ def write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) -> 
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font("Helvetica", "", 8)
-            self.cell(0, 6, f"Página {self.page_no()} de {{nb}}", align="C")
+            self.cell(0, 6, f"Página {self.page_no()} de {PAGES_ALIAS}", align="C")
 
     pdf = Report(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.alias_nb_pages()
+    pdf.alias_nb_pages(PAGES_ALIAS)
     pdf.add_page()
     # Aging table (the figures of `cuentas dashboard`, see `summary`).
     cxc, cxp = info.aging_amounts("cxc"), info.aging_amounts("cxp")
@@ -119,6 +166,11 @@ def write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) -> 
     count = 0
     bottom = pdf.h - 15
     for row in rows:
+        if max_rows and count == max_rows:
+            more = 1 + sum(1 for _ in rows)  # this row and the rest: counted, not printed
+            _more_line(pdf, more)
+            pdf.output(str(path))
+            return Written(count, count + more)
         v = plain_values(row, today)
         if pdf.get_y() + 4.5 > bottom:
             pdf.add_page()
@@ -132,7 +184,17 @@ def write_pdf(path: Path, rows: Iterator[tuple], info: Summary, today: date) -> 
     if count == 0:
         pdf.cell(0, 6, "(sin comprobantes para estos filtros)")
     pdf.output(str(path))
-    return count
+    return Written(count, count)
+
+
+def _more_line(pdf: Any, more: int) -> None:
+    """The line under a list cut at --max-rows: how many invoices it leaves out and where they are."""
+    if pdf.get_y() + 12 > pdf.h - 15:
+        pdf.add_page()
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "B", 8)
+    pdf.cell(0, 5, f"... y {more:,} comprobantes más: exporte a .xlsx para la lista completa "
+                   "(o --max-rows 0). Las cifras de arriba incluyen todos.", new_x="LMARGIN", new_y="NEXT")
 
 
 def _d(value: Any) -> str:

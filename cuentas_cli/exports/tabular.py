@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import IO, TYPE_CHECKING, Any
 
@@ -73,6 +73,34 @@ def invoice_rows(session: "Session", conditions: list[Any]) -> Iterator[tuple]:
     connection = session.connection().execution_options(stream_results=True, yield_per=STREAM_CHUNK)
     for chunk in connection.execute(query).partitions(STREAM_CHUNK):
         yield from chunk
+
+
+def count_rows(session: "Session", conditions: list[Any]) -> int:
+    """How many invoices `invoice_rows` yields for `conditions` (every invoice has its party)."""
+    from sqlalchemy import func, select
+
+    from cuentas_cli.db.models import Invoice
+
+    return int(session.connection().execute(select(func.count()).select_from(Invoice).where(*conditions)).scalar_one())
+
+
+# Rows done / total (None when not counted): how a writer's progress reaches the caller, who may
+# draw it; called every PROGRESS_EVERY rows and once at the end.
+Progress = Callable[[int, "int | None"], None]
+PROGRESS_EVERY = 1000
+
+
+def reporting(rows: Iterator[tuple], progress: Progress, total: int | None) -> Iterator[tuple]:
+    """`rows` unchanged, telling `progress` how many have been taken (a PDF past --max-rows
+    takes the rest too, to count them)."""
+    done = 0
+    progress(0, total)
+    for row in rows:
+        yield row
+        done += 1
+        if done % PROGRESS_EVERY == 0:
+            progress(done, total)
+    progress(done, total)
 
 
 def as_date(value: Any) -> date:

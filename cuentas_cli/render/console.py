@@ -37,7 +37,8 @@ def reset_consoles() -> None:
 
 class RowProgress:
     """A bar with rows per second for long work, drawn on stderr; use only when stderr is a
-    terminal. `update(rows, position, size)` takes rows done and bytes read of `size`."""
+    terminal. `update(rows, position, size)` takes rows done and bytes read of `size` (an
+    import); `rows_of(rows, total)` takes rows done of `total` rows (an export)."""
 
     def __init__(self, label: str, *, show_bytes: bool = False) -> None:
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -60,6 +61,10 @@ class RowProgress:
             self.task = self.progress.add_task("work", total=size or None, rows=0, rate=0.0)
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         self.progress.update(self.task, completed=position, rows=rows, rate=rows / elapsed)
+
+    def rows_of(self, rows: int, total: int | None) -> None:
+        """Work measured in rows alone; without a total the bar pulses."""
+        self.update(rows, rows, total or 0)
 
     def stop(self) -> None:
         if self.task is not None:
