@@ -1,0 +1,46 @@
+"""Simple commands load only what they use: no Alembic, pandas, openpyxl, httpx or fpdf.
+
+Each command runs in a fresh `python` process (sys.modules of a test process would already hold
+them) and reports which of those libraries it loaded; the latency benchmark measures the cost.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.reliability import cli_env
+
+HEAVY = ("alembic", "pandas", "openpyxl", "httpx", "fpdf", "xlsxwriter", "python_calamine")
+PROBE = """
+import json, sys
+from cuentas_cli.app import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "loaded": sorted({m.split('.')[0] for m in sys.modules} & set(%r))}))
+""" % (HEAVY,)
+
+
+@pytest.fixture
+def ledger(company):
+    assert company.run("clients", "add", "--ruc", "20131312955", "--name", "SUNAT PRUEBA", "--no-lookup").exit_code == 0
+    added = company.run("invoices", "add", "--kind", "cxc", "--party", "20131312955", "--serie", "F001",
+                        "--numero", "1", "--issued", "2026-06-01", "--due", "2026-07-01", "--total", "1180.00",
+                        "--format", "json")
+    assert added.exit_code == 0, added.output
+    return company, added.json()["id"]
+
+
+def test_simple_commands_load_no_heavy_library(ledger):
+    company, invoice = ledger
+    env = cli_env(company.url, company.tokens["administrador"])
+    commands = [["whoami"], ["invoices", "show", str(invoice)], ["clients", "show", "20131312955"],
+                ["invoices", "pay", str(invoice), "10.00"], ["invoices", "list", "--limit", "50"],
+                ["dashboard", "summary"], ["--help"]]
+    for args in commands:
+        done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=120)
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        assert report["loaded"] == [], (args, report)
+        assert report["code"] == 0, (args, done.stderr)
