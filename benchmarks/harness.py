@@ -71,8 +71,8 @@ def median_cpu(n: int, fn: Callable[[], Measure]) -> Measure:
     """The median CPU time of n runs (as `seconds`), with the largest peak: what a command costs
     the machine, less sensitive than wall time to other work on a shared one."""
     runs = [fn() for _ in range(n)]
-    return Measure(statistics.median(r.cpu_s for r in runs), max(r.peak_mib for r in runs),
-                   statistics.median(r.cpu_s for r in runs))
+    cpu = statistics.median(r.cpu_s for r in runs)
+    return Measure(cpu, max(r.peak_mib for r in runs), cpu)
 
 
 @contextmanager

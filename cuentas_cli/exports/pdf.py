@@ -163,14 +163,12 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(0, 6, "Comprobantes", new_x="LMARGIN", new_y="NEXT")
     table_header()
-    count = 0
+    count = more = 0
     bottom = pdf.h - 15
     for row in rows:
         if max_rows and count == max_rows:
             more = 1 + sum(1 for _ in rows)  # this row and the rest: counted, not printed
-            _more_line(pdf, more)
-            pdf.output(str(path))
-            return Written(count, count + more)
+            break
         v = plain_values(row, today)
         if pdf.get_y() + 4.5 > bottom:
             pdf.add_page()
@@ -181,10 +179,12 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
             pdf.cell(w, 4.5, _latin1(value), border=1, align=align)
         pdf.ln()
         count += 1
-    if count == 0:
+    if more:
+        _more_line(pdf, more)
+    elif count == 0:
         pdf.cell(0, 6, "(sin comprobantes para estos filtros)")
     pdf.output(str(path))
-    return Written(count, count)
+    return Written(count, count + more)
 
 
 def _more_line(pdf: Any, more: int) -> None:

@@ -37,7 +37,7 @@ REPO_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @dataclass
 class DemoResult:
-    folder: Path
+    folder: Path | None  # the demo's folder; None for a company filled into another database
     url: str
     today: date
     token: str  # demo-admin's login session
@@ -168,7 +168,7 @@ def fill_company(*, url: str, examples: Path, today: date = demo_data.DEMO_TODAY
         _record_rates(session, actor, today)
         _add_parties(session, actor, config, examples / demo_data.PARTIES_FILE)
 
-    result = DemoResult(folder=folder or examples, url=url, today=today, token="", examples=examples)
+    result = DemoResult(folder=folder, url=url, today=today, token="", examples=examples)
     for name, options in _imports(examples):
         with open_session(url, write=True) as session:
             actor = _actor(session, admin_name)
