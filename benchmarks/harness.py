@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 PYTHON = sys.executable
+LAUNCHER = Path(__file__).with_name("launch.py")
 
 
 @dataclass
@@ -30,6 +32,9 @@ class Result:
     peak_mib: float
     peak_target_mib: float | None = None
     note: str = ""
+    # (operation, backend) when the row belongs in the table of how cost grows with size
+    # (`python -m benchmarks.growth`); None for the rest.
+    growth: tuple[str, str] | None = None
 
     @property
     def ratio(self) -> float:
@@ -44,21 +49,36 @@ class Result:
 
 
 def run_process(argv: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Measure:
-    """Wall time, CPU time and peak RSS of one child process (CPU and peak from wait4's rusage)."""
+    """Wall time, CPU time and peak RSS of one command, its own: measured by benchmarks/launch.py
+    around a fork of a small launcher (a command exec'd straight from this process would report
+    this process's peak as its own)."""
     merged = {**os.environ, **(env or {})}
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=merged, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if stdin is not None:
-        proc.stdin.write(stdin)
-        proc.stdin.close()
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen([PYTHON, "-S", str(LAUNCHER), str(write_end), *argv], env=merged, pass_fds=(write_end,),
+                                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    finally:
+        os.close(write_end)
+    try:
+        if stdin is not None:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        stderr = proc.stderr.read()
+        proc.wait()
+        with os.fdopen(read_end, "rb") as report:
+            read_end = None
+            text = report.read().decode()
+    finally:
+        if read_end is not None:
+            os.close(read_end)
+    if not text:
+        raise RuntimeError(f"{' '.join(argv)}: the launcher reported nothing (exit {proc.returncode}): "
+                           f"{stderr.decode(errors='replace')[-2000:]}")
+    elapsed, cpu, maxrss_kib, code = text.split()
+    if int(code) != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr.decode(errors='replace')[-2000:]}")
-    return Measure(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+    return Measure(float(elapsed), int(maxrss_kib) / 1024, float(cpu))
 
 
 def best_of(n: int, fn: Callable[[], Measure]) -> Measure:

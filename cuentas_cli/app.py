@@ -8,6 +8,7 @@ also the table of contents that `cuentas --help` prints.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Annotated, Any, Optional
 
@@ -15,33 +16,44 @@ import typer
 from typer.core import TyperGroup
 
 from cuentas_cli import __version__
+from cuentas_cli.i18n import N_, _
 
 # (section, command, "module:attribute", one-line help). An attribute named `app` is a
 # sub-group; any other is a function that becomes a single command.
 COMMANDS: list[tuple[str, str, str, str]] = [
-    ("Start", "init", "setup:init", "Create or upgrade the database and the first administrator."),
-    ("Start", "demo", "demo:demo", "Sample company in a fresh SQLite file, logged in; shows its dashboard."),
-    ("Start", "doctor", "doctor:doctor", "Check the set-up: database, permissions, keyring, login, lookup, SMTP, rates, padrón."),
-    ("Start", "db", "db:app", "Schema migrations: upgrade, current."),
-    ("Start", "login", "session:login", "Log in; the session is kept in the OS keyring."),
-    ("Start", "logout", "session:logout", "End the login session and remove it from the keyring."),
-    ("Start", "whoami", "session:whoami", "Show the logged-in user, role, permissions and expiry."),
-    ("Start", "passwd", "session:passwd", "Change your password."),
-    ("Daily work", "invoices", "invoices:app", "Invoices (cxc/cxp): list, add, show, pay, overdue, upcoming, statuses."),
-    ("Daily work", "clients", "parties:clients_app", "Clients (CxC): list, add, show, edit, delete, lookup, refresh, invoices."),
-    ("Daily work", "suppliers", "parties:suppliers_app", "Suppliers (CxP): list, add, show, edit, delete, lookup, refresh, invoices."),
-    ("Daily work", "fx", "fx:app", "Exchange rates (PEN per USD): list, set, fetch."),
-    ("Daily work", "padron", "padron:app", "Offline RUC register (SUNAT padrón reducido): import, status, lookup, search."),
-    ("Daily work", "import", "import_:import_file", "Import invoices from CSV, Excel or SUNAT PLE files (atomic, idempotent)."),
-    ("Daily work", "notify", "notify:app", "Payment reminders: run (cron), serve, list, test-email."),
-    ("Reports", "dashboard", "dashboard:app", "Dashboard: metrics, aging, cash flow, summary, top debtors (charts)."),
-    ("Reports", "export", "export:export", "Export invoices to Excel (with charts), CSV, PDF or JSON."),
-    ("Administration", "users", "users:app", "Users: list, add, show, set-role, disable, enable."),
-    ("Administration", "tokens", "tokens:app", "Service tokens for cron and scripts."),
-    ("Administration", "roles", "roles:app", "The permission matrix: list, grant, revoke."),
-    ("Administration", "audit", "audit:app", "The audit log of every change."),
-    ("Administration", "settings", "settings:app", "Show and change settings; secrets go to the keyring."),
+    (N_("Start"), "init", "setup:init", N_("Create or upgrade the database and the first administrator.")),
+    (N_("Start"), "demo", "demo:demo", N_("Sample company in a fresh SQLite file, logged in; shows its dashboard.")),
+    (N_("Start"), "doctor", "doctor:doctor", N_("Check the set-up: database, permissions, keyring, login, lookup, SMTP, rates, padrón.")),
+    (N_("Start"), "db", "db:app", N_("Schema migrations: upgrade, current.")),
+    (N_("Start"), "login", "session:login", N_("Log in; the session is kept in the OS keyring.")),
+    (N_("Start"), "logout", "session:logout", N_("End the login session and remove it from the keyring.")),
+    (N_("Start"), "whoami", "session:whoami", N_("Show the logged-in user, role, permissions and expiry.")),
+    (N_("Start"), "passwd", "session:passwd", N_("Change your password.")),
+    (N_("Daily work"), "invoices", "invoices:app", N_("Invoices (cxc/cxp): list, add, show, pay, overdue, upcoming, statuses.")),
+    (N_("Daily work"), "clients", "parties:clients_app", N_("Clients (CxC): list, add, show, edit, delete, lookup, refresh, invoices.")),
+    (N_("Daily work"), "suppliers", "parties:suppliers_app", N_("Suppliers (CxP): list, add, show, edit, delete, lookup, refresh, invoices.")),
+    (N_("Daily work"), "fx", "fx:app", N_("Exchange rates (PEN per USD): list, set, fetch.")),
+    (N_("Daily work"), "padron", "padron:app", N_("Offline RUC register (SUNAT padrón reducido): import, status, lookup, search.")),
+    (N_("Daily work"), "import", "import_:import_file", N_("Import invoices from CSV, Excel or SUNAT PLE files (atomic, idempotent).")),
+    (N_("Daily work"), "notify", "notify:app", N_("Payment reminders: run (cron), serve, list, test-email.")),
+    (N_("Reports"), "dashboard", "dashboard:app", N_("Dashboard: metrics, aging, cash flow, summary, top debtors (charts).")),
+    (N_("Reports"), "export", "export:export", N_("Export invoices to Excel (with charts), CSV, PDF or JSON.")),
+    (N_("Administration"), "users", "users:app", N_("Users: list, add, show, set-role, disable, enable.")),
+    (N_("Administration"), "tokens", "tokens:app", N_("Service tokens for cron and scripts.")),
+    (N_("Administration"), "roles", "roles:app", N_("The permission matrix: list, grant, revoke.")),
+    (N_("Administration"), "audit", "audit:app", N_("The audit log of every change.")),
+    (N_("Administration"), "settings", "settings:app", N_("Show and change settings; secrets go to the keyring.")),
 ]
+
+
+# Spanish names of the command groups (shared/docs/cli.md): the same command; `cuentas --help`
+# shows each beside its English name and shell completion offers both. Sub-commands have theirs
+# in their group (commands.common.AliasedGroup).
+ALIASES: dict[str, str] = {
+    "facturas": "invoices", "clientes": "clients", "proveedores": "suppliers", "importar": "import",
+    "exportar": "export", "tablero": "dashboard", "avisos": "notify", "ajustes": "settings",
+}
+_ALIAS_OF = {name: alias for alias, name in ALIASES.items()}
 
 
 def _resolve(target: str, name: str, help_text: str) -> Any:
@@ -67,27 +79,34 @@ class LazyGroup(TyperGroup):
     """Resolves a sub-command's module only when that command is asked for."""
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [name for _, name, _, _ in COMMANDS]
+        names = [name for _, name, _, _ in COMMANDS]
+        if getattr(ctx, "resilient_parsing", False):  # completion offers the Spanish names too
+            return [*names, *ALIASES]
+        return names
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from cuentas_cli.commands.localize import translate_tree
+
+        cmd_name = ALIASES.get(cmd_name, cmd_name)
         if cmd_name in self.commands:
-            return self.commands[cmd_name]
-        for _, name, target, help_text in COMMANDS:
+            return translate_tree(self.commands[cmd_name])
+        for _section, name, target, help_text in COMMANDS:
             if name == cmd_name:
                 command = _resolve(target, name, help_text)
                 self.commands[name] = command
-                return command
+                return translate_tree(command)
         return None
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         sections: dict[str, list[tuple[str, str]]] = {}
-        for section, name, _, help_text in COMMANDS:
-            sections.setdefault(section, []).append((name, help_text))
+        for section, name, _target, help_text in COMMANDS:
+            shown = f"{name}, {_ALIAS_OF[name]}" if name in _ALIAS_OF else name
+            sections.setdefault(section, []).append((shown, _(help_text)))
         for section, rows in sections.items():
-            with formatter.section(section):
+            with formatter.section(_(section)):
                 formatter.write_dl(rows)
         formatter.write_paragraph()
-        formatter.write_text("Run `cuentas COMMAND --help` for the options and an example of each command.")
+        formatter.write_text(_("Run `cuentas COMMAND --help` for the options and an example of each command."))
 
 
 app = typer.Typer(
@@ -114,6 +133,8 @@ def main_callback(
     today: Annotated[Optional[str], typer.Option("--today", help="The date 'today' means, YYYY-MM-DD (env CUENTAS_TODAY).", metavar="DATE")] = None,
     traceback: Annotated[bool, typer.Option("--traceback", help="Show the Python traceback of an error.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    lang: Annotated[Optional[str], typer.Option("--lang", metavar="LANG",
+                                                help="Language of this run: es or en (env CUENTAS_LANG; setting ui.language).")] = None,
 ) -> None:
     from cuentas_cli import config, runtime
 
@@ -142,6 +163,51 @@ def _check_arguments(args: list[str]) -> None:
             raise UsageError(f"argument {n} is not valid UTF-8 text (check the terminal's or the script's encoding)") from None
 
 
+# Root options that take a value: the words after them are not the command's name.
+_ROOT_VALUE_OPTIONS = {"--db", "--today", "--lang"}
+
+
+def _choose_language(args: list[str]) -> None:
+    """The language is chosen before Click parses anything, so `--help` and usage errors are
+    in it too: `--lang` among the root options, else the environment, the setting, the locale."""
+    from cuentas_cli import i18n
+    from cuentas_cli.errors import CuentasError, UsageError
+
+    flag = None
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            flag = arg.split("=", 1)[1]
+        elif arg == "--lang":
+            flag = args[index + 1] if index + 1 < len(args) else ""
+            index += 1
+        elif arg in _ROOT_VALUE_OPTIONS:
+            index += 1
+        elif not arg.startswith("-"):
+            break  # the command: what follows is its own
+        index += 1
+    for raw, where in ((flag, "--lang"), (os.environ.get("CUENTAS_LANG") or None, "CUENTAS_LANG")):
+        if raw is not None and i18n.normalise(raw) is None:
+            i18n.activate(i18n.DEFAULT)
+            raise UsageError(_("{where}: {value!r} is not a language; expected one of {choices}").format(
+                where=where, value=raw, choices=", ".join(i18n.LANGUAGES)))
+    setting = None
+    if flag is None and not os.environ.get("CUENTAS_LANG"):
+        from cuentas_cli.config import read_config_file
+
+        try:
+            setting = read_config_file().get("ui.language")
+        except CuentasError:
+            setting = None  # the command itself reports a broken config file
+    i18n.activate(i18n.choose(flag, setting=setting))
+    from cuentas_cli.commands.localize import install
+
+    install()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run cuentas and return its exit code; the one place errors become messages."""
     from typer import _click
@@ -152,7 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     set_raw(False)  # `--raw` holds for one invocation
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args
-    command = typer.main.get_command(app)
+    try:
+        _choose_language(args)
+    except CuentasError as exc:
+        _error_line(exc.message)
+        return int(exc.exit_code)
+    from cuentas_cli.commands.localize import translate_tree, usage_message
+
+    command = translate_tree(typer.main.get_command(app))
     try:
         _check_arguments(args)
         result = command.main(args=args, prog_name="cuentas", standalone_mode=False)
@@ -172,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(exc.ctx.get_help() + "\n")
         return ExitCode.OK
     except _click.exceptions.UsageError as exc:
-        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        _error_line(exc.format_message() + hint)
+        hint = _(" (see `{command} --help`)").format(command=exc.ctx.command_path) if exc.ctx else ""
+        _error_line(usage_message(exc.format_message()) + hint)
         return ExitCode.USAGE
     except _click.exceptions.ClickException as exc:
         _error_line(exc.format_message())
@@ -181,10 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, EOFError):
-        _error_line("aborted")
+        _error_line(_("aborted"))
         return ExitCode.UNEXPECTED
     except KeyboardInterrupt:
-        _error_line("interrupted; nothing was committed by the interrupted step")
+        _error_line(_("interrupted; nothing was committed by the interrupted step"))
         return ExitCode.INTERRUPTED
     except Exception as exc:  # the last line of defence: no traceback reaches a user
         if show_traceback:
@@ -193,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         if translated is not None:
             _error_line(translated.message)
             return int(translated.exit_code)
-        _error_line(f"unexpected {type(exc).__name__}: {exc} (run again with --traceback and report it)")
+        _error_line(_("unexpected {error}: {detail} (run again with --traceback and report it)").format(
+            error=type(exc).__name__, detail=exc))
         return ExitCode.UNEXPECTED
     finally:
         from cuentas_cli import runtime

@@ -128,6 +128,12 @@ def _webhook_url(raw: str) -> str:
     return check_url(value) if value else value
 
 
+def _language(raw: str) -> str:
+    from cuentas_cli.i18n import check
+
+    return check(raw) if raw.strip() else ""
+
+
 def _database_url(raw: str) -> str:
     return normalise_url(raw)
 
@@ -174,6 +180,8 @@ SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in [
         SettingSpec("database.url", _database_url, "", "SQLAlchemy URL (sqlite:///PATH or postgresql://...)", local=True),
+        SettingSpec("ui.language", _language, "", "Language of the interface on this machine: es or en (empty: CUENTAS_LANG, "
+                    "else the locale, else es)", local=True),
         SettingSpec("company.name", _text, "", "Company name printed on reports and e-mails"),
         SettingSpec("company.ruc", _ruc, "", "Company RUC"),
         SettingSpec("lookup.provider", _choice("offline", "apisnet", "decolecta"), "offline", "RUC/DNI lookup provider"),

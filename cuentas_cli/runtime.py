@@ -18,6 +18,7 @@ from cuentas_cli.config import Config
 from cuentas_cli.errors import NotLoggedIn, ValidationError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
     from cuentas_cli import outputs
@@ -70,6 +71,16 @@ class Runtime:
         with open_session(self.url, write=write) as session:
             yield session
 
+    @contextmanager
+    def connection(self, *, write: bool = False) -> Iterator["Connection"]:
+        """A Core transaction on a current schema, for the commands that never load the ORM
+        (db/tables.py); the same guarantees as `session`."""
+        from cuentas_cli.db.engine import open_connection
+
+        self.check_schema()
+        with open_connection(self.url, write=write) as conn:
+            yield conn
+
     # --- identity ------------------------------------------------------------------
 
     def stored_token(self) -> str | None:
@@ -83,8 +94,9 @@ class Runtime:
 
         return keyring_store.get_secret(keyring_store.session_key(self.url))
 
-    def actor(self, session: "Session", *, required: bool = True) -> "Actor | None":
-        """The user this process acts as (None only with required=False)."""
+    def actor(self, session: "Session | Connection", *, required: bool = True) -> "Actor | None":
+        """The user this process acts as (None only with required=False); `session` may be an
+        ORM session or a Core connection."""
         if self._actor_resolved:
             if self._actor is None and required:
                 raise self._not_logged_in()
@@ -116,16 +128,15 @@ class Runtime:
         token_id, self._pending_token_use = self._pending_token_use, None
         if token_id is None:
             return
-        from cuentas_cli.db.engine import open_session
-        from cuentas_cli.db.models import ApiToken
+        from sqlalchemy import update
+
         from cuentas_cli.admin.auth import now_utc
+        from cuentas_cli.db.engine import open_connection
+        from cuentas_cli.db.tables import api_token
 
         try:
-            with open_session(self.url, write=True) as s:
-                row = s.get(ApiToken, token_id)
-                if row is not None:
-                    row.last_used_at = now_utc()
-                    s.add(row)
+            with open_connection(self.url, write=True) as conn:
+                conn.execute(update(api_token).where(api_token.c.id == token_id).values(last_used_at=now_utc()))
         except Exception:  # noqa: BLE001 - recording last use must never fail a command
             pass
 

@@ -82,6 +82,11 @@ def isolated_home(tmp_path, monkeypatch) -> Iterator[MemoryKeyring]:
     for name in list(os.environ):
         if name.startswith("CUENTAS_") and name not in {"CUENTAS_HOME", "CUENTAS_TODAY"}:
             monkeypatch.delenv(name)
+    # The suite reads the English source strings; tests/test_i18n.py chooses Spanish where it means to.
+    monkeypatch.setenv("CUENTAS_LANG", "en")
+    from cuentas_cli import i18n
+
+    i18n.activate("en")
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     backend = MemoryKeyring()
     previous = keyring.get_keyring()

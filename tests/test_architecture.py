@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cuentas_cli"
 # other. Read from the bottom: pure rules, then configuration, storage and the outside world,
 # then the subjects (ledger and parties at their foot), then presentation and commands.
 LAYERS: dict[str, int] = {
-    "__init__": 0, "errors": 0, "textsafe": 0,
+    "__init__": 0, "errors": 0, "textsafe": 0, "i18n": 0,
     "rules": 1,
     "config": 2,
     "db": 3, "integrations": 3,

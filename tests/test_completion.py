@@ -54,3 +54,11 @@ def test_documents_and_ids_complete_for_a_logged_in_user(company, cli):
 def test_completion_never_raises_without_a_database(cli):
     assert complete(cli, "cuentas clients show 2") == (0, [])
     assert complete(cli, "cuentas invoices show 1") == (0, [])
+
+
+def test_spanish_names_are_completed_beside_the_english_ones(cli):
+    assert complete(cli, "cuentas fac") == (0, ["facturas"])
+    assert complete(cli, "cuentas tab")[1] == ["tablero"]
+    assert set(complete(cli, "cuentas i")[1]) >= {"invoices", "import", "importar"}
+    assert complete(cli, "cuentas facturas pa")[1] == ["pay", "payments", "pagar"]
+    assert complete(cli, "cuentas invoices ven")[1] == ["vencidas"]

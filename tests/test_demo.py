@@ -48,8 +48,8 @@ def test_demo_without_keyring_builds_the_company_and_shows_the_dashboard(cli, tm
     result = cli("demo", "--dir", str(folder))
     assert result.exit_code == 0, result.output
     # the dashboard is the last thing, on stdout
-    assert "Key figures as of 2026-06-15" in result.stdout and "Aging by due date" in result.stdout
-    assert result.stdout.rstrip().splitlines()[-1].strip().startswith("pagos") or "posterior" in result.stdout
+    assert "Key figures as of 15/06/2026" in result.stdout and "Aging by due date" in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].strip().startswith("payments") or "posterior" in result.stdout
     # users, the demo-only password, the lines to continue, the next commands
     assert "demo-admin (administrador), demo-contador (contador), demo-gerente (gerente)" in result.stderr
     assert "'demo-cuentas-2026', for this demo only" in result.stderr

@@ -183,3 +183,24 @@ def test_a_payment_dated_after_today_is_refused_everywhere(books, invoice):
     assert [(r["status"], r["balance"]) for r in listed] == [("PENDIENTE", "1180.00")]
     assert aging.exit_code == 0 and "1180" in aging.stdout.replace(",", "")
     assert pay(books, invoice["id"], "1180.00", "--date", "2026-06-15").exit_code == 0
+
+
+def test_a_payment_through_an_orm_session_refreshes_the_invoice_object_it_holds(company):
+    """pay() writes with Core; an Invoice object the same session read before shows the new
+    paid amount and status afterwards, never the stale ones."""
+    from datetime import date
+
+    from cuentas_cli.admin import auth
+    from cuentas_cli.db.engine import open_session
+    from cuentas_cli.db.models import Invoice
+    from cuentas_cli.ledger import payments as service
+    from tests.factories import make_invoice, make_party
+
+    with open_session(company.url, write=True) as s:
+        inv = make_invoice(s, make_party(s, ruc="20131312955", name="SUNAT"), serie="F001", numero=9,
+                           total="1180.00", issued=date(2026, 6, 1), due=date(2026, 7, 1))
+        held = s.get(Invoice, inv.id)
+        assert held.paid_cents == 0
+        actor, _ = auth.resolve_token(s, company.tokens["contador"])
+        service.pay(session=s, actor=actor, today=date(2026, 6, 15), ref=str(inv.id), amount="180.00")
+        assert (held.paid_cents, held.status) == (18_000, "PARCIAL")

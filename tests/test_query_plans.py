@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from benchmarks.generate import Dataset
+from benchmarks.listing import LIST_FILTERS, list_statement
 from benchmarks.scenarios.dashboard import load
 from cuentas_cli.db.engine import get_engine
 from cuentas_cli.reports.aging import aging_sql
@@ -97,3 +98,18 @@ def test_a_bound_status_list_would_lose_the_partial_index(engine):
             "WHERE status IN ('PENDIENTE', 'PARCIAL', 'VENCIDA') GROUP BY direction")).all()
     assert not any("ix_invoice_open" in r[-1] for r in rows)
     assert any("ix_invoice_open" in r[-1] for r in literal)
+
+
+# `invoices list` with the filters an accountant types (benchmarks/listing.py), first 50 rows
+# by due date: each must be read through an index on invoice, never a whole-table scan.
+@pytest.mark.parametrize("name", sorted(LIST_FILTERS))
+def test_invoices_list_filters_read_an_index_of_invoice(engine, name):
+    plan = _plan(engine, list_statement(engine, LIST_FILTERS[name]))
+    if engine.dialect.name == "sqlite":
+        lines = [line.strip() for line in plan.splitlines()]
+        invoice_reads = [line for line in lines if line.startswith(("SCAN invoice", "SEARCH invoice"))]
+        assert invoice_reads, plan
+        assert all("INDEX" in line or "PRIMARY KEY" in line for line in invoice_reads), plan
+    else:
+        assert "Seq Scan on invoice" not in plan, plan
+        assert "Index Scan" in plan or "Index Only Scan" in plan or "Bitmap Index Scan" in plan, plan

@@ -11,10 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def tour_lines() -> list[str]:
-    """The shell lines of the ```sh tour block (comments and blank lines dropped)."""
-    match = re.search(r"^```sh tour\n(.*?)^```", README, re.S | re.M)
-    assert match, "README.md has no ```sh tour block"
+def tour_lines(block: str = "tour") -> list[str]:
+    """The shell lines of the ```sh tour block (or ```sh inicio, the Spanish quick start), comments
+    and blank lines dropped."""
+    match = re.search(rf"^```sh {block}\n(.*?)^```", README, re.S | re.M)
+    assert match, f"README.md has no ```sh {block} block"
     lines = []
     for raw in match.group(1).splitlines():
         line = raw.strip()
@@ -69,6 +70,25 @@ def test_every_tour_command_runs_as_written(cli, db_url, tmp_path, monkeypatch):
     assert (tmp_path / "vencidas.xlsx").exists()
     shown = cli("invoices", "show", "F001-1001", "--format", "json").json()
     assert shown["paid"] == "500.00" and shown["balance"] == "680.00"
+
+
+def test_spanish_quick_start_runs_as_written(cli, db_url, tmp_path, monkeypatch):
+    """The Spanish "Inicio rápido": its Spanish command names and DD/MM/YYYY dates, as written."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    lines = tour_lines("inicio")
+    for line in lines:
+        kind, argv, stdin, env = parse(line)
+        if kind == "env":
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            continue
+        result = cli(*argv, input=stdin)
+        assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output}"
+    assert any(parse(line)[1][:2] == ["facturas", "pagar"] for line in lines)
+    assert (tmp_path / "vencidas.xlsx").exists()
+    shown = cli("invoices", "show", "F001-1001", "--format", "json").json()
+    assert (shown["paid"], shown["balance"], shown["issue_date"]) == ("500.00", "680.00", "2026-06-01")
 
 
 def test_run_command_and_examples_are_documented():

@@ -70,14 +70,14 @@ def test_invoice_list_at_80_columns_keeps_numbers_and_documents_whole(big):
     _lines_fit(result.stdout)
     assert "hidden to fit 80 columns" in result.stderr
     wide = big.run("invoices", "list", "--format", "table", env={"COLUMNS": "200"})
-    assert "hidden" not in wide.stderr and "days_overdue" in wide.stdout
+    assert "hidden" not in wide.stderr and "Days overdue" in wide.stdout
 
 
 def test_very_narrow_terminal_shows_rows_vertically(big):
     result = big.run("invoices", "list", "--format", "table", env={"COLUMNS": "30"})
     assert result.exit_code == 0, result.output
     assert "…" not in result.stdout
-    for text in ("475,457.85", "1,234,567.89", "days_overdue"):
+    for text in ("475,457.85", "1,234,567.89", "Days overdue"):
         assert text in result.stdout
 
 

@@ -1,7 +1,9 @@
-"""Simple commands load only what they use: no Alembic, pandas, openpyxl, httpx or fpdf.
+"""Simple commands load only what they use: no Alembic, pandas, openpyxl, httpx or fpdf, and not
+the ORM either (SQLModel, pydantic, sqlalchemy.orm, db/models): they run on Core statements over
+db/tables.py.
 
 Each command runs in a fresh `python` process (sys.modules of a test process would already hold
-them) and reports which of those libraries it loaded; the latency benchmark measures the cost.
+them) and reports which of those modules it loaded; the latency benchmark measures the cost.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import pytest
 
 from tests.reliability import cli_env
 
-HEAVY = ("alembic", "pandas", "openpyxl", "httpx", "fpdf", "xlsxwriter", "python_calamine")
+HEAVY = ("alembic", "pandas", "openpyxl", "httpx", "fpdf", "xlsxwriter", "python_calamine",
+         "sqlmodel", "pydantic", "sqlalchemy.orm", "cuentas_cli.db.models")
 PROBE = """
 import json, sys
 from cuentas_cli.app import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "loaded": sorted({m.split('.')[0] for m in sys.modules} & set(%r))}))
+print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) & set(%r))}))
 """ % (HEAVY,)
 
 

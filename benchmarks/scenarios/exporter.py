@@ -3,11 +3,10 @@ mode writing the same rows and cells (same query, same typed cells and formats),
 
 from __future__ import annotations
 
-import sqlite3
-
-from benchmarks.generate import INVOICE_COLUMNS, PARTY_COLUMNS, Dataset
+from benchmarks.generate import Dataset, load
 from benchmarks.harness import PYTHON, Result, best_of, cuentas, run_process
 from benchmarks.scenarios.importer import TODAY, fresh_sqlite, sqlite_template
+from cuentas_cli.db.engine import dispose_engines
 
 BASELINE = r'''
 import sqlite3, sys, xlsxwriter
@@ -53,10 +52,13 @@ wb.close()
 
 
 def run(ctx) -> list[Result]:  # noqa: ANN001
+    if not ctx.sqlite:
+        return []  # a SQLite file; the PostgreSQL export is timed by the dashboard scenario
     rows = min(100_000, ctx.size)
     template, token = sqlite_template(ctx.workdir)
     home = fresh_sqlite(template, ctx.workdir, "export-home")
-    _load(home / "cuentas.db", Dataset(rows))
+    load(f"sqlite:///{home / 'cuentas.db'}", Dataset(rows))
+    dispose_engines()
     out_ours = ctx.workdir / "export-ours.xlsx"
     out_base = ctx.workdir / "export-base.xlsx"
     baseline = best_of(3, lambda: run_process([PYTHON, "-c", BASELINE, str(home / "cuentas.db"), str(out_base)]))
@@ -64,18 +66,3 @@ def run(ctx) -> list[Result]:  # noqa: ANN001
                                           env={"CUENTAS_HOME": str(home), "CUENTAS_TODAY": TODAY, "CUENTAS_TOKEN": token}))
     return [Result(f"export {rows:,} invoices to XLSX", ours.seconds, baseline.seconds, 1.5, ours.peak_mib,
                    note="baseline: xlsxwriter constant_memory writing the same query's rows as typed cells")]
-
-
-def _load(db, dataset: Dataset) -> None:  # noqa: ANN001
-    """generate.load() leaves out columns the schema now requires; the same rows with them."""
-    con = sqlite3.connect(db)
-    stamp = "2026-11-01 00:00:00.000000"
-    con.executemany(f"INSERT INTO party ({','.join(PARTY_COLUMNS)}, is_retention_agent, is_good_taxpayer, created_at, "
-                    f"updated_at) VALUES ({','.join('?' * len(PARTY_COLUMNS))}, 0, 0, '{stamp}', '{stamp}')",
-                    list(dataset.parties()))
-    con.executemany(f"INSERT INTO invoice ({','.join(INVOICE_COLUMNS)}, retencion_cents, adjust_cents, created_at, "
-                    f"updated_at) VALUES ({','.join('?' * len(INVOICE_COLUMNS))}, 0, 0, '{stamp}', '{stamp}')",
-                    [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in inv)
-                     for inv, _ in dataset.invoices_and_payments()])
-    con.commit()
-    con.close()

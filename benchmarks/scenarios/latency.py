@@ -77,7 +77,9 @@ def run(ctx) -> list[Result]:  # noqa: ANN001
     from cuentas_cli.runtime import write_session_file
 
     write_session_file(session_file, built.token)
-    results = _measure("SQLite", built.url, {**base_env, "CUENTAS_DATABASE_URL": built.url}, 1.5)
+    results: list[Result] = []
+    if ctx.sqlite:
+        results += _measure("SQLite", built.url, {**base_env, "CUENTAS_DATABASE_URL": built.url}, 1.5)
     dispose_engines()
     if ctx.postgres_url:
         with postgres_database(ctx.postgres_url, "latency") as server_url:

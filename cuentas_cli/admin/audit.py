@@ -63,20 +63,23 @@ def record(
     after: dict[str, Any] | None = None,
     username: str | None = None,
 ) -> None:
-    """Add one audit row in the caller's transaction, so it commits or rolls back with the change."""
-    from cuentas_cli.db.models import AuditLog
+    """Add one audit row in the caller's transaction (an ORM session or a Core connection), so it
+    commits or rolls back with the change."""
+    from sqlalchemy import insert
 
-    session.add(
-        AuditLog(
-            user_id=actor.user_id if actor else None,
-            username=actor.username if actor else username,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            before=_dump(before),
-            after=_dump(after),
-        )
-    )
+    from cuentas_cli.db.enums import utcnow
+    from cuentas_cli.db.tables import audit_log
+
+    session.execute(insert(audit_log).values(
+        at=utcnow(),
+        user_id=actor.user_id if actor else None,
+        username=actor.username if actor else username,
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=_dump(before),
+        after=_dump(after),
+    ))
 
 
 def record_many(session: "Session", actor: Actor | None, *, action: str, entity: str,
@@ -85,7 +88,8 @@ def record_many(session: "Session", actor: Actor | None, *, action: str, entity:
     does, with one executemany per chunk instead of an ORM object per row (a bulk path's log)."""
     from sqlalchemy import insert
 
-    from cuentas_cli.db.models import AuditLog, utcnow
+    from cuentas_cli.db.enums import utcnow
+    from cuentas_cli.db.tables import audit_log as AuditLog
 
     at = utcnow()
     common = {"at": at, "user_id": actor.user_id if actor else None, "username": actor.username if actor else None,

@@ -12,11 +12,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import Conflict, NotFound, NotLoggedIn, PermissionDenied, ValidationError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
     from cuentas_cli.db.models import ApiToken, User
@@ -136,16 +137,17 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def role_permissions(session: "Session", role: str) -> frozenset[str]:
-    from sqlmodel import select
+def role_permissions(session: "Session | Connection", role: str) -> frozenset[str]:
+    from sqlalchemy import select
 
-    from cuentas_cli.db.models import RolePermission
+    from cuentas_cli.db.tables import role_permission as rp
 
-    rows = session.exec(select(RolePermission.permission).where(RolePermission.role == role)).all()
-    return frozenset(rows)
+    return frozenset(session.execute(select(rp.c.permission).where(rp.c.role == role)).scalars())
 
 
-def actor_for(session: "Session", user: "User", token: "ApiToken | None" = None) -> Actor:
+def actor_for(session: "Session | Connection", user: Any, token: Any = None) -> Actor:
+    """The actor of a user (an ORM User or a row with id, username and role), acting through
+    `token` (a token row or ApiToken) when given."""
     return Actor(
         user_id=user.id,
         username=user.username,
@@ -156,14 +158,15 @@ def actor_for(session: "Session", user: "User", token: "ApiToken | None" = None)
     )
 
 
-def resolve_token(session: "Session", token: str, *, now: datetime | None = None) -> tuple[Actor, "ApiToken"]:
-    """The actor a session or service token stands for; refused if unknown, revoked or expired."""
-    from sqlmodel import select
+def resolve_token(session: "Session | Connection", token: str, *, now: datetime | None = None) -> tuple[Actor, Any]:
+    """The actor a session or service token stands for; refused if unknown, revoked or expired.
+    Returns the actor and the token's row (Core: every command resolves one, see db/tables.py)."""
+    from sqlalchemy import select
 
-    from cuentas_cli.db.models import ApiToken, User
+    from cuentas_cli.db.tables import api_token, app_user
 
     now = now or now_utc()
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(token))).first()
+    row = session.execute(select(api_token).where(api_token.c.token_hash == token_digest(token))).first()
     if row is None:
         raise NotLoggedIn(f"the session or token is not valid for this database; {LOGIN_AGAIN}")
     if row.revoked_at is not None:
@@ -171,13 +174,14 @@ def resolve_token(session: "Session", token: str, *, now: datetime | None = None
     expires = _aware(row.expires_at)
     if expires is not None and expires <= now:
         raise NotLoggedIn(f"the session expired at {expires:%Y-%m-%d %H:%M} UTC; {LOGIN_AGAIN}")
-    user = session.get(User, row.user_id)
+    user = session.execute(select(app_user.c.id, app_user.c.username, app_user.c.role, app_user.c.is_active)
+                           .where(app_user.c.id == row.user_id)).first()
     if user is None or not user.is_active:
         raise NotLoggedIn(f"user of this session is disabled; {LOGIN_AGAIN}")
     return actor_for(session, user, row), row
 
 
-def needs_touch(token_row: "ApiToken", *, now: datetime | None = None) -> bool:
+def needs_touch(token_row: Any, *, now: datetime | None = None) -> bool:
     """Whether the token's last use is worth recording (at most once a minute)."""
     now = now or now_utc()
     last = _aware(token_row.last_used_at)

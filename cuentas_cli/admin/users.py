@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cuentas_cli.db.models import ROLES
+from cuentas_cli.db.enums import ROLES
 from cuentas_cli.errors import Conflict, NotFound, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.admin import auth

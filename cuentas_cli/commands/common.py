@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import Format
@@ -41,8 +42,11 @@ def add_raw_option(command) -> None:  # noqa: ANN001
     params = getattr(command, "params", [])
     if any("--raw" in p.opts for p in params):
         return
+    formats = [f.value for f in Format]
     for index, param in enumerate(params):
-        if "--format" in param.opts and getattr(getattr(param, "type_descriptor", None), "annotation", None) is Format:
+        choices = getattr(getattr(param, "type", None), "choices", None)
+        if "--format" in param.opts and choices is not None \
+                and [str(getattr(c, "value", c)) for c in choices] == formats:
             params.insert(index + 1, _raw_param())
             return
 
@@ -145,3 +149,29 @@ def runtime():  # noqa: ANN201
     from cuentas_cli import runtime as rt
 
     return rt.current()
+
+
+class AliasedGroup(TyperGroup):
+    """A command group whose sub-commands also answer to Spanish names (shared/docs/cli.md):
+    `aliases` maps each alias to its command. Help lists every command once, its alias before its
+    description; shell completion offers both names."""
+
+    aliases: dict[str, str] = {}
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        if getattr(ctx, "resilient_parsing", False):  # completion (and tools walking the tree)
+            return [*names, *self.aliases]
+        return names
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        for alias, name in self.aliases.items():
+            command = self.commands.get(name)
+            if command is not None and not getattr(command, "_alias_shown", False):
+                first = (command.short_help or command.help or "").strip().split("\n\n", 1)[0]
+                command.short_help = f"({alias}) {first}"
+                command._alias_shown = True
+        super().format_help(ctx, formatter)

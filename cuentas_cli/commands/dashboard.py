@@ -9,7 +9,9 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
 from cuentas_cli.errors import UsageError
+from cuentas_cli.i18n import N_, _
 from cuentas_cli.render import emit, resolve_format
+from cuentas_cli.render.labels import label
 
 DSO_HELP = (
     "DSO = CxC outstanding (S/) / CxC invoiced in the last 90 days (S/) x 90; DPO the same for CxP. "
@@ -86,20 +88,20 @@ def _print(*renderables: Any) -> None:
 # --- table renderings ------------------------------------------------------------------------
 
 METRIC_LABELS = [
-    ("outstanding", "Outstanding (S/)"),
-    ("outstanding_pen", "  in PEN invoices (S/)"),
-    ("outstanding_usd", "  in USD invoices (US$)"),
-    ("open_count", "Open invoices"),
-    ("overdue", "Overdue (S/)"),
-    ("overdue_count", "Overdue invoices"),
-    ("overdue_share_pct", "Overdue share (%)"),
-    ("due_7d", "Due in the next 7 days (S/)"),
-    ("due_7d_count", "  invoices"),
-    ("invoiced_90d", "Invoiced, last 90 days (S/)"),
-    ("days_outstanding", "DSO / DPO (days)"),
-    ("collection_effectiveness_pct", "Collection effectiveness (%)"),
-    ("paid_90d_count", "Paid off, last 90 days"),
-    ("avg_days_late", "Average days late"),
+    ("outstanding", N_("Outstanding (S/)")),
+    ("outstanding_pen", N_("  in PEN invoices (S/)")),
+    ("outstanding_usd", N_("  in USD invoices (US$)")),
+    ("open_count", N_("Open invoices")),
+    ("overdue", N_("Overdue (S/)")),
+    ("overdue_count", N_("Overdue invoices")),
+    ("overdue_share_pct", N_("Overdue share (%)")),
+    ("due_7d", N_("Due in the next 7 days (S/)")),
+    ("due_7d_count", N_("  invoices")),
+    ("invoiced_90d", N_("Invoiced, last 90 days (S/)")),
+    ("days_outstanding", N_("DSO / DPO (days)")),
+    ("collection_effectiveness_pct", N_("Collection effectiveness (%)")),
+    ("paid_90d_count", N_("Paid off, last 90 days")),
+    ("avg_days_late", N_("Average days late")),
 ]
 
 
@@ -117,11 +119,11 @@ def _fit(columns: list, rows_count: int, title: str, drop_order: list[str]) -> A
 def _metrics_table(rows: list, as_of: date) -> Any:
     from cuentas_cli.render import Column, _text
 
-    columns = [Column("", [label for _, label in METRIC_LABELS], whole=False)]
+    columns = [Column("", [_(text) for _key, text in METRIC_LABELS], whole=False)]
     for r in rows:
-        cells = [_text(getattr(r, key)) if getattr(r, key) is not None else "-" for key, _ in METRIC_LABELS]
+        cells = [_text(getattr(r, key)) if getattr(r, key) is not None else "-" for key, _label in METRIC_LABELS]
         columns.append(Column(r.kind.upper(), cells, whole=True, justify="right", number=True))
-    return _fit(columns, len(METRIC_LABELS), f"Key figures as of {as_of.isoformat()}", [])
+    return _fit(columns, len(METRIC_LABELS), _("Key figures as of {date}").format(date=_text(as_of)), [])
 
 
 def _aging_table(report: Any) -> Any:
@@ -129,17 +131,21 @@ def _aging_table(report: Any) -> Any:
 
     where = f" ({report.currency})" if not report.converted else " (S/)"
     rows = report.rows
-    columns = [Column("kind", [r.kind for r in rows], whole=True)]
+    columns = [Column(label("kind"), [r.kind for r in rows], whole=True, name="kind")]
     if report.by_party:
-        columns.append(Column("party", [_text(r.party_doc or "") for r in rows], whole=True))
-        columns.append(Column("name", [_text(r.party_name or "") for r in rows], whole=False))
-    for key, label in report.columns:
-        columns.append(Column(label, [_text(r.amounts[key]) for r in rows], whole=True, justify="right", number=True))
-    columns.append(Column("total", [_text(r.total) for r in rows], whole=True, justify="right", number=True))
-    columns.append(Column("count", [str(r.count) for r in rows], whole=True, justify="right", number=True))
+        columns.append(Column(label("party_doc"), [_text(r.party_doc or "") for r in rows], whole=True, name="party"))
+        columns.append(Column(label("name"), [_text(r.party_name or "") for r in rows], whole=False, name="name"))
+    for key, bucket in report.columns:
+        columns.append(Column(bucket, [_text(r.amounts[key]) for r in rows], whole=True, justify="right",
+                              number=True, name=bucket))
+    columns.append(Column(label("total"), [_text(r.total) for r in rows], whole=True, justify="right", number=True,
+                          name="total"))
+    columns.append(Column(label("count"), [str(r.count) for r in rows], whole=True, justify="right", number=True,
+                          name="count"))
     # Hidden first when the terminal is narrow: the count, the document, then the oldest buckets.
-    drop = ["count", "party", *(label for _, label in reversed(report.columns[1:]))]
-    return _fit(columns, len(rows), f"Aging by due date as of {report.as_of.isoformat()}{where}", drop)
+    drop = ["count", "party", *(bucket for _key, bucket in reversed(report.columns[1:]))]
+    title = _("Aging by due date as of {date}").format(date=_text(report.as_of)) + where
+    return _fit(columns, len(rows), title, drop)
 
 
 def _aging_charts(report: Any) -> list:
@@ -147,8 +153,8 @@ def _aging_charts(report: Any) -> list:
 
     out = []
     for r in report.rows:
-        items = [(label, r.amounts[key]) for key, label in report.columns]
-        out.append(bar_chart(f"{r.kind.upper()} aging", items, width=_width(),
+        items = [(bucket, r.amounts[key]) for key, bucket in report.columns]
+        out.append(bar_chart(_("{kind} aging").format(kind=r.kind.upper()), items, width=_width(),
                              style="green" if r.kind == "cxc" else "magenta"))
     return out
 
@@ -156,11 +162,12 @@ def _aging_charts(report: Any) -> list:
 def _cashflow_table(flow: Any) -> Any:
     from cuentas_cli.render import Column, _text
 
-    columns = [Column("period", [r.period for r in flow.rows], whole=True)]
+    columns = [Column(label("period"), [r.period for r in flow.rows], whole=True, name="period")]
     for col in ("inflows", "detraccion", "outflows", "net", "cumulative"):
-        columns.append(Column(col, [_text(getattr(r, col)) for r in flow.rows], whole=True, justify="right",
-                              number=True))
-    title = f"Cash-flow projection from {flow.as_of.isoformat()} ({flow.currency}; opening {_text(flow.opening_balance)})"
+        columns.append(Column(label(col), [_text(getattr(r, col)) for r in flow.rows], whole=True, justify="right",
+                              number=True, name=col))
+    title = _("Cash-flow projection from {date} ({currency}; opening {opening})").format(
+        date=_text(flow.as_of), currency=flow.currency, opening=_text(flow.opening_balance))
     return _fit(columns, len(flow.rows), title, ["detraccion", "cumulative", "net"])
 
 
@@ -168,7 +175,8 @@ def _cashflow_chart(flow: Any) -> Any:
     from cuentas_cli.render.charts import paired_chart
 
     items = [(r.period, r.inflows, r.outflows) for r in flow.rows]
-    return paired_chart("Expected inflows (CxC) and outflows (CxP)", items, width=_width(), names=("cobros", "pagos"))
+    return paired_chart(_("Expected inflows (CxC) and outflows (CxP)"), items, width=_width(),
+                        names=(_("collections"), _("payments")))
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -334,9 +342,9 @@ def summary(as_of: AsOfOpt = None, fmt: FormatOpt = None) -> None:
 
     rt = runtime()
     day = _as_of(as_of, rt)
-    with rt.session() as session:
-        rows = report.summary(session, rt.actor(session), as_of=day)
-    emit(rows, fmt, title=f"Summary as of {day.isoformat()}")
+    with rt.connection() as conn:  # Core only, as every fast command
+        rows = report.summary(conn, rt.actor(conn), as_of=day)
+    emit(rows, fmt, title=_("Summary as of {date}").format(date=day.strftime("%d/%m/%Y")))
 
 
 @app.command("top")
@@ -356,4 +364,4 @@ def top(
     day = _as_of(as_of, rt)
     with rt.session() as session:
         rows = report.top(session, rt.actor(session), as_of=day, n=n, currency=currency)
-    emit(rows, fmt, title=f"Largest overdue balances as of {day.isoformat()}")
+    emit(rows, fmt, title=_("Largest overdue balances as of {date}").format(date=day.strftime("%d/%m/%Y")))

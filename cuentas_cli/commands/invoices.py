@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import (
+    AliasedGroup,
     CurrencyFilterOpt,
     DueWithinFilterOpt,
     FormatOpt,
@@ -25,9 +26,14 @@ from cuentas_cli.commands.completion import complete_invoice_id
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, info, success, warn
 
+class _Invoices(AliasedGroup):
+    aliases = {"pagar": "pay", "vencidas": "overdue", "por-vencer": "upcoming"}
+
+
 app = typer.Typer(
+    cls=_Invoices,
     help="Invoices to collect (cxc) and to pay (cxp): add, list, pay, statuses.\n\n"
-    "Example: cuentas invoices list --kind cxc --overdue",
+    "Example: cuentas invoices list --kind cxc --overdue (in Spanish: cuentas facturas vencidas)",
     no_args_is_help=True,
 )
 
@@ -72,8 +78,8 @@ def list_(
     filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
                              date_from=date_from, date_to=date_to, currency=currency, limit=limit)
     rt = runtime()
-    with rt.session() as session:
-        _emit_rows(listing.list_invoices(session=session, actor=rt.actor(session), today=rt.today, filters=filters), fmt)
+    with rt.connection() as conn:  # Core only: the listing starts without the ORM
+        _emit_rows(listing.list_invoices(session=conn, actor=rt.actor(conn), today=rt.today, filters=filters), fmt)
 
 
 @app.command()
@@ -130,8 +136,8 @@ def show(ref: IdArg, fmt: FormatOpt = None) -> None:
     from cuentas_cli.ledger import listing
 
     rt = runtime()
-    with rt.session() as session:
-        detail = listing.show_invoice(session=session, actor=rt.actor(session), today=rt.today, ref=ref)
+    with rt.connection() as conn:  # Core only, as every fast command
+        detail = listing.show_invoice(session=conn, actor=rt.actor(conn), today=rt.today, ref=ref)
     if resolve_format(fmt) != "table":
         emit_record(detail, fmt)
         return
@@ -251,8 +257,8 @@ def pay(
     from cuentas_cli.ledger import payments
 
     rt = runtime()
-    with rt.session(write=True) as session:
-        result = payments.pay(session=session, actor=rt.actor(session), today=rt.today, ref=ref, amount=amount,
+    with rt.connection(write=True) as conn:  # Core only: recording payments by hand starts fast
+        result = payments.pay(session=conn, actor=rt.actor(conn), today=rt.today, ref=ref, amount=amount,
                               paid_on=parse_date(on, "--date"), method=method, reference=reference)
     for message in result.warnings:
         warn(message)
@@ -272,8 +278,8 @@ def payments(ref: IdArg, fmt: FormatOpt = None) -> None:
     from cuentas_cli.ledger import payments as service
 
     rt = runtime()
-    with rt.session() as session:
-        rows = service.list_payments(session=session, actor=rt.actor(session), ref=ref)
+    with rt.connection() as conn:
+        rows = service.list_payments(session=conn, actor=rt.actor(conn), ref=ref)
     emit(rows, fmt)
 
 

@@ -122,8 +122,8 @@ def make_app(kind: str) -> typer.Typer:
         from cuentas_cli.ledger import accounts
 
         rt = runtime()
-        with rt.session() as session:
-            detail = accounts.show_party(session=session, actor=rt.actor(session), kind=kind, ref=doc, today=rt.today)
+        with rt.connection() as conn:  # Core only, as every fast command
+            detail = accounts.show_party(session=conn, actor=rt.actor(conn), kind=kind, ref=doc, today=rt.today)
         emit_record(detail, fmt, title=f"{one} {detail.doc_number}")
 
     @app.command("edit", help=f"Change a {one}'s name, e-mail, phone, address ('' clears e-mail, phone, address) "

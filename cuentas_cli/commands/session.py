@@ -119,8 +119,8 @@ def whoami(fmt: FormatOpt = None) -> None:
     Example: cuentas whoami --format json
     """
     rt = runtime()
-    with rt.session() as session:
-        actor = rt.actor(session)
+    with rt.connection() as conn:
+        actor = rt.actor(conn)
     emit_record(
         {
             "username": actor.username,

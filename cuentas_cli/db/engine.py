@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from cuentas_cli.errors import DatabaseBusy, DatabaseUnavailable, UsageError
 from cuentas_cli.rules.urls import redact
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -67,6 +68,10 @@ def prepare_sqlite_file(path: Path) -> None:
 
 
 _ENGINES: dict[str, "Engine"] = {}
+# The dialects of the engines made so far: the models' partial indexes need each one's WHERE
+# (models.partial_predicates), attached when both the engine and the models exist, so a command
+# that never loads the models (the fast paths over db/tables.py) never pays for them.
+_DIALECTS: set[str] = set()
 
 
 def get_engine(url: str, *, create: bool = False) -> "Engine":
@@ -106,9 +111,10 @@ def get_engine(url: str, *, create: bool = False) -> "Engine":
 
     else:
         engine = create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 10})
-    from cuentas_cli.db.models import partial_predicates
-
-    partial_predicates(engine.dialect.name)
+    _DIALECTS.add(engine.dialect.name)
+    models = sys.modules.get("cuentas_cli.db.models")
+    if models is not None:  # else the models attach them for every dialect in _DIALECTS on import
+        models.partial_predicates(engine.dialect.name)
     _ENGINES[url] = engine
     return engine
 
@@ -230,3 +236,28 @@ def open_session(url: str, *, write: bool = False, create: bool = False) -> Iter
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def open_connection(url: str, *, write: bool = False) -> Iterator["Connection"]:
+    """A Core connection in one transaction, as `open_session` but without the ORM: committed on
+    success, rolled back on any error; write=True takes SQLite's write lock up front. The fast
+    commands (whoami, invoices show/list/pay, clients show, dashboard summary) run on this."""
+    from sqlalchemy.exc import OperationalError
+
+    engine = get_engine(url)
+    try:
+        conn = engine.connect()
+        if is_sqlite(url) and write:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        transaction = conn.begin()
+    except OperationalError as exc:
+        raise connection_error(url, exc) from exc
+    try:
+        yield conn
+        transaction.commit()
+    except BaseException:
+        transaction.rollback()
+        raise
+    finally:
+        conn.close()

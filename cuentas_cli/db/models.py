@@ -8,26 +8,27 @@ only by the Alembic migrations in `db/migrations`; a test keeps the two in agree
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-PARTY_KINDS = ("client", "supplier")
-DIRECTIONS = ("receivable", "payable")
-INVOICE_STATUSES = ("PENDIENTE", "PARCIAL", "PAGADA", "VENCIDA", "ANULADA")
-OPEN_STATUSES = ("PENDIENTE", "PARCIAL", "VENCIDA")
-# ix_invoice_open: what reports/open_balances.py reads of an open invoice (id comes with it).
-OPEN_INDEX_COLUMNS = ("direction", "due_date", "currency", "exchange_rate_e4", "total_cents", "adjust_cents",
-                      "paid_cents", "issue_date", "doc_type", "party_id", "detraccion_cents", "id")
-CURRENCIES = ("PEN", "USD")
-PAYMENT_METHODS = ("transferencia", "efectivo", "cheque", "detraccion", "retencion")
-ROLES = ("contador", "gerente", "administrador")
-TOKEN_KINDS = ("session", "service")
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
-NOTIFICATION_KINDS = ("reminder", "digest")
-CHANNELS = ("email", "webhook")
+from cuentas_cli.db.enums import (  # noqa: F401 - the vocabulary, re-exported for the models' users
+    CHANNELS,
+    CURRENCIES,
+    DIRECTIONS,
+    INVOICE_STATUSES,
+    NOTIFICATION_KINDS,
+    NOTIFICATION_STATUSES,
+    OPEN_INDEX_COLUMNS,
+    OPEN_STATUSES,
+    PARTY_KINDS,
+    PAYMENT_METHODS,
+    ROLES,
+    TOKEN_KINDS,
+    utcnow,
+)
 
 
 # Named constraints let Alembic's batch mode on SQLite find and alter them.
@@ -38,10 +39,6 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -361,3 +358,13 @@ class PadronImport(SQLModel, table=True):
     duplicate_count: int = Field(default=0)  # lines whose RUC was already loaded (the first one wins)
     imported_at: datetime = Field(default_factory=utcnow)
     imported_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+
+
+def _attach_known_dialects() -> None:
+    from cuentas_cli.db.engine import _DIALECTS
+
+    for dialect in _DIALECTS:
+        partial_predicates(dialect)
+
+
+_attach_known_dialects()

@@ -51,11 +51,13 @@ STREAM_CHUNK = 5000
 
 def invoice_rows(session: "Session", conditions: list[Any]) -> Iterator[tuple]:
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from cuentas_cli.db.models import Invoice, Party
+    from cuentas_cli.db.tables import invoice, party
 
-    ref = aliased(Invoice)
+    # Core tables: the conditions come from listing.invoice_conditions, over the same ones.
+    Invoice, Party = invoice.c, party.c
+    referenced = invoice.alias("ref")
+    ref = referenced.c
     query = (
         select(
             Invoice.id, Invoice.direction, Party.doc_type, Party.doc_number, Party.name, Invoice.doc_type,
@@ -64,8 +66,8 @@ def invoice_rows(session: "Session", conditions: list[Any]) -> Iterator[tuple]:
             Invoice.detraccion_bp, Invoice.detraccion_cents, Invoice.paid_cents, Invoice.adjust_cents,
             Invoice.status, Invoice.description, ref.doc_type, ref.serie, ref.numero,
         )
-        .join(Party, Party.id == Invoice.party_id)
-        .outerjoin(ref, ref.id == Invoice.references_id)
+        .join(party, Party.id == Invoice.party_id)
+        .outerjoin(referenced, ref.id == Invoice.references_id)
         .where(*conditions)
         .order_by(Invoice.due_date, Invoice.id)
     )
@@ -79,9 +81,9 @@ def count_rows(session: "Session", conditions: list[Any]) -> int:
     """How many invoices `invoice_rows` yields for `conditions` (every invoice has its party)."""
     from sqlalchemy import func, select
 
-    from cuentas_cli.db.models import Invoice
+    from cuentas_cli.db.tables import invoice
 
-    return int(session.connection().execute(select(func.count()).select_from(Invoice).where(*conditions)).scalar_one())
+    return int(session.connection().execute(select(func.count()).select_from(invoice).where(*conditions)).scalar_one())
 
 
 # Rows done / total (None when not counted): how a writer's progress reaches the caller, who may

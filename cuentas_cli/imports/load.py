@@ -49,6 +49,16 @@ class Loader:
         else:
             self._write_postgres(rows)
 
+    stage_name = _STAGE
+
+    def discard(self, rows: set[int]) -> None:
+        """PostgreSQL: take these file rows out of the staging table before the move."""
+        from sqlalchemy import bindparam, text
+
+        self.job.session.execute(text(f"DELETE FROM {_STAGE} WHERE row_no IN :rows")
+                                 .bindparams(bindparam("rows", expanding=True)), {"rows": sorted(rows)})
+        self.written -= len(rows)
+
     def close(self) -> None:
         """After an error: stop the mover before the rollback."""
         if self.mover is not None:

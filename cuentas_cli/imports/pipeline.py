@@ -160,7 +160,13 @@ class _Run:
         self.loader = Loader(job)
         self.updates = Updates(job)
         self.notes = Notes(job)
-        self.seen: set[int] = set()
+        # A document twice in the file: exact set on SQLite, bounded filter on PostgreSQL (duplicates)
+        self.seen: set[int] | None = set() if job.sqlite else None
+        self.repeats = None
+        if not job.sqlite:
+            from cuentas_cli.imports.duplicates import Repeats  # numpy: only for PostgreSQL
+
+            self.repeats = Repeats()
 
     def run(self) -> None:
         from sqlalchemy import text
@@ -208,6 +214,7 @@ class _Run:
                         last_progress = result.rows
                         self.progress(result.rows, source.position(), source.size)
             self._flush(pending)
+            self._reject_repeats()
             self.loader.finish()
             self.notes.link()
             self.updates.audit()
@@ -230,20 +237,25 @@ class _Run:
         on_dup = job.options.on_duplicate
         party_keys = self.parties.party_keys
         append = rows.append
+        keyed: list[tuple] = []
         for row_no, rec, cells in pending:
             found = party_keys[rec[19]]
             if found is None:
                 continue  # its error was recorded by PartyResolver.resolve
             party_id, party_part = found
             key = party_part + rec[20]  # the invoice's unique key as one integer (see parties.document_key_part)
-            if key in seen:
-                job.error(row_no, LABELS["numero"], f"{rec[5]}-{rec[6]}",
-                          f"document {rec[4]} {rec[5]}-{rec[6]} of {rec[2]} appears more than once in this file", cells)
-                continue
-            seen.add(key)
+            if seen is not None:
+                if key in seen:
+                    _repeat_error(job, row_no, rec, cells)
+                    continue
+                seen.add(key)
+            else:
+                keyed.append((row_no, party_id, rec, cells, key))
             if rec[4] in NOTE_TYPES and not self.notes.fields_ok(row_no, rec, cells):
                 continue
             append((row_no, party_id, rec, cells))
+        if self.repeats is not None:
+            self.repeats.check(keyed)  # confirmed against the staging table before the move
         if not rows:
             return
         if on_dup == "error" and job.max_before:
@@ -255,6 +267,26 @@ class _Run:
         for row_no, party_id, rec, cells in rows:
             if rec[17] is not None:
                 notes.append((row_no, rec[0], party_id, rec[4], rec[5], rec[6], rec[17], cells))
+
+
+    def _reject_repeats(self) -> None:
+        """PostgreSQL: the rows whose document an earlier row of the file has, out of the staging
+        table with their error (SQLite found them as they came)."""
+        if self.repeats is None or not self.loader.stage_ready:
+            return
+        found = self.repeats.confirm(self.job.session, self.loader.stage_name)
+        if not found:
+            return
+        for row_no, rec, cells in found:
+            _repeat_error(self.job, row_no, rec, cells)
+        dropped = {row_no for row_no, _, _ in found}
+        self.loader.discard(dropped)
+        self.notes.notes = [n for n in self.notes.notes if n[0] not in dropped]
+
+
+def _repeat_error(job: Job, row_no: int, rec: tuple, cells: list[Any]) -> None:
+    job.error(row_no, LABELS["numero"], f"{rec[5]}-{rec[6]}",
+              f"document {rec[4]} {rec[5]}-{rec[6]} of {rec[2]} appears more than once in this file", cells)
 
 
 @contextmanager

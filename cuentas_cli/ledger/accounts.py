@@ -14,10 +14,11 @@ from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger.listing import InvoiceFilter, list_invoices
 from cuentas_cli.parties.records import PartyRow, aware, normalise_kind, row_values
-from cuentas_cli.parties.service import get_party
+from cuentas_cli.parties.service import find_party, get_party
 from cuentas_cli.rules.identity import doc_type_label
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
 
@@ -92,13 +93,15 @@ def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: d
             for p, n, pen in session.execute(query).all()]
 
 
-def show_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, today: date) -> PartyDetail:
+def show_party(*, session: "Session | Connection", actor: Actor | None, kind: str, ref: str, today: date) -> PartyDetail:
+    """Core statements only (db/tables.py): `clients show` starts without the ORM."""
     from sqlalchemy import and_, case, func, select
 
-    from cuentas_cli.db.models import Invoice, Payment
+    from cuentas_cli.db.tables import invoice, payment
 
+    Invoice, Payment = invoice.c, payment.c  # the columns, named as the models' elsewhere in this module
     require(actor, "read")
-    party = get_party(session, kind=kind, ref=ref)
+    party = find_party(session, kind=kind, ref=ref)
     balance = balances.cached_balance(Invoice)  # the ledger's rule within open statuses
     is_open = balances.is_open(Invoice)
     is_overdue = and_(is_open, Invoice.due_date < today)
@@ -113,7 +116,7 @@ def show_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
     ).one()
     last = session.execute(
         select(Payment.paid_on, Payment.amount_cents, Invoice.currency)
-        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .join(invoice, Invoice.id == Payment.invoice_id)
         .where(Invoice.party_id == party.id)
         .order_by(Payment.paid_on.desc(), Payment.id.desc())
         .limit(1)

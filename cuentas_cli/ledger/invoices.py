@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.db.models import utcnow
+from cuentas_cli.db.enums import utcnow
 from cuentas_cli.errors import Conflict, NotFound, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.ledger import documents

@@ -18,7 +18,7 @@ from cuentas_cli.ledger.records import (
     InvoiceDetail,
     InvoiceRow,
     document_label,
-    get_invoice,
+    find_invoice,
     invoice_values,
     money,
     normalise_currency,
@@ -27,10 +27,13 @@ from cuentas_cli.ledger.records import (
     row_from_values,
     to_pen_cents,
 )
-from cuentas_cli.parties.service import get_party
+from cuentas_cli.parties.service import find_party
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
+
+    Db = Session | Connection
 
 @dataclass
 class InvoiceFilter:
@@ -61,17 +64,17 @@ class InvoiceFilter:
         return ", ".join(parts) or "todas las facturas"
 
 
-def _party_ids(session: "Session", *, ref: str, direction: str | None) -> list[int]:
-    from sqlmodel import select
+def _party_ids(session: "Db", *, ref: str, direction: str | None) -> list[int]:
+    from sqlalchemy import select
 
-    from cuentas_cli.db.models import Party
+    from cuentas_cli.db.tables import party
 
     if direction is not None:
-        return [get_party(session, kind=PARTY_KIND[direction], ref=ref).id]
+        return [find_party(session, kind=PARTY_KIND[direction], ref=ref).id]
     ref = ref.strip()
-    ids = list(session.exec(select(Party.id).where(Party.doc_number == ref)).all())
-    if not ids and ref.isascii() and ref.isdigit() and len(ref) < 8 and session.get(Party, int(ref)) is not None:
-        ids = [int(ref)]
+    ids = list(session.execute(select(party.c.id).where(party.c.doc_number == ref)).scalars())
+    if not ids and ref.isascii() and ref.isdigit() and len(ref) < 8:
+        ids = list(session.execute(select(party.c.id).where(party.c.id == int(ref))).scalars())
     if not ids:
         raise NotFound(f"no client or supplier with document or id {ref!r}; see `cuentas clients list`")
     return ids
@@ -86,13 +89,13 @@ def open_condition() -> Any:
     shown even so. Which of the three applies depends on the day: the conditions compare the
     due date with today instead of trusting the stored word.
     """
-    from cuentas_cli.db.models import Invoice
+    from cuentas_cli.db.tables import invoice
 
-    return balances.is_open(Invoice)
+    return balances.is_open(invoice.c)
 
 
-def invoice_conditions(session: "Session", *, today: date, filters: InvoiceFilter) -> list[Any]:
-    """The WHERE conditions (over `Invoice` columns) of `filters` as of `today`, checked and
+def invoice_conditions(session: "Db", *, today: date, filters: InvoiceFilter) -> list[Any]:
+    """The WHERE conditions (over the Core `invoice` table's columns) of `filters` as of `today`, checked and
     normalised once for every command that filters invoices (`invoices list`, `export`).
 
     Statuses are those as of `today`: an open invoice past its due date is VENCIDA even before
@@ -101,8 +104,9 @@ def invoice_conditions(session: "Session", *, today: date, filters: InvoiceFilte
     """
     from sqlalchemy import and_
 
-    from cuentas_cli.db.models import Invoice
+    from cuentas_cli.db.tables import invoice
 
+    Invoice = invoice.c
     try:
         direction = normalise_direction(filters.kind) if filters.kind else None
         status = normalise_status(filters.status) if filters.status else None
@@ -174,16 +178,23 @@ def list_invoices(*, session: "Session", actor: Actor | None, today: date, filte
     Statuses are those as of `today`: an open invoice past its due date lists as VENCIDA even
     before `update-statuses` has stored it.
     """
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-
-    from cuentas_cli.db.models import Invoice, Party
-
     require(actor, "read")
+    return _stream(session, listing_query(session, today=today, filters=filters), today)
+
+
+def listing_query(session: "Db", *, today: date, filters: InvoiceFilter) -> Any:
+    """The SELECT of `invoices list` for these filters (its plan is checked in
+    tests/test_query_plans.py and timed on the server by the invoices benchmark)."""
+    from sqlalchemy import select
+
+    from cuentas_cli.db.tables import invoice, party
+
+    Invoice, Party = invoice.c, party.c
     if filters.limit is not None and filters.limit < 1:
         raise ValidationError("--limit: give a number of rows, 1 or more")
     conditions = invoice_conditions(session, today=today, filters=filters)
-    ref = aliased(Invoice)
+    referenced = invoice.alias("ref")
+    ref = referenced.c
     query = (
         select(
             Invoice.id, Invoice.direction, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date,
@@ -191,14 +202,14 @@ def list_invoices(*, session: "Session", actor: Actor | None, today: date, filte
             Invoice.adjust_cents, Invoice.status, Party.doc_number.label("party_doc"), Party.name.label("party_name"),
             ref.serie.label("ref_serie"), ref.numero.label("ref_numero"),
         )
-        .join(Party, Party.id == Invoice.party_id)
-        .outerjoin(ref, ref.id == Invoice.references_id)
+        .join(party, Party.id == Invoice.party_id)
+        .outerjoin(referenced, ref.id == Invoice.references_id)
         .where(*conditions)
         .order_by(Invoice.due_date, Invoice.id)
     )
     if filters.limit is not None:
         query = query.limit(filters.limit)
-    return _stream(session, query, today)
+    return query
 
 
 def _stream(session: "Session", query: Any, today: date) -> Iterator[InvoiceRow]:
@@ -207,16 +218,20 @@ def _stream(session: "Session", query: Any, today: date) -> Iterator[InvoiceRow]
         yield row_from_values(dict(row), today)
 
 
-def show_invoice(*, session: "Session", actor: Actor | None, today: date, ref: str) -> InvoiceDetail:
+def show_invoice(*, session: "Db", actor: Actor | None, today: date, ref: str) -> InvoiceDetail:
+    """Core statements only (db/tables.py): `invoices show` starts without the ORM."""
     from sqlalchemy import func, select
 
-    from cuentas_cli.db.models import Invoice, Notification, Party, User
+    from cuentas_cli.db.tables import app_user, invoice, notification, party
 
+    Invoice, Notification = invoice.c, notification.c
     require(actor, "read")
-    inv = get_invoice(session, ref)
-    party = session.get(Party, inv.party_id)
-    target = session.get(Invoice, inv.references_id) if inv.references_id else None
-    base = row_from_values(invoice_values(inv, party, target), today)
+    inv = find_invoice(session, ref)
+    who = session.execute(select(party.c.doc_number, party.c.name).where(party.c.id == inv.party_id)).one()
+    target = None
+    if inv.references_id:
+        target = session.execute(select(Invoice.serie, Invoice.numero).where(Invoice.id == inv.references_id)).one()
+    base = row_from_values(invoice_values(inv, who, target), today)
     payments = payment_rows(session, invoice_ids=[inv.id])
     by_method: dict[str, int] = {}
     for p in payments:
@@ -227,10 +242,12 @@ def show_invoice(*, session: "Session", actor: Actor | None, today: date, ref: s
         .where(Invoice.references_id == inv.id).order_by(Invoice.issue_date, Invoice.id)
     ).all()
     reminders = session.execute(
-        select(func.count()).select_from(Notification)
+        select(func.count()).select_from(notification)
         .where(Notification.invoice_id == inv.id, Notification.status == "sent")
     ).scalar_one()
-    creator = session.get(User, inv.created_by) if inv.created_by else None
+    creator = None
+    if inv.created_by:
+        creator = session.execute(select(app_user.c.username).where(app_user.c.id == inv.created_by)).first()
     due_total = inv.total_cents + inv.adjust_cents
     withheld_recorded = by_method.get("detraccion", 0) + by_method.get("retencion", 0)
     return InvoiceDetail(

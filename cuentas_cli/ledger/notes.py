@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.db.models import utcnow
+from cuentas_cli.db.enums import utcnow
 from cuentas_cli.errors import Conflict, ValidationError
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger import documents

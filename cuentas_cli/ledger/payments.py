@@ -1,5 +1,8 @@
 """Payments on invoices: record (one or many), list, delete; each keeps its invoice's paid
-amount and status right in the same transaction, under the invoice's row lock."""
+amount and status right in the same transaction, under the invoice's row lock.
+
+Core statements over db/tables.py throughout (no ORM), so `invoices pay` starts fast; every
+function takes an ORM session or a Core connection."""
 
 from __future__ import annotations
 
@@ -7,21 +10,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.db.models import PAYMENT_METHODS
+from cuentas_cli.db.enums import PAYMENT_METHODS
 from cuentas_cli.errors import NotFound, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger import documents
 from cuentas_cli.admin.auth import Actor, require
-from cuentas_cli.ledger.records import document_label, get_invoice, money, refresh_status, row_of
+from cuentas_cli.ledger.records import document_label, find_invoice, money, row_of, store_invoice
+from cuentas_cli.ledger.statuses import status_for
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
-    from cuentas_cli.db.models import Invoice, Payment
     from cuentas_cli.ledger.records import InvoiceRow
+
+    Db = Session | Connection
 
 METHOD_ALIASES = {
     "transferencia": "transferencia", "transfer": "transferencia", "deposito": "transferencia",
@@ -53,23 +59,24 @@ class PaymentRow:
     created_at: datetime
 
 
-def payment_rows(session: "Session", *, invoice_ids: Sequence[int] | None = None,
+def payment_rows(session: "Db", *, invoice_ids: Sequence[int] | None = None,
                  payment_id: int | None = None) -> list[PaymentRow]:
     from sqlalchemy import select
 
-    from cuentas_cli.db.models import Invoice, Payment, User
+    from cuentas_cli.db.tables import app_user, invoice, payment
 
     query = (
-        select(Payment.id, Payment.invoice_id, Invoice.serie, Invoice.numero, Payment.paid_on, Payment.amount_cents,
-               Invoice.currency, Payment.method, Payment.reference, User.username, Payment.created_at)
-        .join(Invoice, Invoice.id == Payment.invoice_id)
-        .outerjoin(User, User.id == Payment.recorded_by)
-        .order_by(Payment.paid_on, Payment.id)
+        select(payment.c.id, payment.c.invoice_id, invoice.c.serie, invoice.c.numero, payment.c.paid_on,
+               payment.c.amount_cents, invoice.c.currency, payment.c.method, payment.c.reference, app_user.c.username,
+               payment.c.created_at)
+        .join(invoice, invoice.c.id == payment.c.invoice_id)
+        .outerjoin(app_user, app_user.c.id == payment.c.recorded_by)
+        .order_by(payment.c.paid_on, payment.c.id)
     )
     if invoice_ids is not None:
-        query = query.where(Payment.invoice_id.in_(list(invoice_ids)))
+        query = query.where(payment.c.invoice_id.in_(list(invoice_ids)))
     if payment_id is not None:
-        query = query.where(Payment.id == payment_id)
+        query = query.where(payment.c.id == payment_id)
     return [
         PaymentRow(r.id, r.invoice_id, document_label(r.serie, r.numero), r.paid_on, money(r.amount_cents), r.currency,
                    r.method, r.reference, r.username, r.created_at)
@@ -77,14 +84,16 @@ def payment_rows(session: "Session", *, invoice_ids: Sequence[int] | None = None
     ]
 
 
-def insert_payments(session: "Session", *, actor: Actor | None, inv: "Invoice", today: date,
-                    items: Sequence[tuple[int, date, str, str | None]]) -> list["Payment"]:
-    """Add payments (céntimos, date, method, reference) to a locked invoice; every check first,
-    then the insert (one executemany for many), the invoice's paid amount and status, and one
-    audit row. Returns the Payment objects only for a single payment."""
+def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date,
+                    items: Sequence[tuple[int, date, str, str | None]]) -> list[int]:
+    """Add payments (céntimos, date, method, reference) to a locked invoice (an ORM object or a
+    `find_invoice` record); every check first, then the insert (one executemany for many), the
+    invoice's paid amount and status, and one audit row. Returns the new payment's id for a
+    single payment, nothing for many."""
     from sqlalchemy import insert
 
-    from cuentas_cli.db.models import Payment, utcnow
+    from cuentas_cli.db.enums import utcnow
+    from cuentas_cli.db.tables import payment
 
     label = document_label(inv.serie, inv.numero)
     if inv.status == "ANULADA":
@@ -119,20 +128,16 @@ def insert_payments(session: "Session", *, actor: Actor | None, inv: "Invoice", 
     before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status}
     first_id = None
     if len(rows) == 1:
-        payment = Payment(**rows[0])
-        session.add(payment)
-        session.flush()
-        created = [payment]
-        first_id = payment.id
+        first_id = session.execute(insert(payment).values(**rows[0])).inserted_primary_key[0]
+        created = [first_id]
     else:
-        session.execute(insert(Payment), rows)  # executemany: no ORM object per row
+        session.execute(insert(payment), rows)  # executemany
         created = []
     added = sum(r["amount_cents"] for r in rows)
-    inv.paid_cents += added
-    refresh_status(inv, today=today)
-    inv.updated_at = now
-    session.add(inv)
-    session.flush()
+    paid = inv.paid_cents + added
+    status = status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=paid,
+                        due_date=inv.due_date, today=today, current=inv.status)
+    store_invoice(session, inv, paid_cents=paid, status=status, updated_at=now)
     after = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "amount": f"{money(added):.2f}",
              "payments": len(rows), "method": rows[0]["method"] if len(rows) == 1 else None}
     if first_id is not None:
@@ -149,33 +154,33 @@ class PaymentResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def pay(*, session: "Session", actor: Actor | None, today: date, ref: str, amount: str | int | Decimal,
+def pay(*, session: "Db", actor: Actor | None, today: date, ref: str, amount: str | int | Decimal,
         paid_on: date | None = None, method: str = "transferencia", reference: str | None = None) -> PaymentResult:
     """Record one payment (partial or full) on an invoice."""
     require(actor, "invoices.operate")
     method = normalise_method(method)
-    inv = get_invoice(session, ref, lock=True)
+    inv = find_invoice(session, ref, lock=True)
     cents = documents.parse_amount(amount, field="amount", currency=inv.currency)
     warnings = _method_warnings(inv, method, cents)
-    payment = insert_payments(session, actor=actor, inv=inv, today=today,
-                              items=[(cents, paid_on or today, method, reference)])[0]
-    return PaymentResult(payment_rows(session, payment_id=payment.id)[0], row_of(session, inv, today=today),
+    payment_id = insert_payments(session, actor=actor, inv=inv, today=today,
+                                 items=[(cents, paid_on or today, method, reference)])[0]
+    return PaymentResult(payment_rows(session, payment_id=payment_id)[0], row_of(session, inv, today=today),
                          warnings=warnings)
 
 
-def pay_many(*, session: "Session", actor: Actor | None, today: date, ref: str,
+def pay_many(*, session: "Db", actor: Actor | None, today: date, ref: str,
              items: Sequence[tuple[str | int | Decimal, date | None, str, str | None]]) -> PaymentResult:
     """Record many payments on one invoice at once (amount, date, method, reference each),
     all or none: the bulk path for imports and bank statements."""
     require(actor, "invoices.operate")
-    inv = get_invoice(session, ref, lock=True)
+    inv = find_invoice(session, ref, lock=True)
     parsed = [(documents.parse_amount(a, field="amount", currency=inv.currency), d or today, normalise_method(m), r)
               for a, d, m, r in items]
     insert_payments(session, actor=actor, inv=inv, today=today, items=parsed)
     return PaymentResult(None, row_of(session, inv, today=today), count=len(parsed))
 
 
-def _method_warnings(inv: "Invoice", method: str, cents: int) -> list[str]:
+def _method_warnings(inv: Any, method: str, cents: int) -> list[str]:
     label = document_label(inv.serie, inv.numero)
     if method == "detraccion":
         if not inv.detraccion_cents:
@@ -190,9 +195,9 @@ def _method_warnings(inv: "Invoice", method: str, cents: int) -> list[str]:
     return []
 
 
-def list_payments(*, session: "Session", actor: Actor | None, ref: str) -> list[PaymentRow]:
+def list_payments(*, session: "Db", actor: Actor | None, ref: str) -> list[PaymentRow]:
     require(actor, "read")
-    inv = get_invoice(session, ref)
+    inv = find_invoice(session, ref)
     return payment_rows(session, invoice_ids=[inv.id])
 
 
@@ -203,31 +208,29 @@ class Unpaid:
     status_before: str
 
 
-def delete_payment(*, session: "Session", actor: Actor | None, today: date, payment_id: int) -> Unpaid:
+def delete_payment(*, session: "Db", actor: Actor | None, today: date, payment_id: int) -> Unpaid:
     """Delete a payment (administrador): the balance comes back and the status follows it
     (a payment deleted after the due date leaves the invoice VENCIDA again)."""
-    from sqlmodel import select
+    from sqlalchemy import delete, select
 
-    from cuentas_cli.db.models import Payment
+    from cuentas_cli.db.enums import utcnow
+    from cuentas_cli.db.tables import payment as payments_table
 
     require(actor, "invoices.delete")
-    payment = session.exec(select(Payment).where(Payment.id == payment_id)).first()
+    payment = session.execute(select(payments_table).where(payments_table.c.id == payment_id)).first()
     if payment is None:
         raise NotFound(f"no payment {payment_id}; see `cuentas invoices payments INVOICE_ID`")
     shown = payment_rows(session, payment_id=payment_id)[0]
-    inv = get_invoice(session, payment.invoice_id, lock=True)
+    inv = find_invoice(session, payment.invoice_id, lock=True)
     before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "payment_id": payment.id,
               "amount": f"{money(payment.amount_cents):.2f}", "paid_on": payment.paid_on, "method": payment.method,
               "reference": payment.reference}
     status_before = inv.status
-    inv.paid_cents -= payment.amount_cents
-    session.delete(payment)
-    refresh_status(inv, today=today)
-    from cuentas_cli.db.models import utcnow
-
-    inv.updated_at = utcnow()
-    session.add(inv)
-    session.flush()
+    session.execute(delete(payments_table).where(payments_table.c.id == payment_id))
+    paid = inv.paid_cents - payment.amount_cents
+    status = status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=paid,
+                        due_date=inv.due_date, today=today, current=inv.status)
+    store_invoice(session, inv, paid_cents=paid, status=status, updated_at=utcnow())
     audit.record(session, actor, action="payment.delete", entity="invoice", entity_id=inv.id, before=before,
                  after={"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status})
     return Unpaid(shown, row_of(session, inv, today=today), status_before)

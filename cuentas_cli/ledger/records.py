@@ -10,15 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.db.models import CURRENCIES, INVOICE_STATUSES
+from cuentas_cli.db.enums import CURRENCIES, INVOICE_STATUSES
 from cuentas_cli.errors import NotFound, ValidationError
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger import documents
 from cuentas_cli.ledger.statuses import status_for
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
     from cuentas_cli.db.models import Invoice, Party
@@ -179,12 +181,18 @@ def invoice_values(inv: "Invoice", party: "Party", ref: "Invoice | None" = None)
     return values
 
 
-def row_of(session: "Session", inv: "Invoice", *, today: date) -> InvoiceRow:
-    from cuentas_cli.db.models import Invoice, Party
+def row_of(session: "Session | Connection", inv: Any, *, today: date) -> InvoiceRow:
+    """The listing row of an invoice (ORM object or record), its party and reference read by Core."""
+    from sqlalchemy import select
 
-    party = session.get(Party, inv.party_id)
-    ref = session.get(Invoice, inv.references_id) if inv.references_id else None
-    return row_from_values(invoice_values(inv, party, ref), today)
+    from cuentas_cli.db.tables import invoice, party
+
+    who = session.execute(select(party.c.doc_number, party.c.name).where(party.c.id == inv.party_id)).one()
+    ref = None
+    if inv.references_id:
+        ref = session.execute(select(invoice.c.serie, invoice.c.numero)
+                              .where(invoice.c.id == inv.references_id)).one()
+    return row_from_values(invoice_values(inv, who, ref), today)
 
 
 def audit_view(inv: "Invoice") -> dict:
@@ -202,28 +210,83 @@ def audit_view(inv: "Invoice") -> dict:
 # --- finding invoices -----------------------------------------------------------------------
 
 
-def get_invoice(session: "Session", ref: str | int, *, lock: bool = False) -> "Invoice":
-    """An invoice by id, or by SERIE-NUMERO when that names exactly one. `lock` takes the
-    row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers already hold the database)."""
-    from sqlmodel import select
+def _ref_condition(cols: Any, text: str) -> Any:
+    """WHERE of an invoice named by id or by SERIE-NUMERO (`cols`: the Invoice entity or a
+    table's `.c`)."""
+    from sqlalchemy import and_
 
-    from cuentas_cli.db.models import Invoice
-
-    text = str(ref).strip()
     if text.isascii() and text.isdigit():
-        query = select(Invoice).where(Invoice.id == int(text))
-    else:
-        serie, numero = documents.split_document(text)
-        query = select(Invoice).where(Invoice.serie == serie, Invoice.numero == numero)
-    if lock:
-        query = query.with_for_update()
-    found = session.exec(query.execution_options(populate_existing=True).limit(3)).all()
+        return cols.id == int(text)
+    serie, numero = documents.split_document(text)
+    return and_(cols.serie == serie, cols.numero == numero)
+
+
+def _one_named(found: list, text: str) -> Any:
     if not found:
         raise NotFound(f"no invoice {text!r}; see `cuentas invoices list`")
     if len(found) > 1:
         ids = ", ".join(str(i.id) for i in found)
         raise ValidationError(f"{text} names several invoices (ids {ids}); give the numeric id")
     return found[0]
+
+
+def get_invoice(session: "Session", ref: str | int, *, lock: bool = False) -> "Invoice":
+    """An invoice (ORM object) by id, or by SERIE-NUMERO when that names exactly one. `lock`
+    takes the row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers already hold the
+    database)."""
+    from sqlmodel import select
+
+    from cuentas_cli.db.models import Invoice
+
+    text = str(ref).strip()
+    query = select(Invoice).where(_ref_condition(Invoice, text))
+    if lock:
+        query = query.with_for_update()
+    return _one_named(session.exec(query.execution_options(populate_existing=True).limit(3)).all(), text)
+
+
+class InvoiceRecord(SimpleNamespace):
+    """An invoice's stored columns read by Core (`find_invoice`), as attributes the ledger's rules
+    read and change like those of the ORM object; `store_invoice` writes changes back."""
+
+
+def find_invoice(db: "Session | Connection", ref: str | int, *, lock: bool = False) -> InvoiceRecord:
+    """As `get_invoice`, without the ORM: for the fast commands (payments, show)."""
+    from sqlalchemy import select
+
+    from cuentas_cli.db.tables import invoice
+
+    text = str(ref).strip()
+    query = select(invoice).where(_ref_condition(invoice.c, text)).limit(3)
+    if lock:
+        query = query.with_for_update()
+    return InvoiceRecord(**_one_named(db.execute(query).all(), text)._asdict())
+
+
+def store_invoice(db: "Session | Connection", inv: Any, **values: Any) -> None:
+    """Set `values` on the invoice and write them: an ORM object through its session (added and
+    flushed), an InvoiceRecord with one Core UPDATE."""
+    for name, value in values.items():
+        setattr(inv, name, value)
+    if isinstance(inv, InvoiceRecord):
+        from sqlalchemy import update
+
+        from cuentas_cli.db.tables import invoice
+
+        db.execute(update(invoice).where(invoice.c.id == inv.id).values(**values))
+        if hasattr(db, "identity_map"):
+            # An ORM session may hold this invoice as an object (read earlier in the transaction):
+            # expired, it reloads the values just written instead of showing the old ones.
+            from sqlalchemy.orm.util import identity_key
+
+            from cuentas_cli.db.models import Invoice
+
+            held = db.identity_map.get(identity_key(Invoice, inv.id))
+            if held is not None:
+                db.expire(held)
+    else:
+        db.add(inv)
+        db.flush()
 
 
 def refresh_status(inv: "Invoice", *, today: date) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from cuentas_cli.db.models import INVOICE_STATUSES, utcnow
+from cuentas_cli.db.enums import INVOICE_STATUSES, utcnow
 from cuentas_cli.errors import Conflict, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.ledger import balances
@@ -91,8 +91,9 @@ def set_status(*, session: "Session", actor: Actor | None, today: date, ref: str
         refresh_status(inv, today=today)
         if target == "PAGADA" and inv.status != "PAGADA":
             balance = balances.cached_balance(inv)
-            payment = insert_payments(session, actor=actor, inv=inv, today=today,
-                                      items=[(balance, paid_on or today, method, reference or "set-status PAGADA")])[0]
+            payment = (insert_payments(session, actor=actor, inv=inv, today=today,
+                                       items=[(balance, paid_on or today, method, reference or "set-status PAGADA")])[0],
+                       balance)  # (id, céntimos) of the settling payment
         elif target != inv.status:
             if inv.status == "PAGADA":
                 reason = "it is fully paid; delete payments with `cuentas invoices unpay PAYMENT_ID` (administrador)"
@@ -107,12 +108,12 @@ def set_status(*, session: "Session", actor: Actor | None, today: date, ref: str
     session.add(inv)
     after = audit_view(inv)
     if payment is not None:
-        after["payment_id"] = payment.id
+        after["payment_id"] = payment[0]
     audit.record(session, actor, action="invoice.set_status", entity="invoice", entity_id=inv.id,
                  before={"status": before["status"], "paid": before["paid"]},
                  after={k: after[k] for k in ("status", "paid", "payment_id") if k in after})
     return StatusChange(row_of(session, inv, today=today), old, inv.status,
-                        payment.id if payment else None, money(payment.amount_cents) if payment else None)
+                        payment[0] if payment else None, money(payment[1]) if payment else None)
 
 
 def update_statuses(*, session: "Session", actor: Actor | None, today: date) -> dict[str, int]:

@@ -188,7 +188,8 @@ class _SqliteLoader:
             lock.acquire()
         except Timeout:
             raise LockHeld(f"another `cuentas padron import` is running on this database (lock {lock_path}); "
-                           "the register was not changed by this one") from None
+                           "the register was not changed by this one (if that import was killed, the server "
+                                   "is rolling it back: try again in a few seconds)") from None
         try:
             with self.engine.connect() as conn:
                 self.conn = conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -339,11 +340,16 @@ class _PostgresLoader:
             self.conn = conn
             self.trans = conn.begin()
             try:
+                # a killed client's backend otherwise runs its load to the end (holding the lock)
+                # before it notices nobody is there; checked every second, it stops and rolls back
+                if conn.dialect.server_version_info >= (14,):
+                    conn.execute(text("SET LOCAL client_connection_check_interval = '1s'"))
                 schema = conn.execute(text("SELECT current_schema()")).scalar() or "public"
                 key = int.from_bytes(hashlib.sha256(f"cuentas-padron:{schema}".encode()).digest()[:8], "big", signed=True)
                 if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
                     raise LockHeld("another `cuentas padron import` is running on this database; "
-                                   "the register was not changed by this one")
+                                   "the register was not changed by this one (if that import was killed, the server "
+                                   "is rolling it back: try again in a few seconds)")
                 yield
                 self.trans.commit()
             except BaseException:

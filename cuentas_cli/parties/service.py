@@ -29,29 +29,35 @@ from cuentas_cli.parties.records import KIND_LABEL, KIND_NOUN, audit_view, aware
 from cuentas_cli.rules.identity import validate_document, validate_email
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
     from cuentas_cli.config import Config
     from cuentas_cli.db.models import Party
     from cuentas_cli.integrations.lookup import Provider
 
-def get_party(session: "Session", *, kind: str, ref: str) -> "Party":
-    """A party by document number (RUC, DNI, ...) or by numeric id."""
-    from sqlmodel import select
+def find_party(db: "Session | Connection", *, kind: str, ref: str) -> Any:
+    """A party's row (Core, every column) by document number (RUC, DNI, ...) or by numeric id."""
+    from sqlalchemy import select
 
-    from cuentas_cli.db.models import Party
+    from cuentas_cli.db.tables import party as parties
 
     kind = normalise_kind(kind)
     ref = ref.strip()
-    party = session.exec(select(Party).where(Party.kind == kind, Party.doc_number == ref)).first()
-    if party is None and ref.isascii() and ref.isdigit() and len(ref) < 8:
-        party = session.get(Party, int(ref))
-        if party is not None and party.kind != kind:
-            party = None
-    if party is None:
+    found = db.execute(select(parties).where(parties.c.kind == kind, parties.c.doc_number == ref)).first()
+    if found is None and ref.isascii() and ref.isdigit() and len(ref) < 8:
+        found = db.execute(select(parties).where(parties.c.kind == kind, parties.c.id == int(ref))).first()
+    if found is None:
         noun = "clients" if kind == "client" else "suppliers"
         raise NotFound(f"no {KIND_LABEL[kind]} with document or id {ref!r}; see `cuentas {noun} list`")
-    return party
+    return found
+
+
+def get_party(session: "Session", *, kind: str, ref: str) -> "Party":
+    """A party (ORM object) by document number (RUC, DNI, ...) or by numeric id."""
+    from cuentas_cli.db.models import Party
+
+    return session.get(Party, find_party(session, kind=kind, ref=ref).id)
 
 
 def suggest_documents(*, session: "Session", actor: Actor | None, kind: str, prefix: str,

@@ -39,6 +39,8 @@ from cuentas_cli.render.console import (  # noqa: F401 - the package's interface
     success,
     warn,
 )
+from cuentas_cli.i18n import _, ngettext
+from cuentas_cli.render.labels import label
 from cuentas_cli.textsafe import FORMULA_STARTS, neutralise, terminal_text  # noqa: F401 - shared here
 
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -114,11 +116,13 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "sí" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, Decimal):
         return f"{value.quantize(Decimal('0.01')):,}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime):  # for people: 15/06/2026 (machine formats keep ISO dates)
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
     if isinstance(value, (list, tuple)):
         return ", ".join(_text(v) for v in value)
     return terminal_text(str(plain(value)))
@@ -190,7 +194,7 @@ def emit(
     cols = list(columns or (materialised[0].keys() if materialised else []))
     print_rows(cols, materialised, title=title, drop_order=drop_order)
     if not materialised:
-        stderr_console().print("(no rows)")
+        stderr_console().print(_("(no rows)"))
     return len(materialised)
 
 
@@ -204,7 +208,7 @@ def emit_record(record: Any, fmt: "Format | str | None" = None, *, title: str | 
     if kind == "csv":
         emit([data], "csv")
         return
-    stdout_console().print(vertical_table([(key, value) for key, value in data.items()], title=title,
+    stdout_console().print(vertical_table([(label(key), value) for key, value in data.items()], title=title,
                                           width=stdout_console().width))
 
 
@@ -263,6 +267,7 @@ class Column:
     whole: bool
     justify: str = "left"
     number: bool = False
+    name: str = ""  # the field's key, which drop orders name (the header is in the reader's language)
 
     @property
     def natural(self) -> int:
@@ -328,7 +333,7 @@ def fit_columns(columns: Sequence[Column], width: int, *, drop_order: Sequence[s
 
 
 def _drop_sequence(columns: Sequence[Column], drop_order: Sequence[str] | None) -> list[Column]:
-    named = {c.header: c for c in columns[1:]}
+    named = {c.name or c.header: c for c in columns[1:]}
     wanted = HIDE_FIRST if drop_order is None else drop_order
     first = [named[name] for name in wanted if name in named]
     rest = [c for c in reversed(columns[1:]) if c not in first]
@@ -406,7 +411,8 @@ def columns_of(names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[
         values = [row.get(name) for row in rows]
         sample = next((v for v in values if v is not None), None)
         result.append(Column(
-            header=terminal_text(str(name), one_line=True),
+            header=terminal_text(label(str(name)), one_line=True),
+            name=str(name),
             cells=[_text(v) for v in values],
             whole=all(_is_whole(v) for v in values),
             justify="right" if _is_number(sample) else "left",
@@ -432,6 +438,6 @@ def print_table(columns: Sequence[Column], rows_count: int, *, title: str | None
 
 def hidden_note(hidden: Sequence[str], width: int) -> None:
     if hidden:
-        noun = "column" if len(hidden) == 1 else "columns"
-        info(f"{len(hidden)} {noun} hidden to fit {width} columns ({', '.join(hidden)}): "
-             "use --format json or a wider COLUMNS")
+        info(ngettext("{count} column hidden to fit {width} columns ({names}): use --format json or a wider COLUMNS",
+                      "{count} columns hidden to fit {width} columns ({names}): use --format json or a wider COLUMNS",
+                      len(hidden)).format(count=len(hidden), width=width, names=", ".join(hidden)))

@@ -15,6 +15,7 @@ from cuentas_cli.errors import UsageError
 from cuentas_cli.ledger.balances import pen_cents_sql
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
 KINDS = {"cxc": "receivable", "cxp": "payable"}
@@ -64,8 +65,13 @@ def check_currency(currency: str | None) -> str | None:
     return value
 
 
-def dialect_of(session: "Session") -> str:
-    return session.get_bind().dialect.name
+def dialect_of(session: "Session | Connection") -> str:
+    """The dialect's name of an ORM session or a Core connection."""
+    return _bind(session).dialect.name
+
+
+def _bind(db: Any) -> Any:
+    return db.get_bind() if hasattr(db, "get_bind") else db
 
 
 def days_between(dialect: str, later: str, earlier: str) -> str:
@@ -84,7 +90,7 @@ def fetch_rows(session: "Session", sql: str) -> list[tuple]:
 
 
 def scope_sql(session: "Session", conditions: list[Any]) -> str:
-    """SQLAlchemy conditions over `Invoice` (e.g. `listing.invoice_conditions` of an export's
+    """SQLAlchemy conditions over the Core `invoice` table (db/tables.py; e.g. `listing.invoice_conditions` of an export's
     filters) as SQL text over the alias `i` of `balances_cte`, values inlined as literals.
     The values come from checked filters (party ids, statuses, dates), never from free text."""
     if not conditions:
@@ -92,10 +98,10 @@ def scope_sql(session: "Session", conditions: list[Any]) -> str:
     from sqlalchemy import and_
     from sqlalchemy.sql.util import ClauseAdapter
 
-    from cuentas_cli.db.models import Invoice
+    from cuentas_cli.db.tables import invoice
 
-    clause = ClauseAdapter(Invoice.__table__.alias("i")).traverse(and_(*conditions))
-    return str(clause.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    clause = ClauseAdapter(invoice.alias("i")).traverse(and_(*conditions))
+    return str(clause.compile(dialect=_bind(session).dialect, compile_kwargs={"literal_binds": True}))
 
 
 def amount_sql(currency: str | None, cents: str = "bal", rate: str = "rate") -> str:
