@@ -305,3 +305,16 @@ def test_no_secret_in_clear_anywhere(company, cli, tmp_path, isolated_home):
     if company.url.startswith("sqlite"):
         assert stat.S_IMODE((tmp_path / "cuentas-home").stat().st_mode) == 0o700
         assert stat.S_IMODE((tmp_path / "cuentas-home" / "cuentas.db").stat().st_mode) == 0o600
+
+
+def test_login_writes_the_session_file_the_environment_names(cli, db_url, tmp_path):
+    """With CUENTAS_SESSION_FILE exported, login keeps the session there (where every later
+    command reads it), not in the keyring where they would never look."""
+    assert cli("init", "--admin", "ana", "--password-stdin", input="clave-de-ana-2026\n").exit_code == 0
+    path = tmp_path / "sesion"
+    env = {"CUENTAS_SESSION_FILE": str(path)}
+    logged = cli("login", "ana", "--password-stdin", input="clave-de-ana-2026\n", env=env)
+    assert logged.exit_code == 0 and str(path) in logged.stderr + logged.stdout
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+    assert cli("whoami", "--format", "json", env=env).json()["username"] == "ana"
+    assert cli("logout", env=env).exit_code == 0 and not path.exists()

@@ -61,9 +61,17 @@ def translate_tree(command: Any) -> Any:
         return command
     for attr in ("help", "short_help", "epilog"):
         _swap(command, attr)
+    if not command.__dict__["_i18n_source"].get("short_help") and command.help:
+        # the whole first paragraph in a group's list, as Typer's rich help showed it (Click would
+        # cut it at 45 characters with "...")
+        command.short_help = " ".join(command.help.split("\n\n", 1)[0].split())
     for param in getattr(command, "params", []):
         _swap(param, "help")
     command.context_class = LocalizedContext
+    # Typer's rich panels print their own titles ("Options", "Commands"), fixed when typer.rich_utils
+    # is imported; plain Click help goes through LocalizedFormatter, as the root's always did.
+    if getattr(command, "rich_markup_mode", None) is not None:
+        command.rich_markup_mode = None
     for sub in getattr(command, "commands", {}).values():
         translate_tree(sub)
     command._i18n_language = language()

@@ -17,8 +17,9 @@ def login(
     password_stdin: PasswordStdinOpt = False,
     session_file: Annotated[
         Optional[Path],
-        typer.Option("--session-file", metavar="PATH",
-                     help="Keep the session in this file (0600) instead of the OS keyring. An existing file is "
+        typer.Option("--session-file", metavar="PATH", envvar="CUENTAS_SESSION_FILE", show_envvar=False,
+                     help="Keep the session in this file (0600) instead of the OS keyring (default: "
+                          "$CUENTAS_SESSION_FILE, where later commands look for it). An existing file is "
                           "replaced only if it holds a cuentas session; the database, a symbolic link or a folder "
                           "are refused."),
     ] = None,
