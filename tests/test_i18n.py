@@ -19,7 +19,7 @@ import pytest
 
 from cuentas_cli import i18n
 from tests.test_help import ALL
-from tests.test_readme import parse, tour_lines
+from tests.test_readme import run_tour, tour_lines
 from tools import catalog as tools_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,13 +257,7 @@ def _run_tour(cli, code: str, url: str, workdir: Path, monkeypatch) -> tuple[lis
     monkeypatch.setenv("CUENTAS_LANG", code)
     monkeypatch.setenv("CUENTAS_SESSION_FILE", str(workdir / "session"))
     codes = []
-    for line in tour_lines():
-        kind, argv, stdin, env = parse(line)
-        if kind == "env":
-            for name, value in env.items():
-                monkeypatch.setenv(name, value)
-            continue
-        result = cli(*argv, input=stdin)
+    for line, result in run_tour(cli, tour_lines(), monkeypatch):
         assert "Traceback" not in result.output
         codes.append((line, result.exit_code))
     snapshots = []

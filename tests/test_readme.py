@@ -42,6 +42,19 @@ def parse(line: str) -> tuple[str, list[str], str | None, dict[str, str]]:
     return "run", words[1:], stdin, {}
 
 
+def run_tour(cli, lines: list[str], monkeypatch) -> list[tuple[str, object]]:  # noqa: ANN001
+    """Each tour line in order: `export` lines set the environment, the others run; (line, result)."""
+    ran = []
+    for line in lines:
+        kind, argv, stdin, env = parse(line)
+        if kind == "env":
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            continue
+        ran.append((line, cli(*argv, input=stdin)))
+    return ran
+
+
 def test_tour_covers_what_the_issue_asks():
     commands = [" ".join(parse(line)[1][:2]) for line in tour_lines() if parse(line)[0] == "run"]
     for expected in ("init --admin", "login ana", "clients add", "invoices add", "invoices pay", "import examples/ventas.csv",
@@ -55,17 +68,10 @@ def test_every_tour_command_runs_as_written(cli, db_url, tmp_path, monkeypatch):
     each must exit 0."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
-    ran = 0
-    for line in tour_lines():
-        kind, argv, stdin, env = parse(line)
-        if kind == "env":
-            for name, value in env.items():
-                monkeypatch.setenv(name, value)
-            continue
-        result = cli(*argv, input=stdin)
+    ran = run_tour(cli, tour_lines(), monkeypatch)
+    for line, result in ran:
         assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output}"
-        ran += 1
-    assert ran >= 20
+    assert len(ran) >= 20
     # What the tour promises it did:
     assert (tmp_path / "vencidas.xlsx").exists()
     shown = cli("invoices", "show", "F001-1001", "--format", "json").json()
@@ -77,13 +83,7 @@ def test_spanish_quick_start_runs_as_written(cli, db_url, tmp_path, monkeypatch)
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     lines = tour_lines("inicio")
-    for line in lines:
-        kind, argv, stdin, env = parse(line)
-        if kind == "env":
-            for name, value in env.items():
-                monkeypatch.setenv(name, value)
-            continue
-        result = cli(*argv, input=stdin)
+    for line, result in run_tour(cli, lines, monkeypatch):
         assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output}"
     assert any(parse(line)[1][:2] == ["facturas", "pagar"] for line in lines)
     assert (tmp_path / "vencidas.xlsx").exists()
