@@ -160,7 +160,8 @@ def _check_arguments(args: list[str]) -> None:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            raise UsageError(f"argument {n} is not valid UTF-8 text (check the terminal's or the script's encoding)") from None
+            raise UsageError(_("argument {n} is not valid UTF-8 text (check the terminal's or the "
+                               "script's encoding)").format(n=n)) from None
 
 
 # Root options that take a value: the words after them are not the command's name.
@@ -295,8 +296,10 @@ def _translate(exc: BaseException) -> Any:
                     url = ""
                 if is_sqlite(url):
                     return busy_error(url)
-                return DatabaseUnavailable(f"the database stayed locked by another process: {text}; try again")
-            return DatabaseUnavailable(f"database error: {text}")
+                return DatabaseUnavailable(_("the database stayed locked by another process: {text}; try "
+                                             "again")
+                                           .format(text=text))
+            return DatabaseUnavailable(_("database error: {text}").format(text=text))
         from sqlalchemy.exc import DataError
 
         if isinstance(exc, DataError) and "NUL (0x00)" in str(exc.orig):
@@ -304,8 +307,8 @@ def _translate(exc: BaseException) -> Any:
             # was rolled back, so this is bad input like any other, without the SQL echoed.
             from cuentas_cli.errors import ValidationError
 
-            return ValidationError("a text value contains a NUL character (\\x00), which the database cannot "
-                                   "store; remove it and try again")
+            return ValidationError(_("a text value contains a NUL character (\\x00), which the database "
+                                     "cannot store; remove it and try again"))
     return None
 
 

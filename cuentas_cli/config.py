@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.rules.urls import check_url, mask_urls_in, normalise_url
+from cuentas_cli.i18n import _
 
 APP_NAME = "cuentas"
 CONFIG_FILE_NAME = "config.toml"
@@ -213,7 +214,8 @@ def spec_for(key: str) -> SettingSpec:
         return SETTINGS[key]
     except KeyError:
         known = ", ".join(SETTINGS)
-        raise ValidationError(f"unknown settings key {key!r}; known keys: {known}") from None
+        raise ValidationError(_("unknown settings key {key!r}; known keys: {known}")
+                              .format(key=key, known=known)) from None
 
 
 def parse_value(key: str, raw: str) -> Any:
@@ -224,7 +226,8 @@ def parse_value(key: str, raw: str) -> Any:
         shown = raw
         if "://" in raw:  # a URL may carry a secret in its path or query
             shown = mask_urls_in(raw)
-        raise ValidationError(f"invalid value {shown!r} for {key}: {exc}") from None
+        raise ValidationError(_("invalid value {shown!r} for {key}: {exc}")
+                              .format(shown=shown, key=key, exc=exc)) from None
 
 
 def home_dirs() -> tuple[Path, Path]:
@@ -252,7 +255,7 @@ def read_config_file(path: Path | None = None) -> dict[str, str]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"config file {path} is not valid TOML: {exc}") from None
+        raise ValidationError(_("config file {path} is not valid TOML: {exc}").format(path=path, exc=exc)) from None
     flat: dict[str, str] = {}
 
     def walk(prefix: str, node: dict[str, Any]) -> None:
@@ -270,7 +273,7 @@ def read_config_file(path: Path | None = None) -> dict[str, str]:
     walk("", data)
     for key in flat:
         if key not in SETTINGS:
-            raise ValidationError(f"config file {path}: unknown key {key!r}")
+            raise ValidationError(_("config file {path}: unknown key {key!r}").format(path=path, key=key))
     return flat
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from cuentas_cli.errors import UsageError
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -132,7 +133,8 @@ def _is_sqlite_database(path: Path) -> bool:
 
 
 def _refuse(option: str, path: Path, why: str) -> UsageError:
-    return UsageError(f"{option} {path}: {why}; nothing was written")
+    return UsageError(_("{option} {path}: {why}; nothing was written")
+                      .format(option=option, path=path, why=why))
 
 
 def protected_as(path: Path | str, *, database_url: str | None = None,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from cuentas_cli.config import Config
 from cuentas_cli.errors import NotLoggedIn, ValidationError
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -143,10 +144,11 @@ class Runtime:
     def _not_logged_in(self, *, keyring_missing: bool = False) -> NotLoggedIn:
         if keyring_missing:
             return NotLoggedIn(
-                "not logged in and no OS keyring is usable here: set CUENTAS_TOKEN to a service token "
-                "(`cuentas tokens create NAME`) or log in with `cuentas login --session-file PATH`"
+                _("not logged in and no OS keyring is usable here: set CUENTAS_TOKEN to a service token "
+                  "(`cuentas tokens create NAME`) or log in with `cuentas login --session-file PATH`")
             )
-        return NotLoggedIn("not logged in: run `cuentas login` (or set CUENTAS_TOKEN to a service token for cron)")
+        return NotLoggedIn(_("not logged in: run `cuentas login` (or set CUENTAS_TOKEN to a service "
+                             "token for cron)"))
 
     def forget_actor(self) -> None:
         self._actor, self._actor_resolved = None, False
@@ -198,7 +200,7 @@ def remove_session_file(path: Path) -> bool:
     if not os.path.lexists(path):
         return False
     if path.is_dir() and not path.is_symlink():
-        raise ValidationError(f"session file {path} is a folder; nothing removed")
+        raise ValidationError(_("session file {path} is a folder; nothing removed").format(path=path))
     path.unlink()
     return True
 
@@ -210,16 +212,19 @@ def read_session_file(path: Path, *, check_mode: bool = True) -> str | None:
     if not path.exists():
         return None
     if path.is_dir():
-        raise ValidationError(f"session file {path} is a folder")
+        raise ValidationError(_("session file {path} is a folder").format(path=path))
     mode = stat.S_IMODE(path.stat().st_mode)
     if check_mode and mode & 0o077:
-        raise ValidationError(f"session file {path} has mode {mode:o}; it must be 0600 (chmod 600 {path})")
+        raise ValidationError(_("session file {path} has mode {mode:o}; it must be 0600 (chmod 600 "
+                                "{path})").format(path=path, mode=mode))
     if path.stat().st_size > SESSION_FILE_MAX_BYTES:
-        raise ValidationError(f"session file {path} is not a cuentas session file (too large)")
+        raise ValidationError(_("session file {path} is not a cuentas session file (too large)")
+                              .format(path=path))
     try:
         return path.read_bytes().decode("utf-8", "replace").strip() or None
     except OSError as exc:
-        raise ValidationError(f"session file {path} cannot be read: {exc.strerror or exc}") from None
+        raise ValidationError(_("session file {path} cannot be read: {exc_strerror_or_exc}")
+                              .format(path=path, exc_strerror_or_exc=exc.strerror or exc)) from None
 
 
 _current: Runtime | None = None

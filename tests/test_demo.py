@@ -201,7 +201,7 @@ def test_overdue_export_script(tmp_path):
     import openpyxl
 
     book = openpyxl.load_workbook(tmp_path / "vencidas-2026-05.xlsx", read_only=True)
-    sheet = book["Invoices"]
+    sheet = book.worksheets[-1]  # "Invoices" or "Facturas": the script runs in the machine's language
     listed = list(sheet.iter_rows(values_only=True))
     header = listed[0]
     due = header.index("due_date")

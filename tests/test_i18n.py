@@ -4,6 +4,7 @@ the same exit codes and the same JSON in both)."""
 
 from __future__ import annotations
 
+import ast
 import gettext
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import uuid
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -85,9 +87,11 @@ def test_placeholders_survive_translation(spanish):
     for message in po:
         if not message.id or isinstance(message.id, tuple) or "python-brace-format" not in message.flags:
             continue
-        names = re.findall(r"(?<!\{)\{(\w+)[^{}]*\}(?!\})", message.id)
-        values = {name: 1 for name in names}
+        # a value each field's format spec takes: a datetime for `{at:%Y-%m-%d}`, else a number
+        fields = re.findall(r"(?<!\{)\{(\w+)([^{}]*)\}(?!\})", message.id)
+        values = {name: datetime(2026, 6, 15, 9, 30) if "%" in spec else 1 for name, spec in fields}
         try:
+            message.id.format(**values)
             message.string.format(**values)
         except (KeyError, IndexError, ValueError) as exc:  # pragma: no cover - the failure message
             pytest.fail(f"{message.id[:60]!r}: {exc}")
@@ -204,6 +208,97 @@ def test_table_headers_are_labels_in_the_language(cli, db_url, tmp_path, monkeyp
     # JSON is the script contract: the same keys and values whatever the language
     as_json = [cli("--lang", code, "invoices", "overdue", "--format", "json").json() for code in ("es", "en")]
     assert as_json[0] == as_json[1] and as_json[0][0]["due_date"] == "2026-06-10"
+
+
+# --- messages and errors -------------------------------------------------------------------------
+
+_MESSAGE_CALLS = {"info": 0, "success": 0, "warn": 0, "RowError": 2}
+
+
+def _error_classes(trees) -> set[str]:
+    """CuentasError and every class below it, wherever it is defined."""
+    bases = {}
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+    found, grew = {"CuentasError"}, True
+    while grew:
+        grew = False
+        for name, parents in bases.items():
+            if name not in found and parents & found:
+                found.add(name)
+                grew = True
+    return found
+
+
+def test_every_message_a_person_reads_goes_through_the_catalog():
+    """An error raised with a literal message, a row error or a console line written as a bare
+    string or f-string would stay English in Spanish: each must be `_("...")` (with `.format`)."""
+    trees = {path: ast.parse(path.read_text(encoding="utf-8"))
+             for path in (ROOT / "cuentas_cli").rglob("*.py")}
+    calls = dict(_MESSAGE_CALLS, **{name: 0 for name in _error_classes(trees)})
+    bare = []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            index = calls.get(name)
+            if index is None or len(node.args) <= index:
+                continue
+            if (name in ("info", "warn") and isinstance(node.func, ast.Attribute)
+                    and getattr(node.func.value, "id", "") not in ("render", "console")):
+                continue  # logger.info(...): the log of a daemon stays in English, like its traceback
+            arg = node.args[index]
+            words = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else (
+                "".join(v.value for v in arg.values if isinstance(v, ast.Constant)) if isinstance(arg, ast.JoinedStr)
+                else "")
+            if re.search(r"[A-Za-z]{2}", words):
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}({words[:50]!r})")
+    assert not bare, "messages outside the catalog:\n" + "\n".join(bare)
+    assert len(calls) > 10  # the error classes were found
+
+
+def test_errors_and_messages_in_spanish_with_the_same_exit_codes(cli, db_url, tmp_path):
+    """The same mistakes in both languages: the exit code never changes, the words do."""
+    password = "clave-de-ana-2026"
+    cases = [
+        (("init", "--admin", "ana", "--password-stdin"), 3, "password too short", "contraseña demasiado corta"),
+    ]
+    for args, code, english, spanish_text in cases:
+        for lang, expected in (("en", english), ("es", spanish_text)):
+            result = cli("--lang", lang, *args, input="corta\n")
+            assert result.exit_code == code and expected in result.stderr, (lang, args, result.stderr)
+            assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+    if db_url.startswith("sqlite"):  # the refused password left no database behind
+        assert not Path(db_url.split(":///", 1)[1]).exists()
+    assert cli("init", "--admin", "ana", "--password-stdin", input=password + "\n").exit_code == 0
+    assert cli("login", "ana", "--password-stdin", input=password + "\n").exit_code == 0
+    after_login = [
+        (("invoices", "show", "999"), 4, "no invoice '999'", "no existe la factura '999'"),
+        (("invoices", "add", "--kind", "cxc", "--party", "20999990011", "--serie", "F001", "--numero", "1",
+          "--issued", "2026-06-01", "--due", "2026-06-10", "--total", "1.180"), 3, "1.180", "1.180"),
+        (("clients", "add", "--ruc", "20999990012", "--no-lookup", "--name", "X"), 3, "check digit", "dígito verificador"),
+        (("invoices", "list", "--limit", "0"), 2, "--limit", "--limit"),
+    ]
+    for args, code, english, spanish_text in after_login:
+        en = cli("--lang", "en", *args)
+        es = cli("--lang", "es", *args)
+        assert en.exit_code == es.exit_code == code, (args, en.stderr, es.stderr)
+        assert english in en.stderr and spanish_text in es.stderr, (en.stderr, es.stderr)
+        assert en.stderr != es.stderr  # the words changed
+        assert "Traceback" not in en.output + es.output
+    # a success line and a row error of an import, in Spanish
+    assert cli("clients", "add", "--ruc", "20999990011", "--lookup").exit_code == 0
+    sheet = tmp_path / "lote.csv"
+    sheet.write_text("tipo,ruc,serie,numero,fecha_emision,fecha_vencimiento,total\n"
+                     "cxc,20999990011,F001,1,2026-06-01,2026-06-10,1180.00\n"
+                     "cxc,20999990011,F001,2,2026-06-01,2026-06-10,mil\n", encoding="utf-8")
+    refused = cli("--lang", "es", "import", str(sheet))
+    assert refused.exit_code == 3 and "error(es) de fila" in refused.stderr and "no es un monto" in refused.stderr
+    partial = cli("--lang", "es", "import", str(sheet), "--partial", "--errors", str(tmp_path / "malas.csv"))
+    assert partial.exit_code == 0 and "importadas 1 nuevas" in partial.stderr, partial.stderr
 
 
 # --- the README tour in both languages ----------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import Conflict, NotFound, NotLoggedIn, PermissionDenied, ValidationError
+from cuentas_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -47,8 +48,8 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 SESSION_PREFIX = "cts_"
 SERVICE_PREFIX = "cst_"
-BAD_CREDENTIALS = "wrong user name or password"
-LOGIN_AGAIN = "log in again with `cuentas login` (or set CUENTAS_TOKEN to a service token)"
+BAD_CREDENTIALS = N_("wrong user name or password")
+LOGIN_AGAIN = N_("log in again with `cuentas login` (or set CUENTAS_TOKEN to a service token)")
 
 
 def now_utc() -> datetime:
@@ -81,11 +82,13 @@ def require(actor: Actor | None, permission: str) -> Actor:
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
     if actor is None:
-        raise NotLoggedIn(f"not logged in: {permission} needs a user; {LOGIN_AGAIN}")
+        raise NotLoggedIn(_("not logged in: {permission} needs a user; {LOGIN_AGAIN}")
+                          .format(permission=permission, LOGIN_AGAIN=_(LOGIN_AGAIN)))
     if permission not in actor.permissions:
         raise PermissionDenied(
-            f"permission denied: {permission} ({PERMISSIONS[permission]}) is not granted to role {actor.role} "
-            f"(user {actor.username}); ask an administrador"
+            _("permission denied: {permission} ({permissions_permission}) is not granted to role {role} "
+              "(user {username}); ask an administrador")
+            .format(permission=permission, permissions_permission=PERMISSIONS[permission], role=actor.role, username=actor.username)
         )
     return actor
 
@@ -101,9 +104,10 @@ def _hasher():  # noqa: ANN202
 
 def check_password_policy(password: str, *, username: str | None = None) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        raise ValidationError(_("password too short: at least {MIN_PASSWORD_LENGTH} characters")
+                              .format(MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH))
     if username and password.lower() == username.lower():
-        raise ValidationError("password must not be the user name")
+        raise ValidationError(_("password must not be the user name"))
 
 
 def hash_password(password: str) -> str:
@@ -168,16 +172,20 @@ def resolve_token(session: "Session | Connection", token: str, *, now: datetime 
     now = now or now_utc()
     row = session.execute(select(api_token).where(api_token.c.token_hash == token_digest(token))).first()
     if row is None:
-        raise NotLoggedIn(f"the session or token is not valid for this database; {LOGIN_AGAIN}")
+        raise NotLoggedIn(_("the session or token is not valid for this database; {LOGIN_AGAIN}")
+                          .format(LOGIN_AGAIN=_(LOGIN_AGAIN)))
     if row.revoked_at is not None:
-        raise NotLoggedIn(f"the session or token was revoked; {LOGIN_AGAIN}")
+        raise NotLoggedIn(_("the session or token was revoked; {LOGIN_AGAIN}")
+                          .format(LOGIN_AGAIN=_(LOGIN_AGAIN)))
     expires = _aware(row.expires_at)
     if expires is not None and expires <= now:
-        raise NotLoggedIn(f"the session expired at {expires:%Y-%m-%d %H:%M} UTC; {LOGIN_AGAIN}")
+        raise NotLoggedIn(_("the session expired at {expires:%Y-%m-%d %H:%M} UTC; {LOGIN_AGAIN}")
+                          .format(expires=expires, LOGIN_AGAIN=_(LOGIN_AGAIN)))
     user = session.execute(select(app_user.c.id, app_user.c.username, app_user.c.role, app_user.c.is_active)
                            .where(app_user.c.id == row.user_id)).first()
     if user is None or not user.is_active:
-        raise NotLoggedIn(f"user of this session is disabled; {LOGIN_AGAIN}")
+        raise NotLoggedIn(_("user of this session is disabled; {LOGIN_AGAIN}")
+                          .format(LOGIN_AGAIN=_(LOGIN_AGAIN)))
     return actor_for(session, user, row), row
 
 
@@ -206,7 +214,7 @@ def authenticate(session: "Session", username: str, password: str, *, now: datet
     user = session.exec(select(User).where(User.username == username).with_for_update()).first()
     if user is None or not user.is_active:
         _burn_time(password)
-        raise PermissionDenied(BAD_CREDENTIALS)
+        raise PermissionDenied(_(BAD_CREDENTIALS))
     locked_until = _aware(user.locked_until)
     if locked_until is not None and locked_until > now:
         user.failed_logins += 1
@@ -237,8 +245,8 @@ class _FailedLogin(PermissionDenied):
     """A wrong password, or an attempt on a locked account: the count must be committed even
     though the command fails."""
 
-    def __init__(self, user: "User", message: str = BAD_CREDENTIALS) -> None:
-        super().__init__(message)
+    def __init__(self, user: "User", message: str | None = None) -> None:
+        super().__init__(message or _(BAD_CREDENTIALS))
         self.user_id = user.id
         self.locked_until = _aware(user.locked_until)
 
@@ -285,14 +293,16 @@ def create_service_token(session: "Session", actor: Actor, *, name: str, usernam
     require(actor, "users")
     now = now or now_utc()
     if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
-        raise ValidationError(f"token name {name!r}: use letters, digits, '-', '_' or '.' (up to 64)")
+        raise ValidationError(_("token name {name!r}: use letters, digits, '-', '_' or '.' (up to 64)")
+                              .format(name=name))
     if session.exec(select(ApiToken).where(ApiToken.name == name)).first() is not None:
-        raise Conflict(f"a token named {name!r} already exists; revoke it first or choose another name")
+        raise Conflict(_("a token named {name!r} already exists; revoke it first or choose another name")
+                       .format(name=name))
     user = session.exec(select(User).where(User.username == (username or actor.username))).first()
     if user is None:
-        raise NotFound(f"no user named {username!r}; see `cuentas users list`")
+        raise NotFound(_("no user named {username!r}; see `cuentas users list`").format(username=username))
     if not user.is_active:
-        raise ValidationError(f"user {user.username} is disabled")
+        raise ValidationError(_("user {username} is disabled").format(username=user.username))
     token = SERVICE_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id, kind="service", name=name, token_hash=token_digest(token), created_at=now,

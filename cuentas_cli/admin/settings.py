@@ -9,6 +9,7 @@ from cuentas_cli.config import SECRET_NAMES, SETTINGS, Config, parse_value, spec
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -87,7 +88,8 @@ def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str) -
 
     spec = spec_for(key)
     if spec.local:
-        raise ValidationError(f"{key} is local to this machine; it is set with `cuentas settings set` without a database")
+        raise ValidationError(_("{key} is local to this machine; it is set with `cuentas settings set` "
+                                "without a database").format(key=key))
     require(actor, "settings")
     value = parse_value(key, raw)
     text = ",".join(str(v) for v in value) if isinstance(value, list) else (
@@ -112,7 +114,7 @@ def set_local(key: str, raw: str) -> str:
     """A local key (database.url) goes to this machine's config file."""
     spec = spec_for(key)
     if not spec.local:
-        raise ValidationError(f"{key} is shared; it is stored in the database")
+        raise ValidationError(_("{key} is shared; it is stored in the database").format(key=key))
     value = parse_value(key, raw)
     path = write_config_value(key, value)
     return str(path)
@@ -120,7 +122,8 @@ def set_local(key: str, raw: str) -> str:
 
 def check_secret_name(name: str) -> str:
     if name not in SECRET_NAMES:
-        raise ValidationError(f"unknown secret {name!r}; secrets are {', '.join(SECRET_NAMES)}")
+        raise ValidationError(_("unknown secret {name!r}; secrets are {join_secret_names}")
+                              .format(name=name, join_secret_names=', '.join(SECRET_NAMES)))
     return name
 
 
@@ -130,6 +133,6 @@ def set_secret(*, session: "Session", actor: Actor | None, name: str, value: str
     require(actor, "settings")
     check_secret_name(name)
     if not value:
-        raise ValidationError("empty secret; nothing stored")
+        raise ValidationError(_("empty secret; nothing stored"))
     keyring_store.set_secret(name, value)
     audit.record(session, actor, action="secret.set", entity="secret", entity_id=name)

@@ -11,6 +11,7 @@ from cuentas_cli.errors import Conflict, NotFound, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.admin import auth
 from cuentas_cli.admin.auth import PERMISSIONS, Actor, require
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -42,14 +43,16 @@ def _public(user: "User") -> dict:
 def check_role(role: str) -> str:
     value = role.strip().lower()
     if value not in ROLES:
-        raise ValidationError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        raise ValidationError(_("unknown role {role!r}; roles are {join_roles}")
+                              .format(role=role, join_roles=', '.join(ROLES)))
     return value
 
 
 def check_username(name: str) -> str:
     value = name.strip()
     if not value or len(value) > 64 or not all(c.isalnum() or c in "._-@" for c in value):
-        raise ValidationError(f"user name {name!r}: use letters, digits, '.', '_', '-' or '@' (up to 64)")
+        raise ValidationError(_("user name {name!r}: use letters, digits, '.', '_', '-' or '@' (up to 64)")
+                              .format(name=name))
     return value
 
 
@@ -60,7 +63,7 @@ def get_user(session: "Session", username: str) -> "User":
 
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        raise NotFound(f"no user named {username!r}; see `cuentas users list`")
+        raise NotFound(_("no user named {username!r}; see `cuentas users list`").format(username=username))
     return user
 
 
@@ -86,7 +89,7 @@ def _insert_user(session: "Session", *, username: str, role: str, password: str,
         email = parse_value("smtp.from", email) or None
     auth.check_password_policy(password, username=username)
     if session.exec(select(User).where(User.username == username)).first() is not None:
-        raise Conflict(f"user {username!r} already exists")
+        raise Conflict(_("user {username!r} already exists").format(username=username))
     user = User(username=username, role=role, email=email, password_hash=auth.hash_password(password))
     session.add(user)
     session.flush()
@@ -96,7 +99,8 @@ def _insert_user(session: "Session", *, username: str, role: str, password: str,
 def create_first_admin(*, session: "Session", username: str, password: str, email: str | None = None) -> "User":
     """`cuentas init`: only while the database has no user at all."""
     if count_users(session) > 0:
-        raise Conflict("the database already has users; add more with `cuentas users add` as an administrador")
+        raise Conflict(_("the database already has users; add more with `cuentas users add` as an "
+                         "administrador"))
     user = _insert_user(session, username=username, role="administrador", password=password, email=email)
     audit.record(session, None, action="init", entity="user", entity_id=user.username, after=_public(user),
                  username=user.username)
@@ -144,7 +148,8 @@ def _active_admins(session: "Session") -> int:
 
 def _guard_last_admin(session: "Session", user: "User", what: str) -> None:
     if user.role == "administrador" and user.is_active and _active_admins(session) <= 1:
-        raise Conflict(f"cannot {what} {user.username}: it is the last active administrador")
+        raise Conflict(_("cannot {what} {username}: it is the last active administrador")
+                       .format(what=what, username=user.username))
 
 
 def set_role(*, session: "Session", actor: Actor | None, username: str, role: str) -> UserInfo:
@@ -244,7 +249,8 @@ def matrix(*, session: "Session", actor: Actor | None) -> list[MatrixRow]:
 
 def _check_permission(permission: str) -> str:
     if permission not in PERMISSIONS:
-        raise ValidationError(f"unknown permission {permission!r}; see `cuentas roles list`")
+        raise ValidationError(_("unknown permission {permission!r}; see `cuentas roles list`")
+                              .format(permission=permission))
     return permission
 
 
@@ -266,7 +272,7 @@ def revoke(*, session: "Session", actor: Actor | None, role: str, permission: st
     require(actor, "users")
     role, permission = check_role(role), _check_permission(permission)
     if role == "administrador" and permission == "users":
-        raise Conflict("the administrador role cannot lose `users`: nobody could manage users any more")
+        raise Conflict(_("the administrador role cannot lose `users`: nobody could manage users any more"))
     row = session.get(RolePermission, (role, permission))
     if row is None:
         return False
@@ -315,7 +321,7 @@ def revoke_token(*, session: "Session", actor: Actor | None, name: str) -> None:
     require(actor, "users")
     row = session.exec(select(ApiToken).where(ApiToken.name == name, ApiToken.kind == "service")).first()
     if row is None:
-        raise NotFound(f"no service token named {name!r}; see `cuentas tokens list`")
+        raise NotFound(_("no service token named {name!r}; see `cuentas tokens list`").format(name=name))
     if row.revoked_at is None:
         row.revoked_at = auth.now_utc()
         session.add(row)

@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import Format
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from datetime import date
@@ -89,21 +90,23 @@ ToFilterOpt = Annotated[Optional[str], typer.Option("--to", help="Issued on or b
 CurrencyFilterOpt = Annotated[Optional[str], typer.Option("--currency", help="PEN or USD.", metavar="CUR")]
 
 
-def read_password(*, from_stdin: bool, prompt: str = "Password", confirm: bool = False) -> str:
+def read_password(*, from_stdin: bool, prompt: str | None = None, confirm: bool = False) -> str:
     """A password from stdin or a prompt on the terminal; never from argv."""
     if from_stdin:
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
         if not password:
-            raise UsageError("--password-stdin: standard input had no password")
+            raise UsageError(_("--password-stdin: standard input had no password"))
         return password
     if not sys.stdin.isatty():
-        raise UsageError("no terminal to ask for the password; pass it on standard input with --password-stdin")
+        raise UsageError(_("no terminal to ask for the password; pass it on standard input with "
+                           "--password-stdin"))
     import getpass
 
+    prompt = prompt or _("Password")
     password = getpass.getpass(f"{prompt}: ", stream=sys.stderr)
-    if confirm and getpass.getpass(f"{prompt} (again): ", stream=sys.stderr) != password:
-        raise UsageError("the two passwords differ; nothing changed")
+    if confirm and getpass.getpass(_("{prompt} (again)").format(prompt=prompt) + ": ", stream=sys.stderr) != password:
+        raise UsageError(_("the two passwords differ; nothing changed"))
     return password
 
 
@@ -128,7 +131,8 @@ def parse_date(value: str | None, flag: str) -> "date | None":
 def check_count(value: int | None, flag: str, *, low: int = 0, high: int = MAX_DAYS, unit: str = "days") -> int | None:
     """A day count, horizon or row limit within [low, high]; a usage error naming the flag otherwise."""
     if value is not None and not low <= value <= high:
-        raise UsageError(f"{flag}: give a number of {unit} from {low:,} to {high:,}")
+        raise UsageError(_("{flag}: give a number of {unit} from {low:,} to {high:,}")
+                         .format(flag=flag, unit=unit, low=low, high=high))
     return value
 
 

@@ -59,7 +59,7 @@ def _buckets(raw: str | None, session: Any, rt: Any) -> list[int]:
     try:
         return parse_value("aging.buckets", raw)
     except ValidationError as exc:
-        raise UsageError(f"--buckets: {exc.message}") from None
+        raise UsageError(_("--buckets: {message}").format(message=exc.message)) from None
 
 
 def _opening(raw: str | None):  # noqa: ANN202
@@ -319,7 +319,7 @@ def cashflow(
     from cuentas_cli.reports import cashflow as report
 
     if weeks is not None and months is not None:
-        raise UsageError("give --weeks or --months, not both")
+        raise UsageError(_("give --weeks or --months, not both"))
     rt = runtime()
     day = _as_of(as_of, rt)
     opening = _opening(opening_balance)

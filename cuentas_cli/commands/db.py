@@ -9,6 +9,7 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, runtime
 from cuentas_cli.render import emit, info, success
+from cuentas_cli.i18n import _
 
 app = typer.Typer(help="Schema migrations and the ledger check.\n\nExample: cuentas db upgrade", no_args_is_help=True)
 
@@ -25,9 +26,10 @@ def upgrade() -> None:
 
     before, after = upgrade_database(runtime())
     if before == after:
-        info(f"already at the newest schema ({after}); nothing changed")
+        info(_("already at the newest schema ({after}); nothing changed").format(after=after))
     else:
-        success(f"database upgraded from {before or 'empty'} to {after}")
+        success(_("database upgraded from {before_or_empty} to {after}")
+                .format(before_or_empty=before or 'empty', after=after))
 
 
 @app.command()
@@ -42,7 +44,8 @@ def current() -> None:
     revision = database_revision(runtime())
     print(revision or "empty")
     if revision != HEAD_REVISION:
-        info(f"this cuentas needs {HEAD_REVISION}: run `cuentas db upgrade`")
+        info(_("this cuentas needs {HEAD_REVISION}: run `cuentas db upgrade`")
+             .format(HEAD_REVISION=HEAD_REVISION))
 
 
 @app.command()
@@ -73,12 +76,14 @@ def check(
     invoices = len({d.invoice_id for d in found})
     if repair:
         if found:
-            success(f"repaired {len(found)} difference(s) on {invoices} invoice(s); recorded in the audit log")
+            success(_("repaired {n_found} difference(s) on {invoices} invoice(s); recorded in the audit "
+                      "log").format(n_found=len(found), invoices=invoices))
         else:
-            info("0 differences: every cached figure agrees with the ledger; nothing changed")
+            info(_("0 differences: every cached figure agrees with the ledger; nothing changed"))
         return
     if found:
         raise ledger_check.LedgerDifferences(
-            f"{len(found)} difference(s) on {invoices} invoice(s) between cached figures and the ledger; "
-            "fix them with `cuentas db check --repair` (administrador)")
-    info("0 differences: every cached figure agrees with the ledger")
+            _("{n_found} difference(s) on {invoices} invoice(s) between cached figures and the ledger; "
+              "fix them with `cuentas db check --repair` (administrador)")
+            .format(n_found=len(found), invoices=invoices))
+    info(_("0 differences: every cached figure agrees with the ledger"))

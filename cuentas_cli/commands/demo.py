@@ -8,16 +8,17 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.render import info, success
+from cuentas_cli.i18n import N_, _
 
 NEXT_STEPS = (
-    ("cuentas invoices overdue --kind cxc", "who owes you, oldest first"),
-    ("cuentas clients show 20999991026", "one client: open invoices, balance, last payment"),
-    ("cuentas invoices show F001-237", "one invoice with its payments"),
-    ("cuentas dashboard aging --kind cxc --by-party", "aging per client"),
-    ("cuentas export --overdue --output vencidas.xlsx", "overdue invoices to Excel, with charts"),
-    ("cuentas notify run --dry-run", "the payment reminders that would go out today"),
-    ("cuentas audit list --limit 5", "who did what"),
-    ("cuentas doctor", "check this set-up"),
+    ("cuentas invoices overdue --kind cxc", N_("who owes you, oldest first")),
+    ("cuentas clients show 20999991026", N_("one client: open invoices, balance, last payment")),
+    ("cuentas invoices show F001-237", N_("one invoice with its payments")),
+    ("cuentas dashboard aging --kind cxc --by-party", N_("aging per client")),
+    ("cuentas export --overdue --output vencidas.xlsx", N_("overdue invoices to Excel, with charts")),
+    ("cuentas notify run --dry-run", N_("the payment reminders that would go out today")),
+    ("cuentas audit list --limit 5", N_("who did what")),
+    ("cuentas doctor", N_("check this set-up")),
 )
 
 
@@ -48,38 +49,42 @@ def demo(
     given = (folder or service.default_folder()).expanduser()
     service.check_folder(given, database_url=_active_url())  # before resolving: a symbolic link is refused
     target = given.resolve()
-    info(f"building the demo company in {target} ...")
+    info(_("building the demo company in {target} ...").format(target=target))
     result = service.create_demo(folder=target)
     session_file: Path | None = None
     try:
         keyring_store.set_secret(keyring_store.session_key(result.url), result.token)
-        kept = "in the OS keyring"
+        kept = _("in the OS keyring")
     except keyring_store.KeyringUnavailable:
         session_file = result.folder / service.SESSION_FILE
         write_session_file(session_file, result.token)
-        kept = f"in {session_file} (mode 0600: no OS keyring works here)"
+        kept = _("in {path} (mode 0600: no OS keyring works here)").format(path=session_file)
 
     c = result.counts
-    success(f"demo company {result.folder}: {c['clients']} clients, {c['suppliers']} suppliers, {c['invoices']} invoices, "
-            f"{c['payments']} payments, {c['overdue']} overdue as of {result.today.isoformat()}")
+    success(_("demo company {folder}: {c_clients} clients, {c_suppliers} suppliers, {c_invoices} "
+              "invoices, {c_payments} payments, {c_overdue} overdue as of {result_today_isoformat}")
+            .format(folder=result.folder, c_clients=c['clients'], c_suppliers=c['suppliers'], c_invoices=c['invoices'], c_payments=c['payments'], c_overdue=c['overdue'], result_today_isoformat=result.today.isoformat()))
     for item in result.imports:
-        info(f"  imported {item['file']} ({item['format']}): {item['new']} new, {item['skipped']} already present"
-             + (f", {item['anulados']} anulados skipped" if item["anulados"] else ""))
-    info(f"users (password {result.password!r}, for this demo only): "
-         + ", ".join(f"{name} ({role})" for name, role in result.users))
-    info(f"logged in as {result.users[0][0]}; session kept {kept}")
+        info("  " + _("imported {file} ({format}): {new} new, {skipped} already present").format(**item)
+             + (_(", {anulados} anulados skipped").format(**item) if item["anulados"] else ""))
+    info(_("users (password {password!r}, for this demo only): {users}").format(
+        password=result.password, users=", ".join(f"{name} ({role})" for name, role in result.users)))
+    info(_("logged in as {result_users_0_0}; session kept {kept}")
+         .format(result_users_0_0=result.users[0][0], kept=kept))
     info("")
-    info("To keep working in the demo, run in your shell:")
+    info(_("To keep working in the demo, run in your shell:"))
     for line in service.env_lines(result, session_file=session_file):
         info(f"  {line}")
     info("")
-    info("Then try:")
+    info(_("Then try:"))
     width = max(len(cmd) for cmd, _ in NEXT_STEPS)
     for cmd, why in NEXT_STEPS:
-        info(f"  {cmd.ljust(width)}   # {why}")
-    info("Log in as another role with `cuentas login demo-gerente` (same password) to see what it may do.")
+        info(f"  {cmd.ljust(width)}   # {_(why)}")
+    info(_("Log in as another role with `cuentas login demo-gerente` (same password) to see what it may "
+           "do."))
     info("")
-    info(f"Demo dashboard as of {result.today.isoformat()}:")
+    info(_("Demo dashboard as of {result_today_isoformat}:")
+         .format(result_today_isoformat=result.today.isoformat()))
     _show_dashboard(result)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.i18n import _
 
 MARKS = {"ok": "OK", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 
@@ -47,6 +48,8 @@ def doctor(
     failing = report.failed + (report.warnings if strict else [])
     if failing:
         names = ", ".join(c.name for c in failing)
-        raise service.ChecksFailed(f"{len(failing)} check(s) need attention: {names}; each one's fix is in the fix column")
-    info(f"doctor: {len(report.checks) - len(report.warnings) - len(report.of('skip'))} ok, "
-         f"{len(report.warnings)} warning(s), nothing failed")
+        raise service.ChecksFailed(_("{n_failing} check(s) need attention: {names}; each one's fix is in "
+                                     "the fix column")
+                                   .format(n_failing=len(failing), names=names))
+    info(_("doctor: {len_report_checks_len_re} ok, {n_warnings} warning(s), nothing failed")
+         .format(len_report_checks_len_re=len(report.checks) - len(report.warnings) - len(report.of('skip')), n_warnings=len(report.warnings)))

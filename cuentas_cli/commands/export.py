@@ -23,6 +23,7 @@ from cuentas_cli.commands.common import (
 from cuentas_cli import outputs
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import RowProgress, success
+from cuentas_cli.i18n import _
 
 
 def export(
@@ -67,10 +68,12 @@ def export(
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in exporter.FORMATS:
-            raise UsageError(f"--format {fmt!r}: use csv or json (stdout), or xlsx/pdf with --output")
+            raise UsageError(_("--format {fmt!r}: use csv or json (stdout), or xlsx/pdf with --output")
+                             .format(fmt=fmt))
     if output is None:
         if fmt not in ("csv", "json"):
-            raise UsageError("give --output FILE (.xlsx, .csv, .pdf or .json), or --format csv|json to write to standard output")
+            raise UsageError(_("give --output FILE (.xlsx, .csv, .pdf or .json), or --format csv|json to "
+                               "write to standard output"))
         target_format = fmt
     else:
         suffix = output.suffix.lower().lstrip(".")
@@ -81,7 +84,8 @@ def export(
         # Where it goes is checked before the format: `--output some-folder.xlsx` names the folder.
         target = outputs.check(output, option="--output", database_url=rt.url)
         if target_format not in exporter.FORMATS:
-            raise UsageError(f"--output {output}: use a .xlsx, .csv, .pdf or .json file (or say --format)")
+            raise UsageError(_("--output {output}: use a .xlsx, .csv, .pdf or .json file (or say "
+                               "--format)").format(output=output))
     exporter.check_max_rows(target_format, max_rows)  # before any work: exit 2
     filters = invoice_filter(kind=kind, status=status, party=party, overdue=overdue, due_within=due_within,
                              date_from=date_from, date_to=date_to, currency=currency)
@@ -104,7 +108,8 @@ def export(
     if output is None:
         return
     if result.left_out:
-        success(f"exported {result.listed:,} of {result.rows:,} invoice(s) to {result.path}; {result.left_out:,} more "
-                "counted in its summary, not listed (--max-rows 0 or an .xlsx lists them all)")
+        success(_("exported {listed:,} of {rows:,} invoice(s) to {path}; {left_out:,} more counted in "
+                  "its summary, not listed (--max-rows 0 or an .xlsx lists them all)")
+                .format(listed=result.listed, rows=result.rows, path=result.path, left_out=result.left_out))
     else:
-        success(f"exported {result.rows} invoice(s) to {result.path}")
+        success(_("exported {rows} invoice(s) to {path}").format(rows=result.rows, path=result.path))

@@ -8,6 +8,7 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
 from cuentas_cli.render import emit, emit_record, info, success
+from cuentas_cli.i18n import _
 
 app = typer.Typer(
     help="Exchange rates: list, set, fetch. A USD invoice without --rate takes the SELL rate of its issue date "
@@ -60,7 +61,8 @@ def set_(
     if changed:
         success(f"{row.currency} {row.date.isoformat()}: sell {row.sell}" + (f", buy {row.buy}" if row.buy else ""))
     else:
-        info(f"{row.currency} {row.date.isoformat()}: already sell {row.sell}; nothing changed")
+        info(_("{currency} {row_date_isoformat}: already sell {sell}; nothing changed")
+             .format(currency=row.currency, row_date_isoformat=row.date.isoformat(), sell=row.sell))
 
 
 @app.command("fetch")

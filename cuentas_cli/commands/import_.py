@@ -10,6 +10,7 @@ import typer
 
 from cuentas_cli.commands.common import runtime
 from cuentas_cli.render import RowProgress, emit_record, info, safe, success, warn
+from cuentas_cli.i18n import _, ngettext
 
 
 def import_file(
@@ -48,9 +49,11 @@ def import_file(
     from cuentas_cli.imports import columns, context, pipeline, sources
 
     if on_duplicate not in context.ON_DUPLICATE:
-        raise UsageError(f"--on-duplicate {on_duplicate!r}: use skip, update or error")
+        raise UsageError(_("--on-duplicate {on_duplicate!r}: use skip, update or error")
+                         .format(on_duplicate=on_duplicate))
     if partial and errors is None:
-        raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
+        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
+                           "and re-import"))
     sources.check_input(file)  # exit 2 for no such file, 3 for a folder, device or unreadable file
     if encoding is not None:
         sources.check_encoding(encoding)
@@ -63,7 +66,8 @@ def import_file(
 
         errors = outputs.check(errors, option="--errors", database_url=runtime().url, inputs=(file, mapping))
     if decimal_comma and decimal_point:
-        raise UsageError("--decimal-comma and --decimal-point exclude each other: give one (or neither, to detect)")
+        raise UsageError(_("--decimal-comma and --decimal-point exclude each other: give one (or "
+                           "neither, to detect)"))
     options = context.Options(
         kind=kind, sheet=sheet, format=file_format, encoding=encoding, delimiter=delimiter, date_format=date_format,
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
@@ -82,23 +86,31 @@ def import_file(
         if progress:
             progress.stop()
     if result.ignored_columns:
-        info(f"ignored columns: {', '.join(result.ignored_columns)}")
+        info(_("ignored columns: {join_result_ignored_colu}")
+             .format(join_result_ignored_colu=', '.join(result.ignored_columns)))
     _show_errors(result)
-    verb = "would import" if dry_run else "imported"
-    message = (f"{verb} {result.new} new, {result.updated} updated, {result.skipped} already present (skipped), "
-               f"{result.rejected} rejected from {result.rows} rows of {file.name}")
-    if result.parties_created:
-        message += f"; {result.parties_created} new {'client/supplier' if result.parties_created == 1 else 'clients/suppliers'}"
-    if result.anulados:
-        message += f"; {result.anulados} anulados in the register not imported"
+    counts = {"new": result.new, "updated": result.updated, "skipped": result.skipped,
+              "rejected": result.rejected, "rows": result.rows, "name": file.name}
     if dry_run:
-        info(message + " (dry run: nothing written)")
+        message = _("would import {new} new, {updated} updated, {skipped} already present (skipped), "
+                    "{rejected} rejected from {rows} rows of {name}").format(**counts)
+    else:
+        message = _("imported {new} new, {updated} updated, {skipped} already present (skipped), "
+                    "{rejected} rejected from {rows} rows of {name}").format(**counts)
+    if result.parties_created:
+        message += "; " + ngettext("{n} new client/supplier", "{n} new clients/suppliers",
+                                   result.parties_created).format(n=result.parties_created)
+    if result.anulados:
+        message += "; " + _("{n} anulados in the register not imported").format(n=result.anulados)
+    if dry_run:
+        info(message + " " + _("(dry run: nothing written)"))
     elif result.new == 0 and result.updated == 0 and result.rejected == 0:
-        success(message + ": nothing new, the file was already imported")
+        success(message + _(": nothing new, the file was already imported"))
     else:
         success(message)
     if result.rejected and result.errors_file:
-        warn(f"{result.rejected} rejected row(s) written to {result.errors_file}")
+        warn(_("{rejected} rejected row(s) written to {errors_file}")
+             .format(rejected=result.rejected, errors_file=result.errors_file))
     if as_json:
         emit_record(result.summary(), "json")
 
@@ -120,8 +132,8 @@ def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
                 # One transaction, all rows or none: other commands that write wait for it (up to
                 # the busy timeout), and a command that gives up names this import (writer_note;
                 # that is what a script sees, so the line is for a person at the terminal).
-                info(f"importing {file.name} holds the database's write lock until it finishes; "
-                     "other commands that write wait for it")
+                info(_("importing {name} holds the database's write lock until it finishes; other "
+                       "commands that write wait for it").format(name=file.name))
             holder["result"] = pipeline.import_file(
                 session=session, actor=actor, path=file, options=options, today=rt.today,
                 progress=progress.update if progress else None, config=rt.config,

@@ -25,6 +25,7 @@ from cuentas_cli.commands.common import (
 from cuentas_cli.commands.completion import complete_invoice_id
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, info, success, warn
+from cuentas_cli.i18n import _
 
 class _Invoices(AliasedGroup):
     aliases = {"pagar": "pay", "vencidas": "overdue", "por-vencer": "upcoming"}
@@ -110,7 +111,7 @@ def add(
 
     rt = runtime()
     if total is None and (base is None or igv is None):
-        raise UsageError("give --total (or both --base and --igv)")
+        raise UsageError(_("give --total (or both --base and --igv)"))
     notes: list[str] = []
     with rt.session(write=True) as session:
         row = invoices.add_invoice(
@@ -121,7 +122,8 @@ def add(
         )
     for note in notes:
         warn(note)
-    success(f"invoice {row.id} added: {row.document} {row.party_name}, {row.currency} {row.total:,.2f}, {row.status}")
+    success(_("invoice {id} added: {document} {party_name}, {currency} {total:,.2f}, {status}")
+            .format(id=row.id, document=row.document, party_name=row.party_name, currency=row.currency, total=row.total, status=row.status))
     if fmt is not None:
         emit_record(row, fmt)
 
@@ -187,9 +189,10 @@ def edit(
             detraccion=detraccion, retencion=retencion,
         )
     if changed:
-        success(f"invoice {row.id} ({row.document}) changed: {', '.join(changed)}; now {row.status}")
+        success(_("invoice {id} ({document}) changed: {join_changed}; now {status}")
+                .format(id=row.id, document=row.document, join_changed=', '.join(changed), status=row.status))
     else:
-        info(f"invoice {row.id} ({row.document}): nothing to change")
+        info(_("invoice {id} ({document}): nothing to change").format(id=row.id, document=row.document))
     if fmt is not None:
         emit_record(row, fmt)
 
@@ -216,10 +219,12 @@ def set_status(
                                            reference=reference)
     row = change.row
     if change.before == change.after:
-        info(f"invoice {row.id} ({row.document}) is already {row.status}")
+        info(_("invoice {id} ({document}) is already {status}")
+             .format(id=row.id, document=row.document, status=row.status))
         return
     extra = f"; payment {change.payment_id} of {change.payment_amount:,.2f} recorded" if change.payment_id else ""
-    success(f"invoice {row.id} ({row.document}): {change.before} -> {change.after}{extra}")
+    success(_("invoice {id} ({document}): {before} -> {after}{extra}")
+            .format(id=row.id, document=row.document, before=change.before, after=change.after, extra=extra))
 
 
 @app.command()
@@ -238,7 +243,8 @@ def delete(
         gone = invoices.delete_invoice(session=session, actor=rt.actor(session), today=rt.today, ref=ref,
                                        with_payments=with_payments)
     extra = f" with {gone.payments} payment(s) of {gone.payments_total:,.2f}" if gone.payments else ""
-    success(f"invoice {gone.id} ({gone.document}) deleted{extra}")
+    success(_("invoice {id} ({document}) deleted{extra}")
+            .format(id=gone.id, document=gone.document, extra=extra))
 
 
 @app.command()
@@ -263,8 +269,9 @@ def pay(
     for message in result.warnings:
         warn(message)
     inv = result.invoice
-    success(f"payment {result.payment.id} of {result.payment.amount:,.2f} {inv.currency} recorded on {inv.document}; "
-            f"balance {inv.balance:,.2f}, {inv.status}")
+    success(_("payment {id} of {amount:,.2f} {currency} recorded on {document}; balance {balance:,.2f}, "
+              "{status}")
+            .format(id=result.payment.id, amount=result.payment.amount, currency=inv.currency, document=inv.document, balance=inv.balance, status=inv.status))
     if fmt is not None:
         emit_record(result.payment, fmt)
 
@@ -295,8 +302,9 @@ def unpay(payment_id: Annotated[int, typer.Argument(help="Payment id (see `invoi
     with rt.session(write=True) as session:
         result = service.delete_payment(session=session, actor=rt.actor(session), today=rt.today, payment_id=payment_id)
     inv = result.invoice
-    success(f"payment {result.payment.id} of {result.payment.amount:,.2f} deleted from {inv.document}; "
-            f"balance {inv.balance:,.2f}, {result.status_before} -> {inv.status}")
+    success(_("payment {id} of {amount:,.2f} deleted from {document}; balance {balance:,.2f}, "
+              "{status_before} -> {status}")
+            .format(id=result.payment.id, amount=result.payment.amount, document=inv.document, balance=inv.balance, status_before=result.status_before, status=inv.status))
 
 
 @app.command()
@@ -348,4 +356,5 @@ def update_statuses(fmt: FormatOpt = None) -> None:
         changed = status_changes.update_statuses(session=session, actor=rt.actor(session), today=rt.today)
     rows = [{"status": s, "changed": changed.get(s, 0)} for s in INVOICE_STATUSES if s != "ANULADA"]
     emit(rows, fmt)
-    info(f"{sum(changed.values())} status(es) changed as of {rt.today.isoformat()}")
+    info(_("{sum_changed_values} status(es) changed as of {rt_today_isoformat}")
+         .format(sum_changed_values=sum(changed.values()), rt_today_isoformat=rt.today.isoformat()))

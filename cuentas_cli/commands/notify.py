@@ -10,6 +10,7 @@ import typer
 from cuentas_cli.commands.common import FormatOpt, runtime
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, success
+from cuentas_cli.i18n import _
 
 app = typer.Typer(
     help="Payment reminders: e-mail to clients, payables and a daily digest to staff, webhooks.\n\n"
@@ -71,8 +72,9 @@ def run_(
     _line(summary.line())
     if summary.failed:
         first = sorted(set(summary.errors))[0]
-        raise ExternalError(f"{summary.failed} reminder(s) could not be sent ({first}); they stay queued and "
-                            "the next run retries them (`cuentas notify list --status failed`)")
+        raise ExternalError(_("{failed} reminder(s) could not be sent ({first}); they stay queued and "
+                              "the next run retries them (`cuentas notify list --status failed`)")
+                            .format(failed=summary.failed, first=first))
 
 
 @app.command()
@@ -96,7 +98,7 @@ def serve(
     from cuentas_cli.reminders import scheduler, sending
 
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
-        raise UsageError(f"--at: {at!r} is not a time HH:MM (00:00 to 23:59)")
+        raise UsageError(_("--at: {at!r} is not a time HH:MM (00:00 to 23:59)").format(at=at))
     rt = runtime()
     _actor(rt)  # refuse at once without a user or the permission
     fixed_today = rt.today if rt.today != date.today() else None
@@ -146,7 +148,8 @@ def list_(
     from cuentas_cli.reminders import outbox
 
     if status is not None and status.strip().lower() not in STATUSES:
-        raise UsageError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
+        raise UsageError(_("--status: {status!r} is not one of {join_statuses}")
+                         .format(status=status, join_statuses=', '.join(STATUSES)))
     rt = runtime()
     with rt.session() as session:
         rows = outbox.list_outbox(session=session, actor=rt.actor(session),
@@ -167,4 +170,4 @@ def test_email(
     rt = runtime()
     where = sending.send_test_email(session_factory=rt.session, actor=_actor(rt), config=rt.config,
                                     address=address)
-    success(f"test e-mail sent to {address} through {where}")
+    success(_("test e-mail sent to {address} through {where}").format(address=address, where=where))

@@ -10,6 +10,7 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
 from cuentas_cli.render import RowProgress, emit, emit_record, info, safe, success, warn
+from cuentas_cli.i18n import _
 
 app = typer.Typer(
     help="The offline RUC register: SUNAT's padrón reducido, imported whole and looked up with no "
@@ -53,18 +54,24 @@ def import_(
     if report.malformed_count > len(report.malformed_examples):
         sys.stderr.write(f"  ... and {report.malformed_count - len(report.malformed_examples)} more malformed line(s)\n")
     if report.malformed_count:
-        warn(f"{report.malformed_count} malformed line(s) skipped (not 15 '|'-separated fields or no 11-digit RUC)")
+        warn(_("{malformed_count} malformed line(s) skipped (not 15 '|'-separated fields or no 11-digit "
+               "RUC)").format(malformed_count=report.malformed_count))
     if report.duplicate_count:
-        warn(f"{report.duplicate_count} line(s) repeated a RUC already read; the first one was kept")
-    dated = report.file_date.isoformat() if report.file_date else "unknown date"
+        warn(_("{duplicate_count} line(s) repeated a RUC already read; the first one was kept")
+             .format(duplicate_count=report.duplicate_count))
+    dated = report.file_date.isoformat() if report.file_date else _("unknown date")
     rate = report.row_count / report.seconds if report.seconds > 0 else 0
-    message = (f"padrón of {dated} imported: {report.row_count:,} RUCs from {report.file_name} "
-               f"(replacing {report.previous_row_count:,}) in {report.seconds:.1f} s, {rate:,.0f} rows/s")
+    message = _("padrón of {dated} imported: {rows:,} RUCs from {name} (replacing {previous:,}) in "
+                "{seconds:.1f} s, {rate:,.0f} rows/s").format(dated=dated, rows=report.row_count,
+                                                              name=report.file_name,
+                                                              previous=report.previous_row_count,
+                                                              seconds=report.seconds, rate=rate)
     if report.same_file_as_previous:
-        message += "; same file as the previous import"
+        message += "; " + _("same file as the previous import")
     success(message)
     if report.search_index not in ("fts5", "trigram"):
-        info("name search will scan the table: the pg_trgm extension could not be created on this database")
+        info(_("name search will scan the table: the pg_trgm extension could not be created on this "
+               "database"))
     if fmt is not None:
         emit_record(report.summary(), fmt)
 
@@ -81,9 +88,11 @@ def status(fmt: FormatOpt = None) -> None:
     with rt.session() as session:
         result = padron.status(session=session, actor=rt.actor(session), today=rt.today)
     if not result.loaded:
-        info("no padrón loaded yet: download padron_reducido_ruc.zip from SUNAT and run `cuentas padron import FILE`")
+        info(_("no padrón loaded yet: download padron_reducido_ruc.zip from SUNAT and run `cuentas "
+               "padron import FILE`"))
     if result.interrupted_import:
-        warn("an interrupted import left a staging table; the register in use is complete, the next import removes it")
+        warn(_("an interrupted import left a staging table; the register in use is complete, the next "
+               "import removes it"))
     emit_record(result, fmt, title="padrón reducido")
 
 

@@ -10,6 +10,7 @@ from cuentas_cli.commands.common import FormatOpt, runtime
 from cuentas_cli.commands.completion import complete_party_doc
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, info, resolve_format, safe, success, warn
+from cuentas_cli.i18n import N_, _
 
 DocArg = Annotated[str, typer.Argument(help="RUC, DNI or other document number, or the numeric id.", metavar="DOC",
                                         autocompletion=complete_party_doc)]
@@ -21,25 +22,26 @@ def _resolve_document(ruc: str | None, dni: str | None, doc_type: str | None, do
 
     given = [x for x in (ruc, dni, doc) if x is not None]
     if len(given) != 1:
-        raise UsageError("give exactly one of --ruc, --dni or --doc-type CODE --doc NUMBER")
+        raise UsageError(_("give exactly one of --ruc, --dni or --doc-type CODE --doc NUMBER"))
     if ruc is not None:
         if doc_type is not None:
-            raise UsageError("--doc-type goes with --doc, not with --ruc")
+            raise UsageError(_("--doc-type goes with --doc, not with --ruc"))
         return "6", ruc
     if dni is not None:
         if doc_type is not None:
-            raise UsageError("--doc-type goes with --doc, not with --dni")
+            raise UsageError(_("--doc-type goes with --doc, not with --dni"))
         return "1", dni
     code = doc_type or guess_doc_type(doc)
     if code is None:
-        raise UsageError("--doc: give --doc-type too (0 other, 1 DNI, 4 carné de extranjería, 6 RUC, 7 pasaporte, A diplomatic)")
+        raise UsageError(_("--doc: give --doc-type too (0 other, 1 DNI, 4 carné de extranjería, 6 RUC, 7 "
+                           "pasaporte, A diplomatic)"))
     return code, doc
 
 
 def make_app(kind: str) -> typer.Typer:
     """The command group of one kind of party ("client" or "supplier")."""
     noun = "clients" if kind == "client" else "suppliers"
-    one = "client" if kind == "client" else "supplier"
+    one = N_("client") if kind == "client" else N_("supplier")
     sample = "20131312955"
     app = typer.Typer(
         help=f"{noun.capitalize()}: list, add, show, edit, delete, lookup, refresh, invoices.\n\n"
@@ -95,7 +97,7 @@ def make_app(kind: str) -> typer.Typer:
         parties.check_phone(phone)
         rt = runtime()
         with rt.session() as session:
-            _, code, number = parties.check_new(session, actor=rt.actor(session), kind=kind, doc_type=code,
+            _kind, code, number = parties.check_new(session, actor=rt.actor(session), kind=kind, doc_type=code,
                                                 doc_number=number)
             plan = party_lookup.plan_lookup(session, config=rt.config, doc_type=code, doc_number=number)
         outcome = None
@@ -112,7 +114,8 @@ def make_app(kind: str) -> typer.Typer:
         if result.verified_by:
             state = " ".join(x for x in (party.sunat_estado, party.sunat_condicion) if x)
             verified = f" (verified by {result.verified_by}{': ' + state if state else ''})"
-        success(f"{one} {number} added: {party.name}{verified}")
+        success(_("{one} {number} added: {name}{verified}")
+                .format(one=_(one), number=number, name=party.name, verified=verified))
         if fmt is not None:
             emit_record(row_of(party), fmt)
 
@@ -124,7 +127,7 @@ def make_app(kind: str) -> typer.Typer:
         rt = runtime()
         with rt.connection() as conn:  # Core only, as every fast command
             detail = accounts.show_party(session=conn, actor=rt.actor(conn), kind=kind, ref=doc, today=rt.today)
-        emit_record(detail, fmt, title=f"{one} {detail.doc_number}")
+        emit_record(detail, fmt, title=f"{_(one)} {detail.doc_number}")
 
     @app.command("edit", help=f"Change a {one}'s name, e-mail, phone, address ('' clears e-mail, phone, address) "
                  "or its SUNAT retention-agent flag.\n\n"
@@ -147,9 +150,10 @@ def make_app(kind: str) -> typer.Typer:
                                                 name=name, email=email, phone=phone, address=address,
                                                 retention_agent=retention_agent)
         if changed:
-            success(f"{one} {party.doc_number} changed: {', '.join(changed)}")
+            success(_("{one} {doc_number} changed: {join_changed}")
+                    .format(one=_(one), doc_number=party.doc_number, join_changed=', '.join(changed)))
         else:
-            info(f"{one} {party.doc_number}: nothing changed")
+            info(_("{one} {doc_number}: nothing changed").format(one=_(one), doc_number=party.doc_number))
 
     @app.command("delete", help=f"Delete a {one} that has no invoices (administrador).\n\n"
                  f"Example: cuentas {noun} delete {sample} --yes")
@@ -164,11 +168,12 @@ def make_app(kind: str) -> typer.Typer:
             with rt.session() as session:
                 party = parties.get_party(session, kind=kind, ref=doc)
                 label = f"{party.doc_number} {party.name}"
-            if not typer.confirm(f"Delete {one} {label}?", err=True):
+            if not typer.confirm(_("Delete {one} {label}?").format(one=_(one), label=label), err=True):
                 raise typer.Abort()
         with rt.session(write=True) as session:
             gone = parties.delete_party(session=session, actor=rt.actor(session), kind=kind, ref=doc)
-        success(f"{one} {gone['doc_number']} ({gone['name']}) deleted")
+        success(_("{one} {gone_doc_number} ({gone_name}) deleted")
+                .format(one=_(one), gone_doc_number=gone['doc_number'], gone_name=gone['name']))
 
     @app.command("lookup", help="Ask the lookup provider about a RUC or DNI; nothing is stored.\n\n"
                  f"Example: cuentas {noun} lookup {sample} --format json")
@@ -201,9 +206,10 @@ def make_app(kind: str) -> typer.Typer:
         from cuentas_cli.parties import refresh
 
         if not docs and not all_:
-            raise UsageError(f"give one or more documents, or --all (e.g. `cuentas {noun} refresh --all`)")
+            raise UsageError(_("give one or more documents, or --all (e.g. `cuentas {noun} refresh "
+                               "--all`)").format(noun=noun))
         if docs and all_:
-            raise UsageError("give documents or --all, not both")
+            raise UsageError(_("give documents or --all, not both"))
         rt = runtime()
         with rt.session() as session:
             actor = rt.actor(session)

@@ -10,6 +10,7 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, PasswordStdinOpt, read_password, runtime
 from cuentas_cli.render import emit_record, info, success
+from cuentas_cli.i18n import _
 
 
 def login(
@@ -47,7 +48,7 @@ def login(
     else:
         # Fail before asking for the password when there is nowhere to keep the session.
         keyring_store.get_secret(keyring_store.session_key(rt.url))
-    password = read_password(from_stdin=password_stdin, prompt=f"Password for {username}")
+    password = read_password(from_stdin=password_stdin, prompt=_("Password for {user}").format(user=username))
     with rt.session(write=True) as session:
         hours = settings_service.get(session, rt.config, "session.hours")
         result = users.login(session=session, username=username, password=password, hours=hours)
@@ -55,8 +56,11 @@ def login(
             write_session_file(target, result.token)
         else:
             keyring_store.set_secret(keyring_store.session_key(rt.url), result.token)
-    where = f"in {session_file} (export CUENTAS_SESSION_FILE={session_file})" if session_file else "in the OS keyring"
-    success(f"logged in as {result.username} ({result.role}) until {result.expires_at:%Y-%m-%d %H:%M} UTC; session kept {where}")
+    where = (_("in {path} (export CUENTAS_SESSION_FILE={path})").format(path=session_file) if session_file
+             else _("in the OS keyring"))
+    success(_("logged in as {username} ({role}) until {expires_at:%Y-%m-%d %H:%M} UTC; session kept "
+              "{where}")
+            .format(username=result.username, role=result.role, expires_at=result.expires_at, where=where))
 
 
 def logout(
@@ -92,10 +96,11 @@ def logout(
     if not tokens:
         if path is not None and os.path.lexists(path.expanduser()):
             remove_session_file(path)  # an empty file: nothing to revoke, nothing to keep
-        where = "no OS keyring here and no session file" if not keyring_usable and path is None else "no session found"
-        info(f"not logged in ({where}); nothing to do")
+        where = (_("no OS keyring here and no session file") if not keyring_usable and path is None
+                 else _("no session found"))
+        info(_("not logged in ({where}); nothing to do").format(where=where))
         if rt.config.token:
-            info("CUENTAS_TOKEN is set: service tokens are ended with `cuentas tokens revoke NAME`")
+            info(_("CUENTAS_TOKEN is set: service tokens are ended with `cuentas tokens revoke NAME`"))
         return
     # Revoked in the database first: if that fails, the local copies stay so logout can be retried.
     with rt.session(write=True) as session:
@@ -108,10 +113,12 @@ def logout(
         keyring_store.delete_secret(key)
         removed.append("the OS keyring")
     if revoked:
-        success(f"logged out: session revoked and removed from {' and '.join(removed)}")
+        success(_("logged out: session revoked and removed from {and_join_removed}")
+                .format(and_join_removed=' and '.join(removed)))
     else:
-        success(f"logged out: removed from {' and '.join(removed)} (the session was already revoked, "
-                "or is not a login session of this database)")
+        success(_("logged out: removed from {and_join_removed} (the session was already revoked, or is "
+                  "not a login session of this database)")
+                .format(and_join_removed=' and '.join(removed)))
 
 
 def whoami(fmt: FormatOpt = None) -> None:
@@ -154,8 +161,8 @@ def passwd(password_stdin: PasswordStdinOpt = False) -> None:
     from cuentas_cli.admin import users
 
     rt = runtime()
-    current = read_password(from_stdin=password_stdin, prompt="Current password")
-    new = read_password(from_stdin=password_stdin, prompt="New password", confirm=not password_stdin and sys.stdin.isatty())
+    current = read_password(from_stdin=password_stdin, prompt=_("Current password"))
+    new = read_password(from_stdin=password_stdin, prompt=_("New password"), confirm=not password_stdin and sys.stdin.isatty())
     with rt.session(write=True) as session:
         actor = rt.actor(session)
         try:
@@ -172,4 +179,4 @@ def passwd(password_stdin: PasswordStdinOpt = False) -> None:
             keyring_store.delete_secret(keyring_store.session_key(rt.url))
         except keyring_store.KeyringUnavailable:
             pass
-    success("password changed; every session of yours ended: log in again with `cuentas login`")
+    success(_("password changed; every session of yours ended: log in again with `cuentas login`"))

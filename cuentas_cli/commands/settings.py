@@ -9,6 +9,7 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, read_password, runtime
 from cuentas_cli.render import emit, safe, success
+from cuentas_cli.i18n import _
 
 app = typer.Typer(help="Settings and secrets.\n\nExample: cuentas settings set smtp.host smtp.empresa.pe", no_args_is_help=True)
 secret_app = typer.Typer(help="Secrets kept in the OS keyring.\n\nExample: cuentas settings secret set smtp-password", no_args_is_help=True)
@@ -55,7 +56,7 @@ def set_(
     spec = spec_for(key)
     if spec.local:
         path = settings.set_local(key, value)
-        success(f"{key} saved in {path}")
+        success(_("{key} saved in {path}").format(key=key, path=path))
         return
     rt = runtime()
     with rt.session(write=True) as session:
@@ -81,4 +82,4 @@ def secret_set(
     value = read_password(from_stdin=stdin, prompt=name)
     with rt.session(write=True) as session:
         settings.set_secret(session=session, actor=rt.actor(session), name=name, value=value)
-    success(f"{name} stored in the OS keyring")
+    success(_("{name} stored in the OS keyring").format(name=name))

@@ -8,6 +8,7 @@ import typer
 
 from cuentas_cli.commands.common import PasswordStdinOpt, read_password, runtime
 from cuentas_cli.render import info, success
+from cuentas_cli.i18n import _
 
 
 def init(
@@ -23,18 +24,41 @@ def init(
     Example: cuentas init --admin ana
     """
     from cuentas_cli.ops.maintenance import upgrade_database
-    from cuentas_cli.admin.users import count_users, create_first_admin
+    from cuentas_cli.admin.auth import check_password_policy
+    from cuentas_cli.admin.users import check_username, count_users, create_first_admin
 
     rt = runtime()
+    prompt = _("Password for {user}").format(user=admin)
+    password = None
+    if not _has_users(rt, count_users):
+        # a new database: the name and password are checked before anything is created, so a
+        # refused password leaves no half-made database behind
+        check_username(admin)
+        password = read_password(from_stdin=password_stdin, prompt=prompt, confirm=not password_stdin)
+        check_password_policy(password, username=admin)
     before, after = upgrade_database(rt)
     if before != after:
-        success(f"database ready at schema {after}")
+        success(_("database ready at schema {after}").format(after=after))
     with rt.session() as session:
         has_users = count_users(session) > 0
     if has_users:
-        info("the database already has users; log in with `cuentas login`")
+        info(_("the database already has users; log in with `cuentas login`"))
         return
-    password = read_password(from_stdin=password_stdin, prompt=f"Password for {admin}", confirm=not password_stdin)
+    if password is None:
+        password = read_password(from_stdin=password_stdin, prompt=prompt, confirm=not password_stdin)
     with rt.session(write=True) as session:
         create_first_admin(session=session, username=admin, password=password, email=email)
-    success(f"administrador {admin} created; now run `cuentas login {admin}`")
+    success(_("administrador {admin} created; now run `cuentas login {admin}`").format(admin=admin))
+
+
+def _has_users(rt, count_users) -> bool:  # noqa: ANN001
+    """Whether the database already has users; False when it has no schema yet (or none at all)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cuentas_cli.errors import CuentasError
+
+    try:
+        with rt.session() as session:
+            return count_users(session) > 0
+    except (CuentasError, SQLAlchemyError):
+        return False

@@ -9,6 +9,7 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, runtime
 from cuentas_cli.render import emit, info, success
+from cuentas_cli.i18n import _
 
 app = typer.Typer(
     help="Service tokens for cron and scripts (administrador only).\n\nExample: cuentas tokens create cron-recordatorios --user cobranzas",
@@ -34,7 +35,8 @@ def create(
     with rt.session(write=True) as session:
         token, row = users.create_token(session=session, actor=rt.actor(session), name=name, username=user, days=days)
     sys.stdout.write(token + "\n")
-    info(f"token {row.name} acts as {row.user}; it is shown only this once: set it as CUENTAS_TOKEN")
+    info(_("token {name} acts as {user}; it is shown only this once: set it as CUENTAS_TOKEN")
+         .format(name=row.name, user=row.user))
 
 
 @app.command("list")
@@ -62,4 +64,4 @@ def revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> No
     rt = runtime()
     with rt.session(write=True) as session:
         users.revoke_token(session=session, actor=rt.actor(session), name=name)
-    success(f"token {name} revoked")
+    success(_("token {name} revoked").format(name=name))

@@ -8,6 +8,7 @@ import typer
 
 from cuentas_cli.commands.common import FormatOpt, PasswordStdinOpt, read_password, runtime
 from cuentas_cli.render import emit, emit_record, success
+from cuentas_cli.i18n import _
 
 app = typer.Typer(help="Users and their roles (administrador only).\n\nExample: cuentas users add luis --role contador", no_args_is_help=True)
 
@@ -45,10 +46,10 @@ def add(
     rt = runtime()
     with rt.session() as session:
         users.check_can_manage(rt.actor(session))  # refused before a password is asked or read
-    password = read_password(from_stdin=password_stdin, prompt=f"Password for {name}", confirm=not password_stdin)
+    password = read_password(from_stdin=password_stdin, prompt=_("Password for {user}").format(user=name), confirm=not password_stdin)
     with rt.session(write=True) as session:
         info = users.add_user(session=session, actor=rt.actor(session), username=name, role=role, password=password, email=email)
-    success(f"user {info.username} added as {info.role}")
+    success(_("user {username} added as {role}").format(username=info.username, role=info.role))
 
 
 @app.command()
@@ -76,7 +77,7 @@ def set_role(name: NameArg, role: RoleArg) -> None:
     rt = runtime()
     with rt.session(write=True) as session:
         info = users.set_role(session=session, actor=rt.actor(session), username=name, role=role)
-    success(f"{info.username} is now {info.role}")
+    success(_("{username} is now {role}").format(username=info.username, role=info.role))
 
 
 @app.command()
@@ -90,7 +91,7 @@ def disable(name: NameArg) -> None:
     rt = runtime()
     with rt.session(write=True) as session:
         users.set_active(session=session, actor=rt.actor(session), username=name, active=False)
-    success(f"{name} disabled; their sessions and tokens are revoked")
+    success(_("{name} disabled; their sessions and tokens are revoked").format(name=name))
 
 
 @app.command()
@@ -104,4 +105,4 @@ def enable(name: NameArg) -> None:
     rt = runtime()
     with rt.session(write=True) as session:
         users.set_active(session=session, actor=rt.actor(session), username=name, active=True)
-    success(f"{name} enabled")
+    success(_("{name} enabled").format(name=name))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from cuentas_cli.errors import DatabaseBusy, DatabaseUnavailable, UsageError
 from cuentas_cli.rules.urls import redact
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -49,9 +50,12 @@ def sqlite_busy_timeout_ms() -> int:
     try:
         seconds = float(raw)
     except ValueError:
-        raise UsageError(f"{BUSY_TIMEOUT_ENV}={raw!r}: give the seconds to wait for another writer, e.g. 30") from None
+        raise UsageError(_("{BUSY_TIMEOUT_ENV}={raw!r}: give the seconds to wait for another writer, "
+                           "e.g. 30")
+                         .format(BUSY_TIMEOUT_ENV=BUSY_TIMEOUT_ENV, raw=raw)) from None
     if not 0 <= seconds <= 3600:
-        raise UsageError(f"{BUSY_TIMEOUT_ENV}={raw!r}: must be between 0 and 3600 seconds")
+        raise UsageError(_("{BUSY_TIMEOUT_ENV}={raw!r}: must be between 0 and 3600 seconds")
+                         .format(BUSY_TIMEOUT_ENV=BUSY_TIMEOUT_ENV, raw=raw))
     return int(seconds * 1000)
 
 
@@ -87,7 +91,8 @@ def get_engine(url: str, *, create: bool = False) -> "Engine":
             if not create:
                 from cuentas_cli.errors import NotFound
 
-                raise NotFound(f"no database at {path}; create it with `cuentas init` (or `cuentas db upgrade`)")
+                raise NotFound(_("no database at {path}; create it with `cuentas init` (or `cuentas db "
+                                 "upgrade`)").format(path=path))
             prepare_sqlite_file(path)
         engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_ms() / 1000})
 
@@ -195,8 +200,9 @@ def busy_error(url: str) -> DatabaseBusy:
     writer = current_writer(url)
     who = f" ({writer})" if writer else ""
     return DatabaseBusy(
-        f"busy: another cuentas command is writing{who}; waited {waited:g} s for it "
-        f"(set {BUSY_TIMEOUT_ENV}=SECONDS to wait longer); try again"
+        _("busy: another cuentas command is writing{who}; waited {waited:g} s for it (set "
+          "{BUSY_TIMEOUT_ENV}=SECONDS to wait longer); try again")
+        .format(who=who, waited=waited, BUSY_TIMEOUT_ENV=BUSY_TIMEOUT_ENV)
     )
 
 
@@ -204,7 +210,8 @@ def connection_error(url: str, exc: BaseException) -> DatabaseUnavailable | Data
     if is_sqlite(url) and is_busy(exc):
         return busy_error(url)
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return DatabaseUnavailable(f"cannot reach the database at {redact(url)}: {detail}")
+    return DatabaseUnavailable(_("cannot reach the database at {redact_url}: {detail}")
+                               .format(redact_url=redact(url), detail=detail))
 
 
 @contextmanager

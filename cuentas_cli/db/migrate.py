@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from cuentas_cli.db.migrations import HEAD_REVISION
 from cuentas_cli.errors import SchemaOutdated, ValidationError
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -63,7 +64,9 @@ def _run(engine: "Engine", action: str, target: str) -> None:
             if sqlite:
                 problems = conn.execute(text("PRAGMA foreign_key_check")).fetchall()
                 if problems:
-                    raise ValidationError(f"migration left {len(problems)} rows with broken foreign keys: {problems[:3]}")
+                    raise ValidationError(_("migration left {n_problems} rows with broken foreign keys: "
+                                            "{problems_3}")
+                                          .format(n_problems=len(problems), problems_3=problems[:3]))
         finally:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
@@ -87,7 +90,9 @@ def ensure_current(engine: "Engine") -> None:
     if revision == HEAD_REVISION:
         return
     if revision is None:
-        raise SchemaOutdated("the database has no cuentas schema yet; run `cuentas init` or `cuentas db upgrade`")
+        raise SchemaOutdated(_("the database has no cuentas schema yet; run `cuentas init` or `cuentas "
+                               "db upgrade`"))
     raise SchemaOutdated(
-        f"the database schema is at revision {revision}, this cuentas needs {HEAD_REVISION}; run `cuentas db upgrade`"
+        _("the database schema is at revision {revision}, this cuentas needs {HEAD_REVISION}; run "
+          "`cuentas db upgrade`").format(revision=revision, HEAD_REVISION=HEAD_REVISION)
     )

@@ -30,6 +30,7 @@ from cuentas_cli.exports.summary import Summary, summary
 from cuentas_cli.exports.tabular import Progress, count_rows, invoice_rows, reporting, write_csv, write_json
 from cuentas_cli.exports.xlsx import write_xlsx
 from cuentas_cli.ledger.listing import InvoiceFilter, invoice_conditions
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -56,9 +57,11 @@ def check_max_rows(fmt: str, max_rows: int | None) -> int:
     if max_rows is None:
         return MAX_ROWS
     if max_rows < 0:
-        raise UsageError(f"--max-rows {max_rows}: give 0 (list every invoice) or a positive number of rows")
+        raise UsageError(_("--max-rows {max_rows}: give 0 (list every invoice) or a positive number of "
+                           "rows").format(max_rows=max_rows))
     if fmt != "pdf":
-        raise UsageError(f"--max-rows applies to PDF exports only; a .{fmt} export always has every invoice")
+        raise UsageError(_("--max-rows applies to PDF exports only; a .{fmt} export always has every "
+                           "invoice").format(fmt=fmt))
     return max_rows
 
 
@@ -74,13 +77,15 @@ def export(*, session: "Session", actor: Actor | None, filters: InvoiceFilter, t
     export has written of how many (one COUNT first, only when it is given); a stream has none."""
     require(actor, "export")
     if fmt not in FORMATS:
-        raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise UsageError(_("unknown export format {fmt!r}; use one of {join_formats}")
+                         .format(fmt=fmt, join_formats=', '.join(FORMATS)))
     limit = check_max_rows(fmt, max_rows)
     conditions = invoice_conditions(session, today=today, filters=filters)
     buckets = buckets or [30, 60, 90, 120]
     if output is None:
         if fmt not in ("csv", "json") or stream is None:
-            raise UsageError("give --output FILE (.xlsx, .csv, .pdf, .json) or --format csv|json for standard output")
+            raise UsageError(_("give --output FILE (.xlsx, .csv, .pdf, .json) or --format csv|json for "
+                               "standard output"))
         rows = invoice_rows(session, conditions)
         count = write_csv(stream, rows, today) if fmt == "csv" else write_json(stream, rows, today)
         return ExportResult(None, fmt, count)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cuentas_cli.i18n import _
 from cuentas_cli.exports.summary import CASHFLOW_HEADERS, Summary
 from cuentas_cli.exports.tabular import COLUMNS, as_date, plain_values
 from cuentas_cli.textsafe import neutralise
@@ -38,8 +39,10 @@ def write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
     rate_fmt = workbook.add_format({"num_format": "0.0000"})
     pct_fmt = workbook.add_format({"num_format": "0.00"})
 
-    summary_ws = workbook.add_worksheet("Summary")
-    sheet = workbook.add_worksheet("Invoices")
+    # sheet names are for people (in the active language); headers stay the CSV's keys, which
+    # the import recognises on the way back in
+    summary_ws = workbook.add_worksheet(_("Summary"))
+    sheet = workbook.add_worksheet(_("Invoices"))
     names = [name for name, _ in COLUMNS]
     for index, name in enumerate(names):
         sheet.set_column(index, index, WIDTHS.get(name, 12))
@@ -112,16 +115,16 @@ def write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
     chart_col = len(CASHFLOW_HEADERS) + 1
     aging_chart = workbook.add_chart({"type": "column"})
     for col, name in ((1, "Por cobrar (CxC)"), (2, "Por pagar (CxP)")):
-        aging_chart.add_series({"name": name, "categories": ["Summary", top, 0, total_row - 1, 0],
-                                "values": ["Summary", top, col, total_row - 1, col]})
+        aging_chart.add_series({"name": name, "categories": [ws.name, top, 0, total_row - 1, 0],
+                                "values": [ws.name, top, col, total_row - 1, col]})
     aging_chart.set_title({"name": "Antigüedad de saldos"})
     aging_chart.set_y_axis({"num_format": "#,##0"})
     aging_chart.set_size({"width": CHART_WIDTH_PX, "height": CHART_HEIGHT_PX})
     ws.insert_chart(aging_title, chart_col, aging_chart)
     flow_chart = workbook.add_chart({"type": "column"})
     for col, name in ((1, "Cobros (CxC)"), (2, "Detracción (CxC)"), (3, "Pagos (CxP)")):
-        flow_chart.add_series({"name": name, "categories": ["Summary", cf_top, 0, cf_end, 0],
-                               "values": ["Summary", cf_top, col, cf_end, col]})
+        flow_chart.add_series({"name": name, "categories": [ws.name, cf_top, 0, cf_end, 0],
+                               "values": [ws.name, cf_top, col, cf_end, col]})
     flow_chart.set_title({"name": "Flujo de caja por semana"})
     flow_chart.set_y_axis({"num_format": "#,##0"})
     flow_chart.set_size({"width": CHART_WIDTH_PX, "height": CHART_HEIGHT_PX})

@@ -16,6 +16,7 @@ from typing import Any
 
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.imports import sources
+from cuentas_cli.i18n import _
 
 
 # Canonical field -> accepted headers (compared after normalise_header: no accents, lower case,
@@ -94,34 +95,45 @@ def load_mapping(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"--mapping: no file {path}") from None
+        raise UsageError(_("--mapping: no file {path}").format(path=path)) from None
     except IsADirectoryError:
-        raise UsageError(f"--mapping {path}: is a directory; give the TOML file") from None
+        raise UsageError(_("--mapping {path}: is a directory; give the TOML file").format(path=path)) from None
     except OSError as exc:  # unreadable, a name too long, a special file
-        raise UsageError(f"--mapping {path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+        raise UsageError(_("--mapping {path}: cannot read it ({exc_strerror_or_type_exc})")
+                         .format(path=path, exc_strerror_or_type_exc=exc.strerror or type(exc).__name__)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"--mapping {path.name}: not valid TOML ({sources.printable(str(exc))})") from None
+        raise ValidationError(_("--mapping {name}: not valid TOML ({sources_printable_str_ex})")
+                              .format(name=path.name, sources_printable_str_ex=sources.printable(str(exc)))) from None
     columns = data.get("columns", {})
     if not isinstance(columns, dict):
-        raise ValidationError(f"--mapping {path.name}: [columns] must be a table of field = \"header\"")
+        raise ValidationError(_("--mapping {name}: [columns] must be a table of field = \"header\"")
+                              .format(name=path.name))
     unknown = [k for k in columns if k not in FIELDS]
     if unknown:
-        raise ValidationError(f"--mapping {path.name}: unknown field(s) {', '.join(unknown)}; fields are: {', '.join(FIELDS)}")
+        raise ValidationError(_("--mapping {name}: unknown field(s) {join_unknown}; fields are: "
+                                "{join_fields}")
+                              .format(name=path.name, join_unknown=', '.join(unknown), join_fields=', '.join(FIELDS)))
     for name, target in columns.items():
         # bool is an int in Python: `party_doc = true` is not column 1
         if isinstance(target, bool) or not isinstance(target, (str, int)) or (isinstance(target, str) and not target.strip()):
-            raise ValidationError(f"--mapping {path.name}: {name} = {sources.printable(repr(target))[:40]}: give the column's "
-                                  "header as text (e.g. \"RUC\") or its number counting from 1")
+            raise ValidationError(_("--mapping {name}: {name2} = {sources_printable_repr_t}: give the "
+                                    "column's header as text (e.g. \"RUC\") or its number counting from 1")
+                                  .format(name=path.name, name2=name, sources_printable_repr_t=sources.printable(repr(target))[:40]))
     options = data.get("options", {})
     if not isinstance(options, dict):
-        raise ValidationError(f"--mapping {path.name}: [options] must be a table of option = value")
+        raise ValidationError(_("--mapping {name}: [options] must be a table of option = value")
+                              .format(name=path.name))
     allowed = {"kind", "date_format", "encoding", "delimiter", "sheet", "format"}
     bad = [k for k in options if k not in allowed]
     if bad:
-        raise ValidationError(f"--mapping {path.name}: unknown option(s) {', '.join(bad)}; options are: {', '.join(sorted(allowed))}")
+        raise ValidationError(_("--mapping {name}: unknown option(s) {join_bad}; options are: "
+                                "{join_sorted_allowed}")
+                              .format(name=path.name, join_bad=', '.join(bad), join_sorted_allowed=', '.join(sorted(allowed))))
     wrong = [k for k, v in options.items() if not isinstance(v, str)]
     if wrong:
-        raise ValidationError(f"--mapping {path.name}: option(s) {', '.join(wrong)} must be text (e.g. kind = \"cxc\")")
+        raise ValidationError(_("--mapping {name}: option(s) {join_wrong} must be text (e.g. kind = "
+                                "\"cxc\")")
+                              .format(name=path.name, join_wrong=', '.join(wrong)))
     return {"columns": columns, "options": options}
 
 
@@ -176,8 +188,9 @@ def _resolve_ambiguous(index: int, header: list[str], candidates: tuple[str, ...
         return by_neighbour[0]
     shown = ", ".join(sorted(values)[:6])
     raise ValidationError(
-        f"{_column_label(index, header)} could be {' or '.join(LABELS[n] for n in fits)}: its values ({shown}) do not say "
-        f"which; name it with --mapping FILE (e.g. [columns] {fits[0]} = {str(header[index]).strip()!r})"
+        _("{column_label_index_heade} could be {or_join_labels_n_for_n_i}: its values ({shown}) do not "
+          "say which; name it with --mapping FILE (e.g. [columns] {fits_0} = {str_header_index_strip!r})")
+        .format(column_label_index_heade=_column_label(index, header), or_join_labels_n_for_n_i=' or '.join(LABELS[n] for n in fits), shown=shown, fits_0=fits[0], str_header_index_strip=str(header[index]).strip())
     )
 
 
@@ -193,17 +206,22 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
         for name, target in mapping["columns"].items():
             if isinstance(target, int) and not isinstance(target, bool):
                 if not 1 <= target <= len(header):
-                    raise ValidationError(f"mapping: {name} = {target} but the file has {len(header)} columns")
+                    raise ValidationError(_("mapping: {name} = {target} but the file has {n_header} "
+                                            "columns")
+                                          .format(name=name, target=target, n_header=len(header)))
                 positions[name] = target - 1
                 continue
             wanted = sources.normalise_header(target)
             if wanted not in normalised:
                 found = ", ".join(sources.printable(str(h).strip()) for h in header if h and str(h).strip())
-                raise ValidationError(f"mapping: {name} = {target!r} is not a column of the file; found: {found}")
+                raise ValidationError(_("mapping: {name} = {target!r} is not a column of the file; "
+                                        "found: {found}")
+                                      .format(name=name, target=target, found=found))
             twice = [i for i, n in enumerate(normalised) if n == wanted]
             if len(twice) > 1:
-                raise ValidationError(f"mapping: {name} = {target!r} names {' and '.join(_column_label(i, header) for i in twice)}; "
-                                      "give the column's number instead")
+                raise ValidationError(_("mapping: {name} = {target!r} names {and_join_column_label_i}; "
+                                        "give the column's number instead")
+                                      .format(name=name, target=target, and_join_column_label_i=' and '.join(_column_label(i, header) for i in twice)))
             positions[name] = twice[0]
     taken = set(positions.values())
     fields_at: dict[int, str] = {}  # column -> the field its header names, when unambiguous
@@ -215,8 +233,9 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
         fields_at[index] = name
         if norm in first_of and name not in positions and index not in taken:
             raise ValidationError(
-                f"{_column_label(first_of[norm], header)} and {_column_label(index, header)} have the same header; "
-                "rename one, or say which to import with --mapping FILE"
+                _("{column_label_first_of_no} and {column_label_index_heade} have the same header; "
+                  "rename one, or say which to import with --mapping FILE")
+                .format(column_label_first_of_no=_column_label(first_of[norm], header), column_label_index_heade=_column_label(index, header))
             )
         first_of.setdefault(norm, index)
     for index, norm in enumerate(normalised):
@@ -250,7 +269,8 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
         found = ", ".join(sources.printable(str(h).strip()) for h in header if h and str(h).strip()) or "(no header)"
         hint = " (or pass --kind cxc|cxp)" if "kind" in missing else ""
         raise ValidationError(
-            f"missing required column(s): {expected}{hint}. Found: {found}. Use --mapping FILE to name them"
+            _("missing required column(s): {expected}{hint}. Found: {found}. Use --mapping FILE to name "
+              "them").format(expected=expected, hint=hint, found=found)
         )
     return positions, ignored
 
@@ -285,7 +305,7 @@ def direction_of(kind: str) -> str:
     value = sources.normalise_header(kind)
     direction = KIND_TO_DIRECTION.get(value)
     if direction is None:
-        raise UsageError(f"--kind {kind!r}: use cxc (receivables) or cxp (payables)")
+        raise UsageError(_("--kind {kind!r}: use cxc (receivables) or cxp (payables)").format(kind=kind))
     return direction
 
 

@@ -34,6 +34,7 @@ from cuentas_cli.imports.values import (
 from cuentas_cli.ledger.documents import (
     DECIMAL_STYLES,
     DETRACCION_THRESHOLD_CENTS,
+    MARK_NAMES,
     MAX_AMOUNT_DIGITS,
     AmountStyleError,
     amount_style,
@@ -47,11 +48,12 @@ from cuentas_cli.ledger.documents import (
     split_total,
 )
 from cuentas_cli.ledger.statuses import status_for
+from cuentas_cli.i18n import N_, _
 
 # Amounts whose decimal mark could be a point or a comma ("1.180") are read by the evidence of
 # the file's other amounts; this many rows from the top are looked at, never the whole file.
 DECIMAL_SCAN_ROWS = 10_000
-_DECIMAL_OPTIONS = "pass --decimal-comma or --decimal-point"
+_DECIMAL_OPTIONS = N_("pass --decimal-comma or --decimal-point")
 
 
 def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None]:
@@ -88,7 +90,7 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
                 found = exc.message
             rates[key] = found
         if isinstance(found, str):
-            raise RowError(column, "", f"empty and {found}")
+            raise RowError(column, "", _("empty and {found}").format(found=found))
         return found
 
     kind_cache: dict[str, str] = {}
@@ -112,12 +114,12 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
         if not value:
             if default_direction:
                 return default_direction
-            raise RowError(names[i_kind], raw, "empty: cxc (receivable) or cxp (payable)")
+            raise RowError(names[i_kind], raw, _("empty: cxc (receivable) or cxp (payable)"))
         found = kind_cache.get(value)
         if found is None:
             found = KIND_TO_DIRECTION.get(sources.normalise_header(value))
             if found is None:
-                raise RowError(names[i_kind], raw, "use cxc (receivable) or cxp (payable)")
+                raise RowError(names[i_kind], raw, _("use cxc (receivable) or cxp (payable)"))
             kind_cache[value] = found
         return found
 
@@ -199,8 +201,9 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
     # either (1.180) while nothing has shown it looks at the first DECIMAL_SCAN_ROWS rows.
     style = job.options.decimal
     if style is not None and style not in DECIMAL_STYLES:
-        raise UsageError(f"decimal style {style!r}: use --decimal-comma or --decimal-point")
-    style_why = f"as --decimal-{style} says" if style else ""
+        raise UsageError(_("decimal style {style!r}: use --decimal-comma or --decimal-point")
+                         .format(style=style))
+    style_why = _("as --decimal-{style} says").format(style=style) if style else ""
     point_fast = style == "point"  # the inline "1234.50" paths of convert() apply
     scanned = False
 
@@ -225,23 +228,25 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
             if style is None:
                 shown = amount_style(s)
                 if shown in DECIMAL_STYLES:
-                    decide(shown, f"as {s!r} shows")
+                    decide(shown, _("as {value!r} shows").format(value=s))
                 elif shown == "ambiguous" and not scanned:
                     scanned = True
                     found = _infer_decimal(job)
                     if found is not None:
-                        decide(found[0], f"as {found[2]!r} in row {found[1]} shows")
+                        decide(found[0], _("as {value!r} in row {row} shows").format(value=found[2], row=found[1]))
             prefix = f"{names[i]} {s!r}"
             try:
                 return parse_amount(s, field=names[i], allow_negative=True, decimal=style, currency=currency)
             except AmountStyleError as exc:
                 if exc.ambiguous and style is None:
-                    message = (f"{exc.reading}, and the first {DECIMAL_SCAN_ROWS:,} rows have no amount that "
-                               f"shows the decimal mark: {_DECIMAL_OPTIONS}")
+                    message = _("{reading}, and the first {rows:,} rows have no amount that shows the decimal "
+                                "mark: {options}").format(reading=exc.reading, rows=DECIMAL_SCAN_ROWS,
+                                                          options=_(_DECIMAL_OPTIONS))
                 else:
-                    detail = exc.message[len(prefix):].lstrip(": ").split(", but", 1)[0]
-                    message = (f"{detail}, but this file's amounts have a decimal {style} ({style_why}): "
-                               f"fix the value, or {_DECIMAL_OPTIONS}")
+                    detail = exc.detail
+                    message = _("{detail}, but this file's amounts have a decimal {style} ({why}): fix the "
+                                "value, or {options}").format(detail=detail, style=_(MARK_NAMES[style]), why=style_why,
+                                                              options=_(_DECIMAL_OPTIONS))
                 raise RowError(names[i], raw, message) from None
             except ValidationError as exc:
                 message = exc.message[len(prefix):].lstrip(": ") if exc.message.startswith(prefix) else exc.message
@@ -249,10 +254,12 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
         if raw is None:
             return None
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise RowError(names[i], raw, "is not an amount")
+            raise RowError(names[i], raw, _("is not an amount"))
         if isinstance(raw, int):
             if abs(raw) >= 10**MAX_AMOUNT_DIGITS:
-                raise RowError(names[i], raw, f"too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+                raise RowError(names[i], raw, _("too large (at most {MAX_AMOUNT_DIGITS} digits before "
+                                                "the decimals)")
+                                              .format(MAX_AMOUNT_DIGITS=MAX_AMOUNT_DIGITS))
             return raw * 100
         return float_cents(raw, names[i])
 
@@ -265,7 +272,7 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
         if found is None:
             found = currency_code(value)
             if found is None:
-                raise RowError(names[i_cur], raw, "use PEN (soles) or USD")
+                raise RowError(names[i_cur], raw, _("use PEN (soles) or USD"))
             cur_cache[value] = found
         return found
 
@@ -373,7 +380,9 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
                 due = date_of(cells, i_due)
                 fast_date[due_raw] = due
         if due < issued:
-            raise RowError(names[i_due], due_raw, f"due date {due.isoformat()} is before the issue date {issued.isoformat()}")
+            raise RowError(names[i_due], due_raw, _("due date {due_isoformat} is before the issue date "
+                                                    "{issued_isoformat}")
+                                                  .format(due_isoformat=due.isoformat(), issued_isoformat=issued.isoformat()))
         if i_cur is None:
             currency = "PEN"
         else:
@@ -410,11 +419,11 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
         if (total is not None and total < 0) or (base is not None and base < 0) or (igv is not None and igv < 0):
             if doc_type != "07":
                 raise RowError(total_col, cells[i_total] if i_total is not None else cells[i_base],
-                               "negative amount on a document that is not a nota de crédito (07)")
+                               _("negative amount on a document that is not a nota de crédito (07)"))
             total, base, igv = (None if v is None else -v for v in (total, base, igv))
         if total is None:
             if base is None or igv is None:
-                raise RowError(total_col, "", "empty: give the total (or the base and the IGV)")
+                raise RowError(total_col, "", _("empty: give the total (or the base and the IGV)"))
             total = base + igv
         if total <= 0 or total >= 10**15:
             raise RowError(total_col, cells[i_total] if i_total is not None else "",
@@ -424,15 +433,17 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
                 igv = total - base
             elif abs(base + igv - total) > 1:
                 raise RowError(total_col, cells[i_total] if i_total is not None else "",
-                               f"total {total / 100:.2f} is not base {base / 100:.2f} + IGV {igv / 100:.2f}")
+                               _("total {total_100:.2f} is not base {base_100:.2f} + IGV {igv_100:.2f}")
+                               .format(total_100=total / 100, base_100=base / 100, igv_100=igv / 100))
         elif igv is not None:
             base = total - igv
         else:
             base, igv, total = split_total(total=total, base=None, igv=None)  # the shared 18% derivation
         if base < 0 or igv < 0:  # e.g. a base above the total: the IGV would come out negative
             raise RowError(total_col, cells[i_total] if i_total is not None else "",
-                           f"total {total / 100:.2f} cannot be base {base / 100:.2f} + IGV {igv / 100:.2f}: "
-                           "neither can be negative")
+                           _("total {total_100:.2f} cannot be base {base_100:.2f} + IGV {igv_100:.2f}: "
+                             "neither can be negative")
+                           .format(total_100=total / 100, base_100=base / 100, igv_100=igv / 100))
         rate = 10000 if currency == "PEN" else rate_of(cells, currency, issued)
         det_bp = det_cents = None
         if i_det is not None:
@@ -449,7 +460,8 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
                     rtype = check_doc_type(rtype_raw or "01")
                     ref = (rtype, rserie.upper(), check_numero(rnum))
                 except ValidationError as exc:
-                    raise RowError(names[i_rnum], rnum, f"reference: {exc.message}") from None
+                    raise RowError(names[i_rnum], rnum, _("reference: {message}")
+                                                        .format(message=exc.message)) from None
         status = status_cache.get(due)
         if status is None:
             status = status_for(total_cents=1, adjust_cents=0, paid_cents=0, due_date=due, today=today, current="PENDIENTE")

@@ -45,6 +45,7 @@ from cuentas_cli.imports.notes import NOTE_TYPES, Notes
 from cuentas_cli.imports.parties import PartyResolver
 from cuentas_cli.imports.updates import Updates
 from cuentas_cli.imports.values import DateReader, RowError
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -67,7 +68,8 @@ def check_permissions(actor: Actor | None, options: Options) -> None:
     the first unknown RUC/DNI, before anything is written."""
     require(actor, "invoices.create")
     if options.on_duplicate not in ON_DUPLICATE:
-        raise UsageError(f"--on-duplicate {options.on_duplicate!r}: use skip, update or error")
+        raise UsageError(_("--on-duplicate {on_duplicate!r}: use skip, update or error")
+                         .format(on_duplicate=options.on_duplicate))
     if options.on_duplicate == "update":
         require(actor, "invoices.edit")
 
@@ -87,7 +89,8 @@ def import_file(
     check_permissions(actor, options)
     started = time.perf_counter()
     if options.partial and options.errors_path is None:
-        raise UsageError("--partial needs --errors FILE: the rejected rows are written there to fix and re-import")
+        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
+                           "and re-import"))
     sources.check_input(path)
     mapping = load_mapping(options.mapping_path) if options.mapping_path else None
     mopts = mapping["options"] if mapping else {}
@@ -103,7 +106,8 @@ def import_file(
     book = None
     if fmt == "ple" and options.format == "ple" and not sources.PLE_NAME.match(path.name):
         if not kind_default:
-            raise UsageError("--format ple with a file not named as SUNAT names PLE files: say --kind cxc (ventas 14.1) or --kind cxp (compras 8.1)")
+            raise UsageError(_("--format ple with a file not named as SUNAT names PLE files: say --kind "
+                               "cxc (ventas 14.1) or --kind cxp (compras 8.1)"))
         book = "ventas" if direction_of(kind_default) == "receivable" else "compras"
     source = sources.open_source(path, fmt, known=known_header, encoding=encoding, delimiter=delimiter,
                                  sheet=options.sheet or mopts.get("sheet"), book=book)
@@ -114,7 +118,9 @@ def import_file(
         if date_format:
             order = DATE_FORMATS.get(date_format.strip()) or DATE_FORMATS.get(date_format.strip().lower())
             if order is None:
-                raise UsageError(f"--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD")
+                raise UsageError(_("--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or "
+                                   "YYYY-MM-DD")
+                                 .format(date_format=date_format))
         elif source.fixed_date_format:
             order = "dmy"
         result = ImportResult(file=path.name, sha256=_sha256(path), format=source.format, dry_run=options.dry_run,
@@ -128,8 +134,9 @@ def import_file(
             first = result.errors[0].line() if result.errors else ""
             where = f"; all of them in {options.errors_path}" if options.errors_path else "; pass --errors FILE for the full list"
             raise ImportRejected(
-                f"{job.all_errors_count} row error(s) in {path.name}; nothing was imported (first: {first}){where}. "
-                "Fix the file, or import the valid rows with --partial --errors FILE",
+                _("{all_errors_count} row error(s) in {name}; nothing was imported (first: "
+                  "{first}){where}. Fix the file, or import the valid rows with --partial --errors FILE")
+                .format(all_errors_count=job.all_errors_count, name=path.name, first=first, where=where),
                 result,
             )
         audit.record(

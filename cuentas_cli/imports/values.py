@@ -19,6 +19,7 @@ from cuentas_cli.imports.columns import LABELS, PARTY_DOC_TYPES, cell_text
 from cuentas_cli.ledger.documents import MAX_AMOUNT_DIGITS
 from cuentas_cli.rules.dates import MAX_YEAR, MIN_YEAR, check_year
 from cuentas_cli.rules.identity import validate_ruc
+from cuentas_cli.i18n import _
 
 _SLASH_DATE = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ].*)?")
@@ -49,12 +50,14 @@ def float_cents(value: float, column: str) -> int:
     # A number cell in Excel is a binary double: 1180.4 arrives as 1180.4000000000001. Accept it
     # when it is within a millionth of a céntimo value; anything else has more than 2 decimals.
     if value != value or value in (float("inf"), float("-inf")):
-        raise RowError(column, value, "is not an amount")
+        raise RowError(column, value, _("is not an amount"))
     if abs(value) >= 10**MAX_AMOUNT_DIGITS:
-        raise RowError(column, value, f"too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+        raise RowError(column, value, _("too large (at most {MAX_AMOUNT_DIGITS} digits before the "
+                                        "decimals)")
+                                      .format(MAX_AMOUNT_DIGITS=MAX_AMOUNT_DIGITS))
     cents = round(value * 100)
     if abs(value * 100 - cents) > 1e-4:
-        raise RowError(column, value, "at most 2 decimals")
+        raise RowError(column, value, _("at most 2 decimals"))
     return int(cents)
 
 
@@ -83,7 +86,8 @@ class DateReader:
             try:
                 check_year(found)
             except ValidationError:
-                return RowError(column, raw, f"is outside the years {MIN_YEAR}-{MAX_YEAR}")
+                return RowError(column, raw, _("is outside the years {MIN_YEAR}-{MAX_YEAR}")
+                                             .format(MIN_YEAR=MIN_YEAR, MAX_YEAR=MAX_YEAR))
         return found
 
     def _read(self, value: Any, column: str, raw: Any) -> date | RowError:
@@ -95,13 +99,13 @@ class DateReader:
             return _excel_serial(value, column, raw)
         text = cell_text(value)
         if not text:
-            return RowError(column, raw, "empty: every invoice needs this date")
+            return RowError(column, raw, _("empty: every invoice needs this date"))
         iso = _ISO_DATE.fullmatch(text)
         if iso:
             try:
                 return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
             except ValueError:
-                return RowError(column, raw, "is not a valid date (YYYY-MM-DD)")
+                return RowError(column, raw, _("is not a valid date (YYYY-MM-DD)"))
         match = _SLASH_DATE.match(text)
         if match:
             if self.date_order is None:
@@ -109,15 +113,16 @@ class DateReader:
             a, b, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
             day, month = (a, b) if self.date_order != "mdy" else (b, a)
             if self.date_order == "iso":
-                return RowError(column, raw, "is not YYYY-MM-DD as --date-format says")
+                return RowError(column, raw, _("is not YYYY-MM-DD as --date-format says"))
             try:
                 return date(year, month, day)
             except ValueError:
                 fmt = "DD/MM/YYYY" if self.date_order != "mdy" else "MM/DD/YYYY"
-                return RowError(column, raw, f"is not a valid date as {fmt}")
+                return RowError(column, raw, _("is not a valid date as {fmt}").format(fmt=fmt))
         if _EXCEL_SERIAL.match(text):
             return _excel_serial(float(text), column, raw)
-        return RowError(column, raw, "is not a date: use YYYY-MM-DD, DD/MM/YYYY (with --date-format if ambiguous) or an Excel date")
+        return RowError(column, raw, _("is not a date: use YYYY-MM-DD, DD/MM/YYYY (with --date-format if "
+                                       "ambiguous) or an Excel date"))
 
 
     def _infer_date_order(self) -> str:
@@ -143,16 +148,17 @@ class DateReader:
                 break
         if dmy_at and mdy_at:
             raise ValidationError(
-                f"dates disagree: row {dmy_at[0]} has {dmy_at[1]} (DD/MM/YYYY) but row {mdy_at[0]} has {mdy_at[1]} (MM/DD/YYYY); "
-                "fix the file or pass --date-format"
+                _("dates disagree: row {dmy_at_0} has {dmy_at_1} (DD/MM/YYYY) but row {mdy_at_0} has "
+                  "{mdy_at_1} (MM/DD/YYYY); fix the file or pass --date-format")
+                .format(dmy_at_0=dmy_at[0], dmy_at_1=dmy_at[1], mdy_at_0=mdy_at[0], mdy_at_1=mdy_at[1])
             )
         if dmy_at:
             return "dmy"
         if mdy_at:
             return "mdy"
         raise ValidationError(
-            "ambiguous dates: every date like 03/04/2026 could be DD/MM/YYYY or MM/DD/YYYY; "
-            "pass --date-format DD/MM/YYYY (or MM/DD/YYYY)"
+            _("ambiguous dates: every date like 03/04/2026 could be DD/MM/YYYY or MM/DD/YYYY; pass "
+              "--date-format DD/MM/YYYY (or MM/DD/YYYY)")
         )
 
 
@@ -167,17 +173,20 @@ def currency_code(value: str) -> str | None:
 
 def check_party_doc(declared: str, doc: str, column: str, raw: Any) -> tuple[str, str] | RowError:
     if not doc:
-        return RowError(column, raw, "empty: every invoice needs the RUC or DNI of its client or supplier")
+        return RowError(column, raw, _("empty: every invoice needs the RUC or DNI of its client or "
+                                       "supplier"))
     kind = PARTY_DOC_TYPES.get(declared.strip().lower()) if declared else None
     if declared and kind is None:
-        return RowError(LABELS["party_doc_type"], declared, "identity document type: use 6 (RUC), 1 (DNI), 4, 7, A or 0")
+        return RowError(LABELS["party_doc_type"], declared, _("identity document type: use 6 (RUC), 1 "
+                                                              "(DNI), 4, 7, A or 0"))
     if kind is None:
         if len(doc) == 11 and doc.isdigit():
             kind = "6"
         elif len(doc) == 8 and doc.isdigit():
             kind = "1"
         else:
-            return RowError(column, raw, "is not a RUC (11 digits) or a DNI (8 digits); add a tipo_doc_identidad column for other documents")
+            return RowError(column, raw, _("is not a RUC (11 digits) or a DNI (8 digits); add a "
+                                           "tipo_doc_identidad column for other documents"))
     if kind == "6":
         try:
             validate_ruc(doc)
@@ -185,9 +194,9 @@ def check_party_doc(declared: str, doc: str, column: str, raw: Any) -> tuple[str
             return RowError(column, raw, exc.message.split(": ", 1)[-1])
     elif kind == "1":
         if len(doc) != 8 or not doc.isdigit():
-            return RowError(column, raw, "DNI must be 8 digits")
+            return RowError(column, raw, _("DNI must be 8 digits"))
     elif not doc.isalnum() or len(doc) > 15:
-        return RowError(column, raw, "document number: letters and digits, at most 15")
+        return RowError(column, raw, _("document number: letters and digits, at most 15"))
     return kind, doc.upper()
 
 
@@ -198,16 +207,16 @@ def detraccion_bp(raw: Any, column: str) -> int | None:
     try:
         pct = Decimal(value)
     except InvalidOperation:
-        raise RowError(column, raw, "is not a percentage (e.g. 12)") from None
+        raise RowError(column, raw, _("is not a percentage (e.g. 12)")) from None
     if not pct.is_finite() or pct <= 0 or pct > 100 or pct != pct.quantize(Decimal("0.01")):
-        raise RowError(column, raw, "is not a percentage from 0.01 to 100 (e.g. 12)")
+        raise RowError(column, raw, _("is not a percentage from 0.01 to 100 (e.g. 12)"))
     return int(pct * 100)
 
 
 def _excel_serial(value: float, column: str, raw: Any) -> date | RowError:
     if value != int(value) or not 1 <= value <= 2_958_465:
-        return RowError(column, raw, "is not a date (an Excel date is a whole day number)")
+        return RowError(column, raw, _("is not a date (an Excel date is a whole day number)"))
     if not 20_000 <= value <= 80_000:
-        return RowError(column, raw, "is not a plausible Excel date (1954-2119)")
+        return RowError(column, raw, _("is not a plausible Excel date (1954-2119)"))
     return _EXCEL_EPOCH + timedelta(days=int(value))
 

@@ -26,6 +26,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import _
 
 PASSWORD_SECRET = "smtp-password"
 PASSWORD_FILE_ENV = "CUENTAS_SMTP_PASSWORD_FILE"
@@ -60,10 +61,12 @@ def read_secret(name: str, file_env: str) -> str | None:
         return None
     path = Path(path_text).expanduser()
     if not path.exists():
-        raise ValidationError(f"{file_env} names {path}, which does not exist")
+        raise ValidationError(_("{file_env} names {path}, which does not exist")
+                              .format(file_env=file_env, path=path))
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise ValidationError(f"{file_env}: {path} has mode {mode:o}; it must be 0600 (chmod 600 {path})")
+        raise ValidationError(_("{file_env}: {path} has mode {mode:o}; it must be 0600 (chmod 600 {path})")
+                              .format(file_env=file_env, path=path, mode=mode))
     return path.read_text(encoding="utf-8").rstrip("\r\n") or None
 
 
@@ -88,13 +91,16 @@ class SmtpSettings:
     def check(self) -> None:
         """Refuse a configuration that cannot or must not be used, naming the fix."""
         if not self.host:
-            raise ValidationError("smtp.host is not set: `cuentas settings set smtp.host smtp.empresa.pe`")
+            raise ValidationError(_("smtp.host is not set: `cuentas settings set smtp.host "
+                                    "smtp.empresa.pe`"))
         if not self.from_addr:
-            raise ValidationError("smtp.from is not set: `cuentas settings set smtp.from cobranzas@empresa.pe`")
+            raise ValidationError(_("smtp.from is not set: `cuentas settings set smtp.from "
+                                    "cobranzas@empresa.pe`"))
         if self.user and self.security == "none" and self.host.lower() not in LOOPBACK_HOSTS:
             raise ValidationError(
-                f"smtp.security is none: refusing to send the SMTP password unencrypted to {self.host}; "
-                "use `cuentas settings set smtp.security starttls` (or ssl)"
+                _("smtp.security is none: refusing to send the SMTP password unencrypted to {host}; use "
+                  "`cuentas settings set smtp.security starttls` (or ssl)")
+                .format(host=self.host)
             )
 
 
@@ -144,8 +150,9 @@ class SmtpConnection:
             password = self._password()
             if not password:
                 raise ValidationError(
-                    "no SMTP password: run `cuentas settings secret set smtp-password` (or, where no keyring "
-                    f"works, put it in a 0600 file and set {PASSWORD_FILE_ENV} to its path)"
+                    _("no SMTP password: run `cuentas settings secret set smtp-password` (or, where no "
+                      "keyring works, put it in a 0600 file and set {PASSWORD_FILE_ENV} to its path)")
+                    .format(PASSWORD_FILE_ENV=PASSWORD_FILE_ENV)
                 )
         try:
             if s.security == "ssl":

@@ -7,6 +7,7 @@ turned into one message that names the alternatives.
 from __future__ import annotations
 
 from cuentas_cli.errors import CuentasError, ExitCode
+from cuentas_cli.i18n import _
 
 SERVICE = "cuentas"
 
@@ -25,11 +26,12 @@ def _call(fn_name: str, *args: str) -> str | None:
         return None
     except KeyringError as exc:
         raise KeyringUnavailable(
-            f"no usable OS keyring ({type(exc).__name__}: {exc}); use CUENTAS_TOKEN with a service token "
-            "(`cuentas tokens create`) or `cuentas login --session-file PATH`"
+            _("no usable OS keyring ({__name__}: {exc}); use CUENTAS_TOKEN with a service token "
+              "(`cuentas tokens create`) or `cuentas login --session-file PATH`")
+            .format(__name__=type(exc).__name__, exc=exc)
         ) from None
     except RuntimeError as exc:  # some backends raise plain RuntimeError when locked or absent
-        raise KeyringUnavailable(f"the OS keyring failed: {exc}") from None
+        raise KeyringUnavailable(_("the OS keyring failed: {exc}").format(exc=exc)) from None
 
 
 def get_secret(name: str) -> str | None:

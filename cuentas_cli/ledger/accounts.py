@@ -16,6 +16,7 @@ from cuentas_cli.ledger.listing import InvoiceFilter, list_invoices
 from cuentas_cli.parties.records import PartyRow, aware, normalise_kind, row_values
 from cuentas_cli.parties.service import find_party, get_party
 from cuentas_cli.rules.identity import doc_type_label
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -71,7 +72,7 @@ def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: d
     if estado and estado.strip():
         query = query.where(func.upper(Party.sunat_estado).startswith(estado.strip().upper(), autoescape=True))
     if limit is not None and limit < 1:
-        raise ValidationError("--limit: give a number of rows, 1 or more")
+        raise ValidationError(_("--limit: give a number of rows, 1 or more"))
     if not with_overdue:
         query = query.order_by(Party.name, Party.id)
         if limit:

@@ -10,6 +10,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import N_, _
 
 DOC_TYPES = {"01": "factura", "03": "boleta", "07": "nota de crédito", "08": "nota de débito"}
 NOTE_TYPES = ("07", "08")
@@ -29,7 +30,9 @@ _SERIE_PAPER = re.compile(r"^\d{4}$")
 def check_doc_type(doc_type: str) -> str:
     value = doc_type.strip().zfill(2)
     if value not in DOC_TYPES:
-        raise ValidationError(f"document type {doc_type!r}: use 01 (factura), 03 (boleta), 07 (nota de crédito) or 08 (nota de débito)")
+        raise ValidationError(_("document type {doc_type!r}: use 01 (factura), 03 (boleta), 07 (nota de "
+                                "crédito) or 08 (nota de débito)")
+                              .format(doc_type=doc_type))
     return value
 
 
@@ -38,16 +41,20 @@ def check_serie(doc_type: str, serie: str) -> str:
     if _SERIE_PAPER.match(value) or _SERIE_ELECTRONIC[doc_type].match(value):
         return value
     examples = {"01": "F001", "03": "B001", "07": "F001 or B001", "08": "F001 or B001"}[doc_type]
-    raise ValidationError(f"serie {serie!r} does not fit a {DOC_TYPES[doc_type]}: expected e.g. {examples}, or 4 digits for paper")
+    raise ValidationError(_("serie {serie!r} does not fit a {doc_types_doc_type}: expected e.g. "
+                            "{examples}, or 4 digits for paper")
+                          .format(serie=serie, doc_types_doc_type=DOC_TYPES[doc_type], examples=examples))
 
 
 def check_numero(numero: str | int) -> int:
     text = str(numero).strip()
     if not re.fullmatch(r"[0-9]+", text):
-        raise ValidationError(f"número {numero!r}: must be a whole number from 1 to {MAX_NUMERO:,}")
+        raise ValidationError(_("número {numero!r}: must be a whole number from 1 to {MAX_NUMERO:,}")
+                              .format(numero=numero, MAX_NUMERO=MAX_NUMERO))
     value = int(text)  # leading zeros are not significant: F001-00000123 is F001-123
     if not 1 <= value <= MAX_NUMERO:
-        raise ValidationError(f"número {numero!r}: must be from 1 to {MAX_NUMERO:,}")
+        raise ValidationError(_("número {numero!r}: must be from 1 to {MAX_NUMERO:,}")
+                              .format(numero=numero, MAX_NUMERO=MAX_NUMERO))
     return value
 
 
@@ -55,7 +62,7 @@ def split_document(text: str) -> tuple[str, int]:
     """'F001-123' -> ('F001', 123)."""
     serie, sep, numero = text.strip().upper().partition("-")
     if not sep:
-        raise ValidationError(f"document {text!r}: expected SERIE-NUMERO, e.g. F001-123")
+        raise ValidationError(_("document {text!r}: expected SERIE-NUMERO, e.g. F001-123").format(text=text))
     return serie, check_numero(numero)
 
 
@@ -79,15 +86,17 @@ _RATE = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
 _DIGITS = frozenset("0123456789")
 _GROUPED = {".": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+"), ",": re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")}
 _AMBIGUOUS_INT = re.compile(r"[1-9][0-9]{0,2}")
-CURRENCY_NAMES = {"PEN": "soles (S/)", "USD": "dollars (US$)"}
+CURRENCY_NAMES = {"PEN": N_("soles (S/)"), "USD": N_("dollars (US$)")}
+MARK_NAMES = {"point": N_("point"), "comma": N_("comma")}
 
 
 class AmountStyleError(ValidationError):
     """An amount whose decimal mark is ambiguous, or contradicts the style it is read with."""
 
-    def __init__(self, message: str, *, ambiguous: bool, reading: str = "") -> None:
+    def __init__(self, message: str, *, ambiguous: bool, reading: str = "", detail: str = "") -> None:
         super().__init__(message)
         self.ambiguous = ambiguous
+        self.detail = detail  # for a contradiction: how the value is written ("written with a decimal comma")
         self.reading = reading  # for an ambiguous value: its two readings ("could be 1180 (...) or 1.18 (...)")
 
 
@@ -175,23 +184,28 @@ def parse_amount(text: str | int | Decimal, *, field: str = "amount", allow_nega
     AmountStyleError. With `currency`, a symbol naming another currency ('US$ 10' for PEN) is an
     error. At most 2 decimals and MAX_AMOUNT_DIGITS integer digits; no exponents, NaN or infinity."""
     if isinstance(text, bool):
-        raise ValidationError(f"{field} {text!r} is not an amount")
+        raise ValidationError(_("{field} {text!r} is not an amount").format(field=field, text=text))
     if isinstance(text, int):
         if abs(text) >= 10 ** MAX_AMOUNT_DIGITS:
-            raise ValidationError(f"{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+            raise ValidationError(_("{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits "
+                                    "before the decimals)")
+                                  .format(field=field, text=text, MAX_AMOUNT_DIGITS=MAX_AMOUNT_DIGITS))
         cents = text * 100
     elif isinstance(text, Decimal):
         if not text.is_finite():
-            raise ValidationError(f"{field} {text!r} is not an amount")
+            raise ValidationError(_("{field} {text!r} is not an amount").format(field=field, text=text))
         if abs(text) >= 10 ** MAX_AMOUNT_DIGITS:
-            raise ValidationError(f"{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+            raise ValidationError(_("{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits "
+                                    "before the decimals)")
+                                  .format(field=field, text=text, MAX_AMOUNT_DIGITS=MAX_AMOUNT_DIGITS))
         if text != text.quantize(Decimal("0.01")):
-            raise ValidationError(f"{field} {text!r}: at most 2 decimals")
+            raise ValidationError(_("{field} {text!r}: at most 2 decimals").format(field=field, text=text))
         cents = int(text * 100)
     else:
         cents = _parse_amount_text(str(text), field=field, decimal=decimal, currency=currency)
     if cents < 0 and not allow_negative:
-        raise ValidationError(f"{field} {text!r}: must be greater than zero")
+        raise ValidationError(_("{field} {text!r}: must be greater than zero")
+                              .format(field=field, text=text))
     return cents
 
 
@@ -200,35 +214,45 @@ def _parse_amount_text(text: str, *, field: str, decimal: str | None, currency: 
         raise ValueError(f"decimal style {decimal!r}")
     symbol, negative, body = _split_symbol(text)
     if not body:
-        raise ValidationError(f"{field} {text!r} is not an amount")
+        raise ValidationError(_("{field} {text!r} is not an amount").format(field=field, text=text))
     try:
         style, whole, frac = _number_style(body)
     except ValueError:
-        raise ValidationError(f"{field} {text!r} is not an amount: write digits with a decimal point or comma, "
-                              "e.g. 1180.50, 1,180.50 or 1.180,50") from None
+        raise ValidationError(_("{field} {text!r} is not an amount: write digits with a decimal point or "
+                                "comma, e.g. 1180.50, 1,180.50 or 1.180,50")
+                              .format(field=field, text=text)) from None
     if symbol is not None and currency is not None and symbol != currency.upper():
-        raise ValidationError(f"{field} {text!r} is in {CURRENCY_NAMES[symbol]}, but the document is in "
-                              f"{CURRENCY_NAMES.get(currency.upper(), currency)}")
+        raise ValidationError(_("{field} {text!r} is in {currency_names_symbol}, but the document is in "
+                                "{currency_names_get_curre}")
+                              .format(field=field, text=text, currency_names_symbol=_(CURRENCY_NAMES[symbol]),
+                                      currency_names_get_curre=_(CURRENCY_NAMES.get(currency.upper(), currency))))
     if style == "ambiguous":
         mark = body[len(whole)]
         if decimal is None and frac[2:].strip("0"):
-            raise AmountStyleError(f"{field} {text!r}: at most 2 decimals (if the {'point' if mark == '.' else 'comma'} "
-                                   f"separates thousands, write {int(whole + frac)})", ambiguous=True,
+            raise AmountStyleError(_("{field} {text!r}: at most 2 decimals (if the "
+                                     "{point_if_mark_else_comma} separates thousands, write "
+                                     "{int_whole_frac})")
+                                   .format(field=field, text=text, point_if_mark_else_comma=_(MARK_NAMES['point' if mark == '.' else 'comma']), int_whole_frac=int(whole + frac)), ambiguous=True,
                                    reading=_readings(whole, frac, mark))
         if decimal is None:
             reading = _readings(whole, frac, mark)
-            raise AmountStyleError(f"{field} {text!r}: {reading}; write it with its decimals (1,180.00 or 1.180,00) "
-                                   "or without a separator (1180)", ambiguous=True, reading=reading)
+            raise AmountStyleError(_("{field} {text!r}: {reading}; write it with its decimals (1,180.00 "
+                                     "or 1.180,00) or without a separator (1180)")
+                                   .format(field=field, text=text, reading=reading), ambiguous=True, reading=reading)
         if _MARK[decimal] != mark:  # the mark is this style's thousands separator
             whole, frac = whole + frac, ""
     elif style is not None and decimal is not None and style != decimal:
-        raise AmountStyleError(f"{field} {text!r}: written with a decimal {style}, but the amounts are read with "
-                               f"a decimal {decimal}", ambiguous=False)
+        written = _("written with a decimal {style}").format(style=_(MARK_NAMES[style]))
+        raise AmountStyleError(_("{field} {text!r}: {written}, but the amounts are read with a decimal {decimal}")
+                               .format(field=field, text=text, written=written, decimal=_(MARK_NAMES[decimal])),
+                               ambiguous=False, detail=written)
     whole = whole.lstrip("0")
     if len(whole) > MAX_AMOUNT_DIGITS:
-        raise ValidationError(f"{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits before the decimals)")
+        raise ValidationError(_("{field} {text!r}: too large (at most {MAX_AMOUNT_DIGITS} digits before "
+                                "the decimals)")
+                              .format(field=field, text=text, MAX_AMOUNT_DIGITS=MAX_AMOUNT_DIGITS))
     if frac[2:].strip("0"):
-        raise ValidationError(f"{field} {text!r}: at most 2 decimals")
+        raise ValidationError(_("{field} {text!r}: at most 2 decimals").format(field=field, text=text))
     cents = int(whole or "0") * 100 + int((frac + "00")[:2])
     return -cents if negative else cents
 
@@ -239,12 +263,13 @@ def parse_rate(text: str | Decimal, *, field: str = "exchange rate") -> int:
     1000 and has no thousands, so the comma can only be the decimal mark."""
     raw = str(text).strip()
     if not _RATE.fullmatch(raw):
-        raise ValidationError(f"{field} {text!r} is not a number")
+        raise ValidationError(_("{field} {text!r} is not a number").format(field=field, text=text))
     value = Decimal(raw.replace(",", "."))
     if not value.is_finite() or value <= 0 or value > 1000:
-        raise ValidationError(f"{field} {text!r}: must be a positive rate like 3.739")
+        raise ValidationError(_("{field} {text!r}: must be a positive rate like 3.739")
+                              .format(field=field, text=text))
     if value != value.quantize(Decimal("0.0001")):
-        raise ValidationError(f"{field} {text!r}: at most 4 decimals")
+        raise ValidationError(_("{field} {text!r}: at most 4 decimals").format(field=field, text=text))
     return int(value * 10000)
 
 
@@ -253,14 +278,16 @@ def split_total(*, total: int | None, base: int | None, igv: int | None, taxed: 
     taxed invoice, base and IGV are derived at 18%."""
     if total is None:
         if base is None or igv is None:
-            raise ValidationError("give the total (or both the base and the IGV)")
+            raise ValidationError(_("give the total (or both the base and the IGV)"))
         total = base + igv
     if total <= 0:
-        raise ValidationError("the total must be greater than zero")
+        raise ValidationError(_("the total must be greater than zero"))
     if base is not None and igv is not None:
         if abs(base + igv - total) > 1:
             raise ValidationError(
-                f"total {total / 100:.2f} is not base {base / 100:.2f} + IGV {igv / 100:.2f} (= {(base + igv) / 100:.2f})"
+                _("total {total_100:.2f} is not base {base_100:.2f} + IGV {igv_100:.2f} (= "
+                  "{base_igv_100:.2f})")
+                .format(total_100=total / 100, base_100=base / 100, igv_100=igv / 100, base_igv_100=(base + igv) / 100)
             )
         return base, igv, total
     if base is not None:

@@ -17,6 +17,7 @@ from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger.documents import parse_rate
 from cuentas_cli.parties.lookup import open_provider
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -44,8 +45,9 @@ def sell_rate_e4(session: "Session", *, on: date, currency: str = "USD") -> int:
     ).first()
     if row is None:
         raise ValidationError(
-            f"no {currency} exchange rate on or before {on.isoformat()}; record one with "
-            f"`cuentas fx set {on.isoformat()} 3.750` or `cuentas fx fetch --date {on.isoformat()}`, or pass --rate"
+            _("no {currency} exchange rate on or before {on_isoformat}; record one with `cuentas fx set "
+              "{on_isoformat} 3.750` or `cuentas fx fetch --date {on_isoformat}`, or pass --rate")
+            .format(currency=currency, on_isoformat=on.isoformat())
         )
     return row.sell_e4
 
@@ -76,7 +78,9 @@ def _row(rate: "ExchangeRate") -> RateRow:
 def check_currency(currency: str) -> str:
     value = currency.strip().upper()
     if value not in FOREIGN_CURRENCIES:
-        raise ValidationError(f"currency {currency!r}: rates are kept for {', '.join(FOREIGN_CURRENCIES)} (PEN is 1)")
+        raise ValidationError(_("currency {currency!r}: rates are kept for {join_foreign_currencies} "
+                                "(PEN is 1)")
+                              .format(currency=currency, join_foreign_currencies=', '.join(FOREIGN_CURRENCIES)))
     return value
 
 
@@ -95,10 +99,11 @@ def list_rates(*, session: "Session", actor: Actor | None, currency: str = "USD"
     if date_to:
         query = query.where(ExchangeRate.rate_date <= date_to)
     if date_from and date_to and date_from > date_to:
-        raise ValidationError(f"--from {date_from} is after --to {date_to}")
+        raise ValidationError(_("--from {date_from} is after --to {date_to}")
+                              .format(date_from=date_from, date_to=date_to))
     if limit is not None:
         if limit < 1:
-            raise ValidationError("--limit: give a number of rows, 1 or more")
+            raise ValidationError(_("--limit: give a number of rows, 1 or more"))
         query = query.limit(limit)
     return [_row(r) for r in session.exec(query).all()]
 
@@ -132,7 +137,8 @@ def set_rate(*, session: "Session", actor: Actor | None, on: date, sell: str, bu
     sell_e4 = parse_rate(sell, field="sell rate")
     buy_e4 = parse_rate(buy, field="buy rate") if buy is not None else None
     if buy_e4 is not None and buy_e4 > sell_e4:
-        raise ValidationError(f"buy rate {buy} is above sell rate {sell}; the buying rate (compra) is the lower one")
+        raise ValidationError(_("buy rate {buy} is above sell rate {sell}; the buying rate (compra) is "
+                                "the lower one").format(buy=buy, sell=sell))
     return _store(session, actor, on=on, currency=currency, sell_e4=sell_e4, buy_e4=buy_e4, source="manual")
 
 

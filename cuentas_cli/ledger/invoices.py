@@ -36,6 +36,7 @@ from cuentas_cli.ledger.records import (
     to_pen_cents,
 )
 from cuentas_cli.parties.service import get_party
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -52,11 +53,12 @@ def parse_percentage(text: str | Decimal | int) -> int:
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise ValidationError(f"detracción {text!r}: give a percentage such as 12") from None
+        raise ValidationError(_("detracción {text!r}: give a percentage such as 12").format(text=text)) from None
     if not value.is_finite() or not Decimal(0) < value < Decimal(100):
-        raise ValidationError(f"detracción {text!r}: must be more than 0 and less than 100 (%)")
+        raise ValidationError(_("detracción {text!r}: must be more than 0 and less than 100 (%)")
+                              .format(text=text))
     if value != value.quantize(CENT):
-        raise ValidationError(f"detracción {text!r}: at most 2 decimals")
+        raise ValidationError(_("detracción {text!r}: at most 2 decimals").format(text=text))
     return int(value * 100)
 
 
@@ -66,7 +68,7 @@ def parse_percentage(text: str | Decimal | int) -> int:
 def _resolve_rate(session: "Session", *, currency: str, rate: str | None, issued: date) -> int:
     if currency == "PEN":
         if rate is not None and documents.parse_rate(rate) != 10000:
-            raise ValidationError("--rate is only for USD invoices; a PEN invoice has rate 1")
+            raise ValidationError(_("--rate is only for USD invoices; a PEN invoice has rate 1"))
         return 10000
     if rate is not None:
         return documents.parse_rate(rate)
@@ -78,15 +80,18 @@ def _withholdings(*, doc_type: str, total: int, rate_e4: int, detraccion_bp: int
     if not detraccion_bp and not retencion:
         return 0, 0
     if doc_type in documents.NOTE_TYPES:
-        raise ValidationError("detracción and retención apply to the invoice, not to a credit or debit note")
+        raise ValidationError(_("detracción and retención apply to the invoice, not to a credit or debit "
+                                "note"))
     if detraccion_bp and retencion:
-        raise ValidationError("retención does not apply where detracción (SPOT) applies; choose one")
+        raise ValidationError(_("retención does not apply where detracción (SPOT) applies; choose one"))
     total_pen = to_pen_cents(total, rate_e4)
     threshold = documents.DETRACCION_THRESHOLD_CENTS
     if total_pen <= threshold:
         what = "detracción" if detraccion_bp else "retención"
         raise ValidationError(
-            f"{what} does not apply at or below S/ {money(threshold):.2f} (this total is S/ {money(total_pen):,.2f})")
+            _("{what} does not apply at or below S/ {money_threshold:.2f} (this total is S/ "
+              "{money_total_pen:,.2f})")
+            .format(what=what, money_threshold=money(threshold), money_total_pen=money(total_pen)))
     if detraccion_bp:
         return documents.percentage_cents(total, detraccion_bp), 0
     return 0, documents.percentage_cents(total, RETENCION_BP)
@@ -124,7 +129,8 @@ def _retencion_for(*, direction: str, party: "Party", doc_type: str, total: int,
 
 def _check_dates(issued: date, due: date) -> None:
     if due < issued:
-        raise ValidationError(f"due date {due.isoformat()} is before the issue date {issued.isoformat()}")
+        raise ValidationError(_("due date {due_isoformat} is before the issue date {issued_isoformat}")
+                              .format(due_isoformat=due.isoformat(), issued_isoformat=issued.isoformat()))
 
 
 # --- add ------------------------------------------------------------------------------------
@@ -167,7 +173,8 @@ def add_invoice(
     is_note = doc_type in documents.NOTE_TYPES
     if due is None:
         if not is_note:
-            raise ValidationError("give the due date with --due (only a credit or debit note may omit it)")
+            raise ValidationError(_("give the due date with --due (only a credit or debit note may omit "
+                                    "it)"))
         due = issued
     _check_dates(issued, due)
     currency = normalise_currency(currency)
@@ -175,7 +182,7 @@ def add_invoice(
     igv_c = documents.parse_amount(igv, field="IGV", currency=currency) if igv is not None else None
     total_c = documents.parse_amount(total, field="total", currency=currency) if total is not None else None
     if total_c == 0 or base_c == 0:
-        raise ValidationError("amounts must be greater than zero")
+        raise ValidationError(_("amounts must be greater than zero"))
     base_c, igv_c, total_c = documents.split_total(total=total_c, base=base_c, igv=igv_c)
     rate_e4 = _resolve_rate(session, currency=currency, rate=rate, issued=issued)
     detraccion_bp = parse_percentage(detraccion) if detraccion is not None else None
@@ -189,16 +196,18 @@ def add_invoice(
     target = None
     if is_note:
         if not references:
-            raise ValidationError("a credit or debit note needs --references SERIE-NUMERO of the invoice it modifies")
+            raise ValidationError(_("a credit or debit note needs --references SERIE-NUMERO of the "
+                                    "invoice it modifies"))
         ref_serie, ref_numero = documents.split_document(references)
         target = _find_document(session, direction=direction, party_id=party_row.id, serie=ref_serie,
                                 numero=ref_numero, doc_types=("01", "03"))
         if target is None:
-            raise NotFound(f"no invoice {ref_serie}-{ref_numero} of {party_row.name} ({party_row.doc_number}) "
-                           f"to reference; see `cuentas invoices list --party {party_row.doc_number}`")
+            raise NotFound(_("no invoice {ref_serie}-{ref_numero} of {name} ({doc_number}) to reference; "
+                             "see `cuentas invoices list --party {doc_number}`")
+                           .format(ref_serie=ref_serie, ref_numero=ref_numero, name=party_row.name, doc_number=party_row.doc_number))
         check_note_fits(doc_type=doc_type, serie=serie, currency=currency, target=target)
     elif references:
-        raise ValidationError("--references is only for credit (07) and debit (08) notes")
+        raise ValidationError(_("--references is only for credit (07) and debit (08) notes"))
 
     _refuse_duplicate(session, direction=direction, party=party_row, doc_type=doc_type, serie=serie, numero=numero)
     inv = Invoice(
@@ -238,7 +247,7 @@ def _clean_text(text: str | None) -> str | None:
         return None
     text = text.strip()
     if len(text) > 2000:
-        raise ValidationError("description: at most 2000 characters")
+        raise ValidationError(_("description: at most 2000 characters"))
     return text or None
 
 
@@ -254,8 +263,9 @@ def _refuse_duplicate(session: "Session", *, direction: str, party: "Party", doc
         query = query.where(Invoice.id != exclude_id)
     existing = session.exec(query).first()
     if existing is not None:
-        raise Conflict(f"{documents.DOC_TYPES[doc_type]} {serie}-{numero} of {party.name} ({party.doc_number}) "
-                       f"already exists as invoice {existing}; see `cuentas invoices show {existing}`")
+        raise Conflict(_("{documents_doc_types_doc} {serie}-{numero} of {name} ({doc_number}) already "
+                         "exists as invoice {existing}; see `cuentas invoices show {existing}`")
+                       .format(documents_doc_types_doc=documents.DOC_TYPES[doc_type], serie=serie, numero=numero, name=party.name, doc_number=party.doc_number, existing=existing))
 
 
 # --- edit, delete ------------------------------------------------------------------------
@@ -299,21 +309,25 @@ def check_edit(before: dict[str, Any], after: dict[str, Any], *, invoice_id: int
         return
     label = document_label(before["serie"], before["numero"])
     if before["status"] == "ANULADA":
-        raise EditRefused(f"{label} is ANULADA and cannot be changed (an administrador restores it first with "
-                          f"`cuentas invoices set-status {invoice_id} PENDIENTE`)", "status")
+        raise EditRefused(_("{label} is ANULADA and cannot be changed (an administrador restores it "
+                            "first with `cuentas invoices set-status {invoice_id} PENDIENTE`)")
+                          .format(label=label, invoice_id=invoice_id), "status")
     if before["doc_type"] in documents.NOTE_TYPES or before.get("references_id") is not None:
         frozen = [k for k in NOTE_FROZEN_COLUMNS if k in changed]
         if frozen:
             names = ", ".join(dict.fromkeys(NOTE_FROZEN_COLUMNS[k] for k in frozen))
-            raise EditRefused(f"{label} is a note: its {names} cannot change; delete the note "
-                              f"(`cuentas invoices delete {invoice_id}`) and add it again", frozen[0])
+            raise EditRefused(_("{label} is a note: its {names} cannot change; delete the note (`cuentas "
+                                "invoices delete {invoice_id}`) and add it again")
+                              .format(label=label, names=names, invoice_id=invoice_id), frozen[0])
     elif after["doc_type"] in documents.NOTE_TYPES:
-        raise EditRefused("an invoice cannot become a note; add the note with `cuentas invoices add --doc-type 07`",
+        raise EditRefused(_("an invoice cannot become a note; add the note with `cuentas invoices add "
+                            "--doc-type 07`"),
                           "doc_type")
     if after["total_cents"] + after["adjust_cents"] - after["paid_cents"] < 0:
         noted = f" and notes of {money(-after['adjust_cents']):.2f}" if after["adjust_cents"] < 0 else ""
-        raise EditRefused(f"payments of {money(after['paid_cents']):.2f}{noted} already exceed the new total "
-                          f"{money(after['total_cents']):.2f} of {label}; delete payments first", "total_cents")
+        raise EditRefused(_("payments of {money_after_paid_cents:.2f}{noted} already exceed the new "
+                            "total {money_after_total_cents:.2f} of {label}; delete payments first")
+                          .format(money_after_paid_cents=money(after['paid_cents']), noted=noted, money_after_total_cents=money(after['total_cents']), label=label), "total_cents")
 
 
 def edit_invoice(
@@ -350,8 +364,9 @@ def edit_invoice(
     columns_before = edit_view(inv)
     is_note = inv.references_id is not None or inv.doc_type in documents.NOTE_TYPES
     if is_note and (detraccion is not None or retencion):
-        raise ValidationError(f"a note's withholdings cannot change; delete the note "
-                              f"(`cuentas invoices delete {inv.id}`) and add it again")
+        raise ValidationError(_("a note's withholdings cannot change; delete the note (`cuentas invoices "
+                                "delete {id}`) and add it again")
+                              .format(id=inv.id))
 
     # Checks query the database; the half-edited row must not be flushed before they pass.
     with session.no_autoflush:
@@ -362,7 +377,8 @@ def edit_invoice(
         if doc_type is not None:
             new_type = documents.check_doc_type(doc_type)
             if new_type in documents.NOTE_TYPES and not is_note:
-                raise ValidationError("an invoice cannot become a note; add the note with `cuentas invoices add --doc-type 07`")
+                raise ValidationError(_("an invoice cannot become a note; add the note with `cuentas "
+                                        "invoices add --doc-type 07`"))
             inv.doc_type = new_type
         if serie is not None or doc_type is not None:
             inv.serie = documents.check_serie(inv.doc_type, serie if serie is not None else inv.serie)
@@ -432,12 +448,13 @@ def delete_invoice(*, session: "Session", actor: Actor | None, today: date, ref:
         .where(Payment.invoice_id == inv.id)
     ).one()
     if count and not with_payments:
-        raise Conflict(f"{label} has {count} payment(s) of {money(int(paid)):.2f} {inv.currency}; "
-                       f"delete them too with `cuentas invoices delete {inv.id} --with-payments`")
+        raise Conflict(_("{label} has {count} payment(s) of {money_int_paid:.2f} {currency}; delete them "
+                         "too with `cuentas invoices delete {id} --with-payments`")
+                       .format(label=label, count=count, money_int_paid=money(int(paid)), currency=inv.currency, id=inv.id))
     notes = session.execute(select(Invoice.serie, Invoice.numero).where(Invoice.references_id == inv.id)).all()
     if notes:
         names = ", ".join(document_label(s, n) for s, n in notes)
-        raise Conflict(f"notes {names} modify {label}; delete them first")
+        raise Conflict(_("notes {names} modify {label}; delete them first").format(names=names, label=label))
     before = audit_view(inv)
     if inv.references_id and inv.status != "ANULADA":
         target = session.get(Invoice, inv.references_id, with_for_update=True)

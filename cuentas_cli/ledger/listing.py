@@ -28,6 +28,7 @@ from cuentas_cli.ledger.records import (
     to_pen_cents,
 )
 from cuentas_cli.parties.service import find_party
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -76,7 +77,8 @@ def _party_ids(session: "Db", *, ref: str, direction: str | None) -> list[int]:
     if not ids and ref.isascii() and ref.isdigit() and len(ref) < 8:
         ids = list(session.execute(select(party.c.id).where(party.c.id == int(ref))).scalars())
     if not ids:
-        raise NotFound(f"no client or supplier with document or id {ref!r}; see `cuentas clients list`")
+        raise NotFound(_("no client or supplier with document or id {ref!r}; see `cuentas clients list`")
+                       .format(ref=ref))
     return ids
 
 
@@ -115,9 +117,10 @@ def invoice_conditions(session: "Db", *, today: date, filters: InvoiceFilter) ->
         # A filter is an option of the command, not data: a bad one is a usage error (cli.md).
         raise UsageError(exc.message) from None
     if filters.due_within is not None and filters.due_within < 0:
-        raise UsageError("--due-within: give a number of days, 0 or more")
+        raise UsageError(_("--due-within: give a number of days, 0 or more"))
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise UsageError(f"--from {filters.date_from} is after --to {filters.date_to}")
+        raise UsageError(_("--from {date_from} is after --to {date_to}")
+                         .format(date_from=filters.date_from, date_to=filters.date_to))
 
     conditions: list[Any] = []
     if direction:
@@ -191,7 +194,7 @@ def listing_query(session: "Db", *, today: date, filters: InvoiceFilter) -> Any:
 
     Invoice, Party = invoice.c, party.c
     if filters.limit is not None and filters.limit < 1:
-        raise ValidationError("--limit: give a number of rows, 1 or more")
+        raise ValidationError(_("--limit: give a number of rows, 1 or more"))
     conditions = invoice_conditions(session, today=today, filters=filters)
     referenced = invoice.alias("ref")
     ref = referenced.c

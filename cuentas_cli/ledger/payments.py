@@ -20,6 +20,7 @@ from cuentas_cli.ledger import documents
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger.records import document_label, find_invoice, money, row_of, store_invoice
 from cuentas_cli.ledger.statuses import status_for
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -42,7 +43,8 @@ def normalise_method(method: str) -> str:
     try:
         return METHOD_ALIASES[method.strip().lower()]
     except KeyError:
-        raise ValidationError(f"unknown payment method {method!r}; use {', '.join(PAYMENT_METHODS)}") from None
+        raise ValidationError(_("unknown payment method {method!r}; use {join_payment_methods}")
+                              .format(method=method, join_payment_methods=', '.join(PAYMENT_METHODS))) from None
 
 
 @dataclass
@@ -97,28 +99,34 @@ def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
 
     label = document_label(inv.serie, inv.numero)
     if inv.status == "ANULADA":
-        raise ValidationError(f"{label} is ANULADA; it takes no payments (restore it with `cuentas invoices "
-                              f"set-status {inv.id} PENDIENTE`, administrador)")
+        raise ValidationError(_("{label} is ANULADA; it takes no payments (restore it with `cuentas "
+                                "invoices set-status {id} PENDIENTE`, administrador)")
+                              .format(label=label, id=inv.id))
     if inv.references_id is not None:
-        raise ValidationError(f"{label} is a credit/debit note: its amount is applied to the invoice it references; "
-                              f"record payments there")
+        raise ValidationError(_("{label} is a credit/debit note: its amount is applied to the invoice it "
+                                "references; record payments there")
+                              .format(label=label))
     balance = balances.cached_balance(inv)
     rows: list[dict] = []
     now = utcnow()
     for cents, paid_on, method, reference in items:
         if cents <= 0:
-            raise ValidationError("a payment must be greater than zero")
+            raise ValidationError(_("a payment must be greater than zero"))
         if cents > balance:
-            raise ValidationError(f"payment of {money(cents):.2f} is more than the balance {money(balance):.2f} "
-                                  f"{inv.currency} of {label}")
+            raise ValidationError(_("payment of {money_cents:.2f} is more than the balance "
+                                    "{money_balance:.2f} {currency} of {label}")
+                                  .format(money_cents=money(cents), money_balance=money(balance), currency=inv.currency, label=label))
         if paid_on > today:
-            raise ValidationError(f"payment date {paid_on.isoformat()} is after today ({today.isoformat()}): a post-dated "
-                                  f"cheque or transfer is not a payment yet; record it on the day it is paid")
+            raise ValidationError(_("payment date {paid_on_isoformat} is after today "
+                                    "({today_isoformat}): a post-dated cheque or transfer is not a "
+                                    "payment yet; record it on the day it is paid")
+                                  .format(paid_on_isoformat=paid_on.isoformat(), today_isoformat=today.isoformat()))
         if paid_on < inv.issue_date:
-            raise ValidationError(f"payment date {paid_on.isoformat()} is before {label} was issued "
-                                  f"({inv.issue_date.isoformat()})")
+            raise ValidationError(_("payment date {paid_on_isoformat} is before {label} was issued "
+                                    "({inv_issue_date_isoformat})")
+                                  .format(paid_on_isoformat=paid_on.isoformat(), label=label, inv_issue_date_isoformat=inv.issue_date.isoformat()))
         if reference is not None and len(reference) > 100:
-            raise ValidationError("reference: at most 100 characters")
+            raise ValidationError(_("reference: at most 100 characters"))
         balance -= cents
         rows.append({"invoice_id": inv.id, "paid_on": paid_on, "amount_cents": cents, "method": normalise_method(method),
                      "reference": (reference or "").strip() or None,
@@ -219,7 +227,8 @@ def delete_payment(*, session: "Db", actor: Actor | None, today: date, payment_i
     require(actor, "invoices.delete")
     payment = session.execute(select(payments_table).where(payments_table.c.id == payment_id)).first()
     if payment is None:
-        raise NotFound(f"no payment {payment_id}; see `cuentas invoices payments INVOICE_ID`")
+        raise NotFound(_("no payment {payment_id}; see `cuentas invoices payments INVOICE_ID`")
+                       .format(payment_id=payment_id))
     shown = payment_rows(session, payment_id=payment_id)[0]
     inv = find_invoice(session, payment.invoice_id, lock=True)
     before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "payment_id": payment.id,

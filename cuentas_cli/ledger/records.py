@@ -18,6 +18,7 @@ from cuentas_cli.errors import NotFound, ValidationError
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger import documents
 from cuentas_cli.ledger.statuses import status_for
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -38,13 +39,15 @@ def normalise_direction(kind: str) -> str:
     try:
         return DIRECTION_ALIASES[kind.strip().lower()]
     except KeyError:
-        raise ValidationError(f"unknown kind {kind!r}; use cxc (receivable) or cxp (payable)") from None
+        raise ValidationError(_("unknown kind {kind!r}; use cxc (receivable) or cxp (payable)")
+                              .format(kind=kind)) from None
 
 
 def normalise_status(status: str) -> str:
     value = status.strip().upper()
     if value not in INVOICE_STATUSES:
-        raise ValidationError(f"unknown status {status!r}; use one of {', '.join(INVOICE_STATUSES)}")
+        raise ValidationError(_("unknown status {status!r}; use one of {join_invoice_statuses}")
+                              .format(status=status, join_invoice_statuses=', '.join(INVOICE_STATUSES)))
     return value
 
 
@@ -53,7 +56,7 @@ def normalise_currency(currency: str) -> str:
     if value in {"S/", "SOLES"}:
         value = "PEN"
     if value not in CURRENCIES:
-        raise ValidationError(f"currency {currency!r}: use PEN or USD")
+        raise ValidationError(_("currency {currency!r}: use PEN or USD").format(currency=currency))
     return value
 
 
@@ -223,10 +226,11 @@ def _ref_condition(cols: Any, text: str) -> Any:
 
 def _one_named(found: list, text: str) -> Any:
     if not found:
-        raise NotFound(f"no invoice {text!r}; see `cuentas invoices list`")
+        raise NotFound(_("no invoice {text!r}; see `cuentas invoices list`").format(text=text))
     if len(found) > 1:
         ids = ", ".join(str(i.id) for i in found)
-        raise ValidationError(f"{text} names several invoices (ids {ids}); give the numeric id")
+        raise ValidationError(_("{text} names several invoices (ids {ids}); give the numeric id")
+                              .format(text=text, ids=ids))
     return found[0]
 
 

@@ -26,6 +26,7 @@ from cuentas_cli.ledger.records import (
     refresh_status,
     row_of,
 )
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -71,12 +72,15 @@ def set_status(*, session: "Session", actor: Actor | None, today: date, ref: str
         if old == "ANULADA":
             return StatusChange(row_of(session, inv, today=today), old, old)
         if inv.paid_cents > 0:
-            raise Conflict(f"{label} has payments of {money(inv.paid_cents):.2f}; an invoice with payments cannot be "
-                           f"annulled (see `cuentas invoices payments {inv.id}`)")
+            raise Conflict(_("{label} has payments of {money_inv_paid_cents:.2f}; an invoice with "
+                             "payments cannot be annulled (see `cuentas invoices payments {id}`)")
+                           .format(label=label, money_inv_paid_cents=money(inv.paid_cents), id=inv.id))
         live_notes = session.execute(select(func.count()).select_from(Invoice).where(
             Invoice.references_id == inv.id, Invoice.status != "ANULADA")).scalar_one()
         if live_notes:
-            raise Conflict(f"{live_notes} credit/debit note(s) modify {label}; annul or delete them first")
+            raise Conflict(_("{live_notes} credit/debit note(s) modify {label}; annul or delete them "
+                             "first")
+                           .format(live_notes=live_notes, label=label))
         if note_target is not None:
             session.get(Invoice, note_target.id, with_for_update=True)
             apply_note(session, note=inv, target=note_target, today=today, sign=-1)
@@ -103,7 +107,9 @@ def set_status(*, session: "Session", actor: Actor | None, today: date, ref: str
                 reason = "it has payments; delete them with `cuentas invoices unpay PAYMENT_ID` (administrador)"
             else:
                 reason = _HOW_TO_REACH[target]
-            raise ValidationError(f"{label} is {inv.status} by its payments and due date, not {target}: {reason}")
+            raise ValidationError(_("{label} is {status} by its payments and due date, not {target}: "
+                                    "{reason}")
+                                  .format(label=label, status=inv.status, target=target, reason=reason))
     inv.updated_at = utcnow()
     session.add(inv)
     after = audit_view(inv)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import Conflict, UsageError
 from cuentas_cli.ops import demo_data
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -71,31 +72,36 @@ def check_folder(folder: Path, *, database_url: str | None = None) -> None:
 
     given = Path(folder).expanduser()
     if given.is_symlink():
-        raise UsageError(f"--dir {given}: is a symbolic link; give the real folder's path")
+        raise UsageError(_("--dir {given}: is a symbolic link; give the real folder's path")
+                         .format(given=given))
     folder = Path(os.path.abspath(given))
     what = outputs.protected_as(folder, database_url=database_url)
     if what:
-        raise UsageError(f"--dir {folder}: is {what}; give a new or empty folder")
+        raise UsageError(_("--dir {folder}: is {what}; give a new or empty folder")
+                         .format(folder=folder, what=what))
     if not folder.exists():
         return
     if not folder.is_dir():
-        raise UsageError(f"--dir {folder}: exists and is not a folder")
+        raise UsageError(_("--dir {folder}: exists and is not a folder").format(folder=folder))
     db = folder / DB_NAME
     marked = (folder / MARKER).is_file() and not (folder / MARKER).is_symlink()
     if not marked:
         if os.path.lexists(db):
             raise Conflict(
-                f"{db} is a cuentas database that `cuentas demo` did not make; refusing to overwrite it. "
-                "Choose another folder with `cuentas demo --dir PATH`"
+                _("{db} is a cuentas database that `cuentas demo` did not make; refusing to overwrite "
+                  "it. Choose another folder with `cuentas demo --dir PATH`")
+                .format(db=db)
             )
         if any(folder.iterdir()):
-            raise UsageError(f"--dir {folder}: the folder is not empty and was not made by `cuentas demo`; "
-                             "give a new or empty folder")
+            raise UsageError(_("--dir {folder}: the folder is not empty and was not made by `cuentas "
+                               "demo`; give a new or empty folder")
+                             .format(folder=folder))
         return
     for name in DEMO_FILES:
         path = folder / name
         if path.is_dir() and not path.is_symlink():
-            raise UsageError(f"--dir {folder}: {name} there is a folder; the demo will not remove it")
+            raise UsageError(_("--dir {folder}: {name} there is a folder; the demo will not remove it")
+                             .format(folder=folder, name=name))
 
 
 def prepare_folder(folder: Path) -> None:

@@ -24,6 +24,7 @@ from cuentas_cli.rules.identity import (
     normalise_doc_type,
     validate_document,
 )
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -187,10 +188,12 @@ def lookup_document(*, session: "Session", actor: Actor | None, config: "Config"
     require(actor, "read")
     code = normalise_doc_type(doc_type) if doc_type else guess_doc_type(doc)
     if code is None:
-        raise ValidationError(f"{doc.strip()!r}: give a RUC (11 digits) or a DNI (8 digits)")
+        raise ValidationError(_("{doc_strip!r}: give a RUC (11 digits) or a DNI (8 digits)")
+                              .format(doc_strip=doc.strip()))
     code, number = validate_document(code, doc)
     if code not in LOOKUP_DOC_TYPES:
-        raise ValidationError(f"{doc_type_label(code)} {number}: only a RUC or a DNI can be looked up")
+        raise ValidationError(_("{doc_type_label_code} {number}: only a RUC or a DNI can be looked up")
+                              .format(doc_type_label_code=doc_type_label(code), number=number))
     outcome = fetch_lookup(lookup_settings(session, config), code, number)
     if outcome.error is not None:
         raise outcome.error
@@ -211,20 +214,24 @@ def check_strict(doc_type: str, doc_number: str, outcome: LookupOutcome | None) 
         return
     word = f"{doc_word(doc_type)} {doc_number}"
     if outcome is None:
-        raise ValidationError(f"validation.strict is on: {word} must be verified by a lookup; drop --no-lookup")
+        raise ValidationError(_("validation.strict is on: {word} must be verified by a lookup; drop "
+                                "--no-lookup").format(word=word))
     if outcome.error is not None:
         if isinstance(outcome.error, NotFound):
-            raise ValidationError(f"validation.strict is on: {word} is unknown to the lookup provider "
-                                  f"({outcome.error.message}); not added")
+            raise ValidationError(_("validation.strict is on: {word} is unknown to the lookup provider "
+                                    "({message}); not added")
+                                  .format(word=word, message=outcome.error.message))
         raise type(outcome.error)(f"validation.strict is on and the lookup of {word} failed: {outcome.error.message}")
     info = outcome.info
     if doc_type == "6":
         if info.estado != "ACTIVO":
-            raise ValidationError(f"validation.strict is on: {word} has SUNAT estado {info.estado or 'unknown'}, "
-                                  "not ACTIVO; not added")
+            raise ValidationError(_("validation.strict is on: {word} has SUNAT estado "
+                                    "{info_estado_or_unknown}, not ACTIVO; not added")
+                                  .format(word=word, info_estado_or_unknown=info.estado or 'unknown'))
         if info.condicion != "HABIDO":
-            raise ValidationError(f"validation.strict is on: {word} has SUNAT condición {info.condicion or 'unknown'}, "
-                                  "not HABIDO; not added")
+            raise ValidationError(_("validation.strict is on: {word} has SUNAT condición "
+                                    "{info_condicion_or_unknow}, not HABIDO; not added")
+                                  .format(word=word, info_condicion_or_unknow=info.condicion or 'unknown'))
 
 
 def warnings_for(info: "PartyInfo") -> list[str]:

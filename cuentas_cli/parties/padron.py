@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import NotFound, ValidationError
 from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -144,9 +145,10 @@ def get(*, session: "Session", actor: Actor | None, ruc: str) -> PadronEntry:
     if entry is None:
         when = _latest_date(session)
         if when is None and not _has_rows(session):
-            raise NotFound(f"RUC {ruc}: the padrón is not loaded; import it with `cuentas padron import padron_reducido_ruc.zip`")
+            raise NotFound(_("RUC {ruc}: the padrón is not loaded; import it with `cuentas padron import "
+                             "padron_reducido_ruc.zip`").format(ruc=ruc))
         dated = f" of {when.isoformat()}" if when else ""
-        raise NotFound(f"RUC {ruc} is not in the padrón{dated}")
+        raise NotFound(_("RUC {ruc} is not in the padrón{dated}").format(ruc=ruc, dated=dated))
     return entry
 
 
@@ -164,7 +166,8 @@ def _tokens(query: str) -> list[str]:
     tokens = [fold(t) for t in _TOKEN.findall(query)]
     tokens = [t for t in tokens if t]
     if not tokens:
-        raise ValidationError(f"search text {query!r} has no letters or digits to search for")
+        raise ValidationError(_("search text {query!r} has no letters or digits to search for")
+                              .format(query=query))
     return tokens[:8]
 
 
@@ -192,7 +195,7 @@ def search(*, session: "Session", actor: Actor | None, query: str, limit: int = 
 
     require(actor, "read")
     if limit < 1:
-        raise ValidationError("--limit must be at least 1")
+        raise ValidationError(_("--limit must be at least 1"))
     tokens = _tokens(query)
     when = _latest_date(session)
     dialect = session.get_bind().dialect.name

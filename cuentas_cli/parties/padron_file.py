@@ -20,6 +20,7 @@ from typing import Any
 
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.parties.padron import fold
+from cuentas_cli.i18n import _
 
 HEADER = ("RUC", "NOMBRE O RAZÓN SOCIAL", "ESTADO DEL CONTRIBUYENTE", "CONDICIÓN DE DOMICILIO", "UBIGEO",
           "TIPO DE VÍA", "NOMBRE DE VÍA", "CÓDIGO DE ZONA", "TIPO DE ZONA", "NÚMERO", "INTERIOR", "LOTE",
@@ -76,9 +77,9 @@ def open_source(path: Path) -> Iterator[tuple[Source, io.BufferedReader]]:
     import zipfile
 
     if not path.exists():
-        raise UsageError(f"no file {path}")
+        raise UsageError(_("no file {path}").format(path=path))
     if path.is_dir():
-        raise UsageError(f"{path} is a folder; give the padrón .zip or .txt file")
+        raise UsageError(_("{path} is a folder; give the padrón .zip or .txt file").format(path=path))
     if zipfile.is_zipfile(path):
         digest = _sha256_of(path)  # of the file as downloaded
         with zipfile.ZipFile(path) as archive:
@@ -86,7 +87,9 @@ def open_source(path: Path) -> Iterator[tuple[Source, io.BufferedReader]]:
             texts = [i for i in entries if i.filename.lower().endswith(".txt")] or entries
             if len(texts) != 1:
                 names = ", ".join(i.filename for i in entries[:5]) or "nothing"
-                raise ValidationError(f"{path.name}: expected one .txt inside the zip (padron_reducido_ruc.txt), found {names}")
+                raise ValidationError(_("{name}: expected one .txt inside the zip "
+                                        "(padron_reducido_ruc.txt), found {names}")
+                                      .format(name=path.name, names=names))
             entry = texts[0]
             y, m, d = entry.date_time[:3]
             try:
@@ -102,7 +105,8 @@ def open_source(path: Path) -> Iterator[tuple[Source, io.BufferedReader]]:
     try:
         raw_file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the with below
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise UsageError(_("cannot read {path}: {exc_strerror_or_exc}")
+                         .format(path=path, exc_strerror_or_exc=exc.strerror or exc)) from None
     with raw_file as raw:
         digest = hashlib.sha256()
         tap = _Tap(raw, digest)
@@ -113,7 +117,9 @@ def open_source(path: Path) -> Iterator[tuple[Source, io.BufferedReader]]:
 def check_header(first: bytes, name: str) -> str:
     """The text encoding to read the file with, once its header is the padrón's; else ValidationError."""
     if not first:
-        raise ValidationError(f"{name}: the file is empty; expected the padrón reducido header ({'|'.join(HEADER[:3])}|...)")
+        raise ValidationError(_("{name}: the file is empty; expected the padrón reducido header "
+                                "({join_header_3}|...)")
+                              .format(name=name, join_header_3='|'.join(HEADER[:3])))
     encoding = "latin-1"
     if first.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
@@ -133,8 +139,9 @@ def check_header(first: bytes, name: str) -> str:
     if got != expected:
         shown = line if len(line) <= 120 else line[:117] + "..."
         raise ValidationError(
-            f"{name}: not a padrón reducido file: the first line should be the header "
-            f"{'|'.join(HEADER[:4])}|... ({len(HEADER)} fields ending in '|'), found {shown!r}"
+            _("{name}: not a padrón reducido file: the first line should be the header "
+              "{join_header_4}|... ({n_HEADER} fields ending in '|'), found {shown!r}")
+            .format(name=name, join_header_4='|'.join(HEADER[:4]), n_HEADER=len(HEADER), shown=shown)
         )
     return encoding
 
@@ -185,8 +192,10 @@ def read_blocks(text: Any, newline: str, tally: Tally, *, block_chars: int,
         parts = data.split(sep)
         left = parts.pop()
         if len(left) > MAX_LINE_CHARS:
-            raise ValidationError(f"line {lineno + len(parts)}: no end of line within {MAX_LINE_CHARS:,} characters; "
-                                  "not a padrón reducido file (the register was not changed)")
+            raise ValidationError(_("line {lineno_len_parts}: no end of line within {MAX_LINE_CHARS:,} "
+                                    "characters; not a padrón reducido file (the register was not "
+                                    "changed)")
+                                  .format(lineno_len_parts=lineno + len(parts), MAX_LINE_CHARS=MAX_LINE_CHARS))
         tail = ""
         if not piece:  # the end: text after the last '|' + newline is no line of the padrón
             tail, left = left, ""

@@ -33,6 +33,7 @@ from cuentas_cli.errors import LockHeld, ValidationError
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.parties.padron import FTS, FTS_OLD, FTS_STAGING, OLD, STAGING, TABLE, TRGM_INDEX
 from cuentas_cli.parties.padron_file import Block, Tally, check_header, open_source, read_blocks
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -118,13 +119,15 @@ def import_file(
                 )
                 if report.row_count == 0:
                     raise ValidationError(
-                        f"{path.name}: no well-formed line after the header ({tally.malformed} malformed); "
-                        "the register was not changed"
+                        _("{name}: no well-formed line after the header ({malformed} malformed); the "
+                          "register was not changed")
+                        .format(name=path.name, malformed=tally.malformed)
                     )
                 loader.swap(report, actor)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise ValidationError(f"{path.name}: the zip is damaged ({exc}); download it again "
-                              "(the register was not changed)") from None
+        raise ValidationError(_("{name}: the zip is damaged ({exc}); download it again (the register was "
+                                "not changed)")
+                              .format(name=path.name, exc=exc)) from None
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -187,9 +190,10 @@ class _SqliteLoader:
         try:
             lock.acquire()
         except Timeout:
-            raise LockHeld(f"another `cuentas padron import` is running on this database (lock {lock_path}); "
-                           "the register was not changed by this one (if that import was killed, the server "
-                                   "is rolling it back: try again in a few seconds)") from None
+            raise LockHeld(_("another `cuentas padron import` is running on this database (lock "
+                             "{lock_path}); the register was not changed by this one (if that import was "
+                             "killed, the server is rolling it back: try again in a few seconds)")
+                           .format(lock_path=lock_path)) from None
         try:
             with self.engine.connect() as conn:
                 self.conn = conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -347,9 +351,9 @@ class _PostgresLoader:
                 schema = conn.execute(text("SELECT current_schema()")).scalar() or "public"
                 key = int.from_bytes(hashlib.sha256(f"cuentas-padron:{schema}".encode()).digest()[:8], "big", signed=True)
                 if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
-                    raise LockHeld("another `cuentas padron import` is running on this database; "
-                                   "the register was not changed by this one (if that import was killed, the server "
-                                   "is rolling it back: try again in a few seconds)")
+                    raise LockHeld(_("another `cuentas padron import` is running on this database; the "
+                                     "register was not changed by this one (if that import was killed, "
+                                     "the server is rolling it back: try again in a few seconds)"))
                 yield
                 self.trans.commit()
             except BaseException:

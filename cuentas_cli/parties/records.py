@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.rules.identity import doc_type_label
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from cuentas_cli.db.models import Party
@@ -26,7 +27,7 @@ def normalise_kind(kind: str) -> str:
     try:
         return KIND_ALIASES[kind.strip().lower()]
     except KeyError:
-        raise ValidationError(f"unknown party kind {kind!r}; use client or supplier") from None
+        raise ValidationError(_("unknown party kind {kind!r}; use client or supplier").format(kind=kind)) from None
 
 
 def utcnow() -> datetime:

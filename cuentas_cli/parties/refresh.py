@@ -17,6 +17,7 @@ from cuentas_cli.parties.lookup import apply_info, is_fresh, lookup_settings, op
 from cuentas_cli.parties.records import audit_view, aware, normalise_kind, utcnow
 from cuentas_cli.parties.service import get_party
 from cuentas_cli.rules.identity import LOOKUP_DOC_TYPES, doc_type_label
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -101,13 +102,13 @@ def refresh_parties(
     from cuentas_cli.integrations.lookup import TokenInvalid, TokenMissing
 
     if not refs and not all_parties:
-        raise ValidationError("give one or more documents, or --all")
+        raise ValidationError(_("give one or more documents, or --all"))
     if refs and all_parties:
-        raise ValidationError("give documents or --all, not both")
+        raise ValidationError(_("give documents or --all, not both"))
     if not 1 <= workers <= MAX_WORKERS:
-        raise ValidationError(f"--workers: from 1 to {MAX_WORKERS}")
+        raise ValidationError(_("--workers: from 1 to {MAX_WORKERS}").format(MAX_WORKERS=MAX_WORKERS))
     if older_than_days is not None and older_than_days < 0:
-        raise ValidationError("--older-than: give a number of days, 0 or more")
+        raise ValidationError(_("--older-than: give a number of days, 0 or more"))
     kind = normalise_kind(kind)
     now = now or utcnow()
     summary = RefreshSummary()

@@ -27,6 +27,7 @@ from cuentas_cli.parties.lookup import (
 )
 from cuentas_cli.parties.records import KIND_LABEL, KIND_NOUN, audit_view, aware, doc_word, normalise_kind, party_label, utcnow
 from cuentas_cli.rules.identity import validate_document, validate_email
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -49,7 +50,8 @@ def find_party(db: "Session | Connection", *, kind: str, ref: str) -> Any:
         found = db.execute(select(parties).where(parties.c.kind == kind, parties.c.id == int(ref))).first()
     if found is None:
         noun = "clients" if kind == "client" else "suppliers"
-        raise NotFound(f"no {KIND_LABEL[kind]} with document or id {ref!r}; see `cuentas {noun} list`")
+        raise NotFound(_("no {kind_label_kind} with document or id {ref!r}; see `cuentas {noun} list`")
+                       .format(kind_label_kind=KIND_LABEL[kind], ref=ref, noun=noun))
     return found
 
 
@@ -85,14 +87,15 @@ def _clean(text: str | None, *, field_name: str, longest: int) -> str | None:
         return None
     value = " ".join(text.split())
     if len(value) > longest:
-        raise ValidationError(f"{field_name}: at most {longest} characters")
+        raise ValidationError(_("{field_name}: at most {longest} characters")
+                              .format(field_name=field_name, longest=longest))
     return value or None
 
 
 def check_phone(phone: str | None) -> str | None:
     value = _clean(phone, field_name="phone", longest=40)
     if value is not None and not all(c.isdigit() or c in "+-() #" for c in value):
-        raise ValidationError(f"phone {value!r}: use digits, spaces and + - ( ) #")
+        raise ValidationError(_("phone {value!r}: use digits, spaces and + - ( ) #").format(value=value))
     return value
 
 
@@ -112,8 +115,9 @@ def check_new(session: "Session", *, actor: Actor | None, kind: str, doc_type: s
     code, number = validate_document(doc_type, doc_number)
     found = _existing(session, kind, code, number)
     if found is not None:
-        raise Conflict(f"{party_label(found)} already exists ({found.name}, id {found.id}); "
-                       f"change it with `cuentas {KIND_NOUN[kind]} edit {number}`")
+        raise Conflict(_("{party_label_found} already exists ({name}, id {id}); change it with `cuentas "
+                         "{kind_noun_kind} edit {number}`")
+                       .format(party_label_found=party_label(found), name=found.name, id=found.id, kind_noun_kind=KIND_NOUN[kind], number=number))
     return kind, code, number
 
 
@@ -158,7 +162,8 @@ def add_party(*, session: "Session", actor: Actor | None, config: "Config", kind
         warnings.append(f"lookup failed, added with the data given: {outcome.error.message}")
     if info is None and not name:
         hint = " (or drop --no-lookup to take it from the provider)" if plan.lookupable else ""
-        raise ValidationError(f"{doc_word(code)} {number}: give --name{hint}")
+        raise ValidationError(_("{doc_word_code} {number}: give --name{hint}")
+                              .format(doc_word_code=doc_word(code), number=number, hint=hint))
     party = Party(kind=kind, doc_type=code, doc_number=number, name=name or "", email=email, phone=phone,
                   address=address, source=source, created_at=now, updated_at=now)
     verified_by = None
@@ -237,7 +242,7 @@ def edit_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
     if name is not None:
         value = _clean(name, field_name="name", longest=255)
         if not value:
-            raise ValidationError("name: must not be empty")
+            raise ValidationError(_("name: must not be empty"))
         wanted["name"] = value
     if email is not None:
         wanted["email"] = validate_email(email) if email.strip() else None
@@ -248,8 +253,8 @@ def edit_party(*, session: "Session", actor: Actor | None, kind: str, ref: str, 
     if retention_agent is not None:
         wanted["is_retention_agent"] = bool(retention_agent)
     if not wanted:
-        raise ValidationError("nothing to change: give --name, --email, --phone, --address or "
-                              "--retention-agent/--no-retention-agent")
+        raise ValidationError(_("nothing to change: give --name, --email, --phone, --address or "
+                                "--retention-agent/--no-retention-agent"))
     changed = [k for k, v in wanted.items() if getattr(party, k) != v]
     for key in changed:
         setattr(party, key, wanted[key])
@@ -274,8 +279,9 @@ def delete_party(*, session: "Session", actor: Actor | None, kind: str, ref: str
     count = session.execute(select(func.count()).select_from(Invoice).where(Invoice.party_id == party.id)).scalar()
     if count:
         noun = "invoice" if count == 1 else "invoices"
-        raise Conflict(f"{party_label(party)} ({party.name}) has {count} {noun}; it cannot be deleted while they exist "
-                       f"(see `cuentas {KIND_NOUN[party.kind]} invoices {party.doc_number}`)")
+        raise Conflict(_("{party_label_party} ({name}) has {count} {noun}; it cannot be deleted while "
+                         "they exist (see `cuentas {kind_noun_party_kind} invoices {doc_number}`)")
+                       .format(party_label_party=party_label(party), name=party.name, count=count, noun=noun, kind_noun_party_kind=KIND_NOUN[party.kind], doc_number=party.doc_number))
     before = audit_view(party)
     session.delete(party)
     audit.record(session, actor, action="party.delete", entity="party", entity_id=party.id, before=before)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.reminders.policy import Policy
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -384,7 +385,8 @@ def list_outbox(*, session: "Session", actor: Actor | None, status: str | None =
 
     require(actor, "notify")
     if status is not None and status not in NOTIFICATION_STATUSES:
-        raise ValidationError(f"unknown status {status!r}; use one of {', '.join(NOTIFICATION_STATUSES)}")
+        raise ValidationError(_("unknown status {status!r}; use one of {join_notification_status}")
+                              .format(status=status, join_notification_status=', '.join(NOTIFICATION_STATUSES)))
     n, i, p = tables()
     query = (select(n.c.id, n.c.kind, i.c.serie, i.c.numero, n.c.digest_date, p.c.name, n.c.level, n.c.channel,
                     n.c.recipient, n.c.status, n.c.attempts, n.c.last_error, n.c.next_attempt_at, n.c.created_at,

@@ -38,6 +38,7 @@ from cuentas_cli.reminders.outbox import (Group, Planned, RunSummary, cancel_gro
                                           count_status, counts_after, due_groups, mark_failed, mark_sent, prepare,
                                           sendable, tables)
 from cuentas_cli.reminders.policy import Policy, load_policy
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -73,7 +74,8 @@ def run_lock(url: str) -> Iterator[None]:
         try:
             lock.acquire()
         except Timeout:
-            raise LockHeld(f"another `cuentas notify run` holds the lock {path}; nothing was sent by this one") from None
+            raise LockHeld(_("another `cuentas notify run` holds the lock {path}; nothing was sent by "
+                             "this one").format(path=path)) from None
         try:
             yield
         finally:
@@ -88,8 +90,8 @@ def run_lock(url: str) -> Iterator[None]:
         schema = conn.execute(text("SELECT current_schema()")).scalar() or "public"
         key = _pg_lock_key(schema)
         if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-            raise LockHeld("another `cuentas notify run` holds the advisory lock on this database; "
-                           "nothing was sent by this one")
+            raise LockHeld(_("another `cuentas notify run` holds the advisory lock on this database; "
+                             "nothing was sent by this one"))
         try:
             yield
         finally:
@@ -235,9 +237,10 @@ def send_test_email(*, session_factory: SessionFactory, actor: Actor | None, con
     try:
         parse_value("smtp.from", address)
     except ValidationError:
-        raise ValidationError(f"{address!r} is not an e-mail address like cobranzas@empresa.pe") from None
+        raise ValidationError(_("{address!r} is not an e-mail address like cobranzas@empresa.pe")
+                              .format(address=address)) from None
     if not address:
-        raise ValidationError("give the address to send the test e-mail to")
+        raise ValidationError(_("give the address to send the test e-mail to"))
     with session_factory() as session:
         policy = load_policy(session, config)
     subject, text, html_body = email.sample_email(company=policy.company)
@@ -246,7 +249,8 @@ def send_test_email(*, session_factory: SessionFactory, actor: Actor | None, con
         with email.SmtpConnection(policy.smtp) as smtp:
             smtp.send(message)
     except (email.SmtpUnavailable, email.SendRefused) as exc:
-        raise ExternalError(f"{exc}; check `cuentas settings show` (smtp.*) and the smtp-password secret") from None
+        raise ExternalError(_("{exc}; check `cuentas settings show` (smtp.*) and the smtp-password secret")
+                            .format(exc=exc)) from None
     with session_factory(write=True) as session:
         audit.record(session, actor, action="notify.test_email", entity="notification", after={"to": address})
     return policy.smtp.where

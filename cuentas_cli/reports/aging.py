@@ -14,6 +14,7 @@ from cuentas_cli.ledger.balances import lit as _lit
 from cuentas_cli.reports.common import (KIND_OF, KINDS, amount_sql, check_currency, dialect_of, directions_for,
                                         fetch_rows, money)
 from cuentas_cli.reports.open_balances import LedgerRow, ledger
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -24,7 +25,8 @@ DEFAULT_BUCKETS = (30, 60, 90, 120)
 def check_buckets(buckets: Iterable[int]) -> tuple[int, ...]:
     values = tuple(int(b) for b in buckets)
     if not values or any(b < 1 for b in values) or any(b2 <= b1 for b1, b2 in zip(values, values[1:])):
-        raise UsageError(f"aging buckets must be increasing whole days, e.g. 30,60,90,120 (got {values})")
+        raise UsageError(_("aging buckets must be increasing whole days, e.g. 30,60,90,120 (got {values})")
+                         .format(values=values))
     return values
 
 

@@ -12,6 +12,7 @@ from cuentas_cli.errors import UsageError
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.reports.common import check_currency, directions_for, money
 from cuentas_cli.reports.open_balances import LedgerRow, ledger
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -21,20 +22,20 @@ def cashflow_periods(as_of: date, *, weeks: int | None, months: int | None) -> l
     """[(first day, first day of the next period)]: 7-day weeks from as_of, or calendar months
     (the first one from as_of to the end of its month)."""
     if weeks is not None and months is not None:
-        raise UsageError("give --weeks or --months, not both")
+        raise UsageError(_("give --weeks or --months, not both"))
     if months is None and weeks is None:
         weeks = 8
     periods: list[tuple[date, date]] = []
     if weeks is not None:
         if not 1 <= weeks <= 104:
-            raise UsageError("--weeks must be from 1 to 104")
+            raise UsageError(_("--weeks must be from 1 to 104"))
         for k in range(weeks):
             periods.append((as_of + timedelta(days=7 * k), as_of + timedelta(days=7 * (k + 1))))
         return periods
     if not 1 <= months <= 36:
-        raise UsageError("--months must be from 1 to 36")
+        raise UsageError(_("--months must be from 1 to 36"))
     start = as_of
-    for _ in range(months):
+    for _month in range(months):
         nxt = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         periods.append((start, nxt))
         start = nxt

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import UsageError
 from cuentas_cli.ledger.balances import pen_cents_sql
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -53,7 +54,7 @@ def directions_for(kind: str | None) -> tuple[str, ...]:
         return (KINDS[value],)
     if value in KIND_OF:
         return (value,)
-    raise UsageError(f"unknown kind {kind!r}; use cxc (receivable) or cxp (payable)")
+    raise UsageError(_("unknown kind {kind!r}; use cxc (receivable) or cxp (payable)").format(kind=kind))
 
 
 def check_currency(currency: str | None) -> str | None:
@@ -61,7 +62,7 @@ def check_currency(currency: str | None) -> str | None:
         return None
     value = currency.strip().upper()
     if value not in ("PEN", "USD"):
-        raise UsageError(f"unknown currency {currency!r}; use PEN or USD")
+        raise UsageError(_("unknown currency {currency!r}; use PEN or USD").format(currency=currency))
     return value
 
 

@@ -12,6 +12,7 @@ from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger.balances import balances_cte
 from cuentas_cli.ledger.balances import lit as _lit
 from cuentas_cli.reports.common import KIND_OF, amount_sql, as_date, check_currency, dialect_of, fetch_rows, money
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -47,7 +48,7 @@ def top(session: "Session", actor: Actor | None, *, as_of: date, n: int = 10, cu
     """The n largest debtors (CxC) and creditors (CxP) by overdue amount as of `as_of`."""
     require(actor, "dashboards")
     if not 1 <= n <= 1000:
-        raise UsageError("--n must be from 1 to 1000")
+        raise UsageError(_("--n must be from 1 to 1000"))
     currency = check_currency(currency)
     return [
         TopRow(kind=KIND_OF[direction], rank=int(rk), party_doc=doc, party_name=name, overdue=money(amt),

@@ -7,9 +7,10 @@ import re
 from datetime import date
 
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import N_, _
 
 MIN_YEAR, MAX_YEAR = 1900, 2199
-DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
+DATE_FORMS = N_("YYYY-MM-DD or DD/MM/YYYY")
 _ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _DMY_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
@@ -18,7 +19,8 @@ def check_year(day: date, *, field: str = "date", raw: object = None) -> date:
     """A date within the years MIN_YEAR-MAX_YEAR; a ValidationError naming the value otherwise."""
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         shown = raw if raw is not None else day.isoformat()
-        raise ValidationError(f"{field} {shown!r}: must be within the years {MIN_YEAR}-{MAX_YEAR}")
+        raise ValidationError(_("{field} {shown!r}: must be within the years {MIN_YEAR}-{MAX_YEAR}")
+                              .format(field=field, shown=shown, MIN_YEAR=MIN_YEAR, MAX_YEAR=MAX_YEAR))
     return day
 
 
@@ -33,9 +35,11 @@ def parse_day(text: str, *, field: str = "date") -> date:
     elif dmy:
         day, month, year = (int(g) for g in dmy.groups())
     else:
-        raise ValidationError(f"{field} {text!r} is not a date: use {DATE_FORMS}")
+        raise ValidationError(_("{field} {text!r} is not a date: use {DATE_FORMS}")
+                              .format(field=field, text=text, DATE_FORMS=_(DATE_FORMS)))
     try:
         result = date(year, month, day)
     except ValueError:
-        raise ValidationError(f"{field} {text!r} is not a date: no such day ({DATE_FORMS})") from None
+        raise ValidationError(_("{field} {text!r} is not a date: no such day ({DATE_FORMS})")
+                              .format(field=field, text=text, DATE_FORMS=_(DATE_FORMS))) from None
     return check_year(result, field=field, raw=text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import _
 
 RUC_PREFIXES = ("10", "15", "16", "17", "20")
 _RUC_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -55,12 +56,14 @@ def validate_ruc(value: str) -> str:
     """Return the RUC if valid; otherwise say exactly what is wrong."""
     ruc = value.strip()
     if len(ruc) != 11 or not _ascii_digits(ruc):
-        raise ValidationError(f"RUC {ruc}: must be 11 digits")
+        raise ValidationError(_("RUC {ruc}: must be 11 digits").format(ruc=ruc))
     if ruc[:2] not in RUC_PREFIXES:
-        raise ValidationError(f"RUC {ruc}: prefix {ruc[:2]} is not one of {', '.join(RUC_PREFIXES)}")
+        raise ValidationError(_("RUC {ruc}: prefix {ruc_2} is not one of {join_ruc_prefixes}")
+                              .format(ruc=ruc, ruc_2=ruc[:2], join_ruc_prefixes=', '.join(RUC_PREFIXES)))
     expected = ruc_check_digit(ruc[:10])
     if int(ruc[10]) != expected:
-        raise ValidationError(f"RUC {ruc}: check digit should be {expected}, not {ruc[10]}")
+        raise ValidationError(_("RUC {ruc}: check digit should be {expected}, not {ruc_10}")
+                              .format(ruc=ruc, expected=expected, ruc_10=ruc[10]))
     return ruc
 
 
@@ -84,10 +87,13 @@ def validate_dni(value: str) -> str:
         dni, check = text[:8], text[8]
         digit, letter = dni_check_chars(dni)
         if check not in (digit, letter):
-            raise ValidationError(f"DNI {raw}: check character should be {digit} or {letter}, not {check}")
+            raise ValidationError(_("DNI {raw}: check character should be {digit} or {letter}, not "
+                                    "{check}")
+                                  .format(raw=raw, digit=digit, letter=letter, check=check))
         return dni
     if len(text) != 8 or not _ascii_digits(text):
-        raise ValidationError(f"DNI {raw}: must be 8 digits (optionally followed by its check character)")
+        raise ValidationError(_("DNI {raw}: must be 8 digits (optionally followed by its check character)")
+                              .format(raw=raw))
     return text
 
 
@@ -101,18 +107,21 @@ def dni_to_ruc(dni: str) -> str:
 def ruc_to_dni(ruc: str) -> str:
     ruc = validate_ruc(ruc)
     if not ruc.startswith("10"):
-        raise ValidationError(f"RUC {ruc}: only a RUC starting with 10 holds a DNI")
+        raise ValidationError(_("RUC {ruc}: only a RUC starting with 10 holds a DNI").format(ruc=ruc))
     return ruc[2:10]
 
 
 def _validate_alnum(value: str, label: str, longest: int, *, shortest: int = 1) -> str:
     text = value.strip().upper().replace(" ", "").replace("-", "")
     if not text:
-        raise ValidationError(f"{label}: the number is empty")
+        raise ValidationError(_("{label}: the number is empty").format(label=label))
     if not _ALNUM.match(text):
-        raise ValidationError(f"{label} {value.strip()}: only letters and digits are allowed")
+        raise ValidationError(_("{label} {value_strip}: only letters and digits are allowed")
+                              .format(label=label, value_strip=value.strip()))
     if not shortest <= len(text) <= longest:
-        raise ValidationError(f"{label} {value.strip()}: must be {shortest} to {longest} characters, not {len(text)}")
+        raise ValidationError(_("{label} {value_strip}: must be {shortest} to {longest} characters, not "
+                                "{n_text}")
+                              .format(label=label, value_strip=value.strip(), shortest=shortest, longest=longest, n_text=len(text)))
     return text
 
 
@@ -134,7 +143,8 @@ def normalise_doc_type(code: str) -> str:
     alias = DOC_TYPE_ALIASES.get(raw.lower())
     if alias is None:
         listed = ", ".join(f"{k} ({v[0]})" for k, v in DOC_TYPES.items())
-        raise ValidationError(f"document type {code!r}: use a SUNAT catalogue 06 code: {listed}")
+        raise ValidationError(_("document type {code!r}: use a SUNAT catalogue 06 code: {listed}")
+                              .format(code=code, listed=listed))
     return alias
 
 
@@ -170,5 +180,6 @@ def guess_doc_type(number: str) -> str | None:
 def validate_email(value: str) -> str:
     text = value.strip()
     if len(text) > 254 or not _EMAIL_RE.match(text):
-        raise ValidationError(f"e-mail {text!r}: expected an address like cobranzas@empresa.pe")
+        raise ValidationError(_("e-mail {text!r}: expected an address like cobranzas@empresa.pe")
+                              .format(text=text))
     return text

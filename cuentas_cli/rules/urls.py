@@ -13,6 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 from cuentas_cli.errors import UsageError
+from cuentas_cli.i18n import _
 
 # --- database URLs --------------------------------------------------------------------------
 
@@ -24,26 +25,29 @@ def normalise_url(raw: str) -> str:
     url = raw.strip()
     match = _URL_RE.match(url)
     if not match:
-        raise UsageError(f"malformed database URL {raw!r}; expected sqlite:///PATH or postgresql://USER@HOST/DB")
+        raise UsageError(_("malformed database URL {raw!r}; expected sqlite:///PATH or "
+                           "postgresql://USER@HOST/DB").format(raw=raw))
     scheme = match.group("scheme").lower()
     rest = match.group("rest")
     if scheme == "sqlite":
         if not rest.startswith("/") or rest == "/":
-            raise UsageError(f"malformed database URL {raw!r}; expected sqlite:///PATH")
+            raise UsageError(_("malformed database URL {raw!r}; expected sqlite:///PATH").format(raw=raw))
         return "sqlite://" + rest
     if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
         if not rest or rest.startswith("/") and len(rest) == 1:
-            raise UsageError(f"malformed database URL {raw!r}; expected postgresql://USER@HOST[:PORT]/DB")
+            raise UsageError(_("malformed database URL {raw!r}; expected postgresql://USER@HOST[:PORT]/DB")
+                             .format(raw=raw))
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
         try:
             parsed = make_url("postgresql+psycopg://" + rest)
-            _ = parsed.port  # a non-numeric port raises here
+            parsed.port  # a non-numeric port raises here
         except (ArgumentError, ValueError) as exc:
-            raise UsageError(f"malformed database URL {raw!r}: {exc}") from None
+            raise UsageError(_("malformed database URL {raw!r}: {exc}").format(raw=raw, exc=exc)) from None
         return "postgresql+psycopg://" + rest
-    raise UsageError(f"unsupported database URL scheme {scheme!r}; use sqlite:/// or postgresql://")
+    raise UsageError(_("unsupported database URL scheme {scheme!r}; use sqlite:/// or postgresql://")
+                     .format(scheme=scheme))
 
 
 def redact(url: str) -> str:

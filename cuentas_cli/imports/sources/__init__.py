@@ -26,6 +26,7 @@ from cuentas_cli.imports.sources.base import (
 from cuentas_cli.imports.sources.delimited import open_csv
 from cuentas_cli.imports.sources.ple import PLE_NAME, open_ple
 from cuentas_cli.imports.sources.xlsx import discard_prefetch, open_xlsx, prefetch_xlsx
+from cuentas_cli.i18n import _
 
 __all__ = [
     "DEFAULT_FORMAT", "FORMATS", "PLE_NAME", "BadRow", "Format", "Options", "ShortRow", "Source", "check_delimiter",
@@ -71,13 +72,15 @@ def detect_format(path: Path, forced: str | None) -> str:
         value = forced.lower()
         if value not in FORMATS:
             *others, last = FORMATS
-            raise UsageError(f"--format {forced!r}: use {', '.join(others)} or {last}")
+            raise UsageError(_("--format {forced!r}: use {join_others} or {last}")
+                             .format(forced=forced, join_others=', '.join(others), last=last))
         return value
     for name, fmt in FORMATS.items():
         if fmt.claims(path):
             return name
     if path.suffix.lower() == ".xls":
-        raise ValidationError(f"{path.name}: old .xls workbooks are not supported; save it as .xlsx or .csv in Excel")
+        raise ValidationError(_("{name}: old .xls workbooks are not supported; save it as .xlsx or .csv "
+                                "in Excel").format(name=path.name))
     return DEFAULT_FORMAT
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cuentas_cli.errors import UsageError, ValidationError
+from cuentas_cli.i18n import _
 
 _SAMPLE_BYTES = 256 * 1024
 # A CSV record or a PLE line longer than this is refused: lines are read with this cap, so a
@@ -89,19 +90,26 @@ def check_input(path: Path) -> None:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise UsageError(f"no file {printable(str(path))}") from None
+        raise UsageError(_("no file {printable_str_path}").format(printable_str_path=printable(str(path)))) from None
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
-            raise UsageError(f"no file {printable(str(path))[:80]}...: the name is too long for this system") from None
+            raise UsageError(_("no file {printable_str_path_80}...: the name is too long for this system")
+                             .format(printable_str_path_80=printable(str(path))[:80])) from None
         if exc.errno == errno.ENOTDIR:
-            raise UsageError(f"no file {printable(str(path))}") from None
-        raise ValidationError(f"{printable(str(path))}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+            raise UsageError(_("no file {printable_str_path}")
+                             .format(printable_str_path=printable(str(path)))) from None
+        raise ValidationError(_("{printable_str_path}: cannot read it ({exc_strerror_or_type_exc})")
+                              .format(printable_str_path=printable(str(path)), exc_strerror_or_type_exc=exc.strerror or type(exc).__name__)) from None
     if stat.S_ISDIR(info.st_mode):
-        raise ValidationError(f"{printable(str(path))} is a folder; give the file to import")
+        raise ValidationError(_("{printable_str_path} is a folder; give the file to import")
+                              .format(printable_str_path=printable(str(path))))
     if not stat.S_ISREG(info.st_mode):
-        raise ValidationError(f"{printable(str(path))} is not a regular file (a device, pipe or socket); copy it to a file first")
+        raise ValidationError(_("{printable_str_path} is not a regular file (a device, pipe or socket); "
+                                "copy it to a file first")
+                              .format(printable_str_path=printable(str(path))))
     if not os.access(path, os.R_OK):
-        raise ValidationError(f"{printable(str(path))}: no permission to read it")
+        raise ValidationError(_("{printable_str_path}: no permission to read it")
+                              .format(printable_str_path=printable(str(path))))
 
 
 def check_encoding(name: str) -> str:
@@ -109,9 +117,13 @@ def check_encoding(name: str) -> str:
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError, TypeError):
-        raise UsageError(f"--encoding {printable(name)!r} is not an encoding Python knows (try utf-8, cp1252, latin-1)") from None
+        raise UsageError(_("--encoding {printable_name!r} is not an encoding Python knows (try utf-8, "
+                           "cp1252, latin-1)")
+                         .format(printable_name=printable(name))) from None
     if not getattr(info, "_is_text_encoding", True) or info.name in {"rot-13", "rot13"}:
-        raise UsageError(f"--encoding {printable(name)!r} is a transformation, not a text encoding (try utf-8, cp1252, latin-1)")
+        raise UsageError(_("--encoding {printable_name!r} is a transformation, not a text encoding (try "
+                           "utf-8, cp1252, latin-1)")
+                         .format(printable_name=printable(name)))
     return name
 
 
@@ -122,7 +134,8 @@ def check_delimiter(value: str) -> str:
     """One character (or tab, comma, semicolon, pipe, space by name); not a quote or line end."""
     delimiter = _DELIMITER_NAMES.get(value.lower(), value) if len(value) > 1 else value
     if len(delimiter) != 1 or delimiter in {'"', "\r", "\n", "\0"}:
-        raise UsageError(f"--delimiter {printable(value)!r}: give one character such as , ; | or tab")
+        raise UsageError(_("--delimiter {printable_value!r}: give one character such as , ; | or tab")
+                         .format(printable_value=printable(value)))
     return delimiter
 
 
@@ -147,7 +160,7 @@ def find_header(candidates: list[tuple[int, list[Any]]], known: Callable[[str], 
     if candidates:
         # Nothing looked like a header: report against the first non-empty row.
         return 0, candidates[0][0]
-    raise ValidationError("the file is empty: no header row and no data")
+    raise ValidationError(_("the file is empty: no header row and no data"))
 
 
 def _too_long(name: str, start: int, line_no: int) -> str:

@@ -22,6 +22,7 @@ from cuentas_cli.imports.sources.base import (
     check_encoding,
     find_header,
 )
+from cuentas_cli.i18n import _
 
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -122,14 +123,15 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE_BYTES)
     if not sample.strip():
-        raise ValidationError(f"{path.name} is empty: no rows to import")
+        raise ValidationError(_("{name} is empty: no rows to import").format(name=path.name))
     if delimiter is not None:
         delimiter = check_delimiter(delimiter)
     enc = detect_encoding(sample, encoding)
     try:
         text = sample.decode(enc, errors="strict") if len(sample) < _SAMPLE_BYTES else codecs.getincrementaldecoder(enc)().decode(sample, final=False)
     except UnicodeDecodeError as exc:
-        raise ValidationError(f"{path.name} is not valid {enc} at byte {exc.start}; pass --encoding (e.g. cp1252)") from None
+        raise ValidationError(_("{name} is not valid {enc} at byte {start}; pass --encoding (e.g. cp1252)")
+                              .format(name=path.name, enc=enc, start=exc.start)) from None
     head_lines = [line for line in text.splitlines()[:40] if line.strip()]
     delim = delimiter or detect_delimiter(head_lines[:30])
 
@@ -144,11 +146,13 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
                     yield reader.line_num, cells
             except UnicodeDecodeError as exc:
                 raise ValidationError(
-                    f"{path.name}: line {reader.line_num + 1} is not valid {enc} (byte {exc.object[exc.start:exc.start + 1]!r}); "
-                    "pass --encoding cp1252 (or the file's encoding)"
+                    _("{name}: line {reader_line_num_1} is not valid {enc} (byte "
+                      "{exc_object_exc_start_exc!r}); pass --encoding cp1252 (or the file's encoding)")
+                    .format(name=path.name, reader_line_num_1=reader.line_num + 1, enc=enc, exc_object_exc_start_exc=exc.object[exc.start:exc.start + 1])
                 ) from None
             except csv.Error as exc:
-                raise ValidationError(f"{path.name}: line {reader.line_num}: malformed CSV ({exc})") from None
+                raise ValidationError(_("{name}: line {line_num}: malformed CSV ({exc})")
+                                      .format(name=path.name, line_num=reader.line_num, exc=exc)) from None
 
     candidates = []
     for row_no, cells in raw_rows():
@@ -184,10 +188,13 @@ def open_csv(path: Path, *, encoding: str | None, known: Callable[[str], bool], 
                     yield line_num, cells
             except UnicodeDecodeError as exc:
                 raise ValidationError(
-                    f"{path.name}: line {line_num + 1} is not valid {enc} ({exc.reason}); pass --encoding cp1252 (or the file's encoding)"
+                    _("{name}: line {line_num_1} is not valid {enc} ({reason}); pass --encoding cp1252 "
+                      "(or the file's encoding)")
+                    .format(name=path.name, line_num_1=line_num + 1, enc=enc, reason=exc.reason)
                 ) from None
             except csv.Error as exc:
-                raise ValidationError(f"{path.name}: line {line_num + 1}: malformed CSV ({exc})") from None
+                raise ValidationError(_("{name}: line {line_num_1}: malformed CSV ({exc})")
+                                      .format(name=path.name, line_num_1=line_num + 1, exc=exc)) from None
 
     position = _position_of(position_holder)
 

@@ -21,6 +21,7 @@ from cuentas_cli.imports.sources.base import (
     _too_long,
     check_encoding,
 )
+from cuentas_cli.i18n import _
 
 # PLE file name: LE + RUC(11) + year(4) + month(2) + 00 + book(6) + 00 + O I M G + .txt
 PLE_NAME = re.compile(r"^LE(\d{11})(\d{4})(\d{2})00(\d{6})00(\d)(\d)(\d)(\d)\.txt$", re.IGNORECASE)
@@ -48,19 +49,23 @@ def open_ple(path: Path, *, encoding: str | None, book: str | None = None) -> So
     if book is None:
         if match is None:
             raise UsageError(
-                f"{path.name}: not a PLE file name (LE + RUC + period + 140100/080100 ... .txt); "
-                "say which register with --kind cxc (ventas) or --kind cxp (compras)"
+                _("{name}: not a PLE file name (LE + RUC + period + 140100/080100 ... .txt); say which "
+                  "register with --kind cxc (ventas) or --kind cxp (compras)")
+                .format(name=path.name)
             )
         code = match.group(4)
         if code not in PLE_BOOKS:
-            raise ValidationError(f"{path.name}: PLE book {code} is not supported; import 140100 (ventas) or 080100 (compras)")
+            raise ValidationError(_("{name}: PLE book {code} is not supported; import 140100 (ventas) or "
+                                    "080100 (compras)")
+                                  .format(name=path.name, code=code))
         book = PLE_BOOKS[code]
         if match.group(6) == "0":
-            raise ValidationError(f"{path.name}: the PLE file name says it has no data (indicator 0)")
+            raise ValidationError(_("{name}: the PLE file name says it has no data (indicator 0)")
+                                  .format(name=path.name))
     with path.open("rb") as handle:
         sample = handle.read(_SAMPLE_BYTES)
     if not sample.strip():
-        raise ValidationError(f"{path.name} is empty: no rows to import")
+        raise ValidationError(_("{name} is empty: no rows to import").format(name=path.name))
     if encoding:
         check_encoding(encoding)
     # SUNAT's PLE program writes ISO-8859-1 unless told otherwise.
@@ -99,7 +104,9 @@ def open_ple(path: Path, *, encoding: str | None, book: str | None = None) -> So
                     cells = [kind, *(_ple_get(parts, i) for i in fields.values())]
                     yield line_no, cells
             except UnicodeDecodeError as exc:
-                raise ValidationError(f"{path.name}: line {line_no + 1} is not valid {enc} ({exc.reason}); pass --encoding") from None
+                raise ValidationError(_("{name}: line {line_no_1} is not valid {enc} ({reason}); pass "
+                                        "--encoding")
+                                      .format(name=path.name, line_no_1=line_no + 1, enc=enc, reason=exc.reason)) from None
 
     position = _position_of(position_holder)
 

@@ -32,6 +32,7 @@ from cuentas_cli.errors import ValidationError
 from cuentas_cli.imports.sources.base import Source, find_header, normalise_header
 from cuentas_cli.imports.sources.xlsx_archive import _Archive, _open_archive
 from cuentas_cli.imports.sources.xlsx_sheet import _SheetReader
+from cuentas_cli.i18n import _
 
 
 def _choose_sheet(archive: _Archive, sheet: str | None, known: Callable[[str], bool],
@@ -40,7 +41,7 @@ def _choose_sheet(archive: _Archive, sheet: str | None, known: Callable[[str], b
     comes first). `first` is the reader _prepare started."""
     names = list(archive.sheets)
     if not names:
-        raise ValidationError(f"{archive.path.name} has no sheets")
+        raise ValidationError(_("{name} has no sheets").format(name=archive.path.name))
 
     def reader(name: str) -> _SheetReader:
         return first if first is not None and first.name == name else _SheetReader(archive, name)
@@ -48,7 +49,8 @@ def _choose_sheet(archive: _Archive, sheet: str | None, known: Callable[[str], b
     if sheet is not None:
         lowered = {n.lower(): n for n in names}
         if sheet not in names and sheet.lower() not in lowered:
-            raise ValidationError(f"{archive.path.name} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
+            raise ValidationError(_("{name} has no sheet {sheet!r}; its sheets are: {join_names}")
+                                  .format(name=archive.path.name, sheet=sheet, join_names=', '.join(names)))
         chosen = reader(sheet if sheet in names else lowered[sheet.lower()])
     else:
         chosen = None

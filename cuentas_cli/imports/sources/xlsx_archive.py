@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import _
 
 # XLSX is a zip of XML, and python-calamine holds a whole sheet in memory: refuse archives that
 # inflate beyond these (a "zip bomb", or simply too big for a spreadsheet import; CSV streams).
@@ -57,13 +58,17 @@ def _open_archive(path: Path) -> _Archive:
     """The workbook, after refusing damaged archives, zip bombs and XML with entity declarations
     before any parser inflates it (worksheets are checked as they are read)."""
     if path.stat().st_size > MAX_XLSX_UNCOMPRESSED:
-        raise ValidationError(f"{path.name}: a {path.stat().st_size / 1024**2:,.0f} MiB workbook is more than an import "
-                              f"reads ({MAX_XLSX_UNCOMPRESSED // 1024**2} MiB); export it as CSV to import it")
+        raise ValidationError(_("{name}: a {path_stat_st_size_1024_2:,.0f} MiB workbook is more than an "
+                                "import reads ({max_xlsx_uncompressed_10} MiB); export it as CSV to "
+                                "import it")
+                              .format(name=path.name, path_stat_st_size_1024_2=path.stat().st_size / 1024**2, max_xlsx_uncompressed_10=MAX_XLSX_UNCOMPRESSED // 1024**2))
     raw = path.read_bytes()
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
-        raise ValidationError(f"{path.name} is not an .xlsx workbook (not a zip archive); is it a CSV with the wrong extension?") from None
+        raise ValidationError(_("{name} is not an .xlsx workbook (not a zip archive); is it a CSV with "
+                                "the wrong extension?")
+                              .format(name=path.name)) from None
     except _DAMAGED as exc:
         raise ValidationError(_not_valid_xlsx(path, exc)) from None
     try:
@@ -87,19 +92,24 @@ def _not_valid_xlsx(path: Path, exc: BaseException) -> str:
 def _check_archive(archive: zipfile.ZipFile, name: str) -> tuple[dict[str, bytes | bytearray], dict[str, int]]:
     members = archive.infolist()
     if len(members) > MAX_XLSX_MEMBERS:
-        raise ValidationError(f"{name}: {len(members)} parts in the workbook archive; refused as unsafe")
+        raise ValidationError(_("{name}: {n_members} parts in the workbook archive; refused as unsafe")
+                              .format(name=name, n_members=len(members)))
     # First what the headers declare (cheap; refuses the obvious cases without inflating) ...
     declared = 0
     for info in members:
         declared += info.file_size
         if info.file_size > 10 * 1024**2 and info.compress_size and info.file_size / info.compress_size > MAX_XLSX_RATIO:
             raise ValidationError(
-                f"{name}: part {info.filename} inflates {info.file_size // info.compress_size}x; refused as a possible zip bomb"
+                _("{name}: part {filename} inflates {info_file_size_info_comp}x; refused as a possible "
+                  "zip bomb")
+                .format(name=name, filename=info.filename, info_file_size_info_comp=info.file_size // info.compress_size)
             )
     if declared > MAX_XLSX_UNCOMPRESSED:
-        raise ValidationError(f"{name}: inflates to {declared / 1024**2:,.0f} MiB; refused as a possible zip bomb or {_XLSX_TOO_BIG}")
+        raise ValidationError(_("{name}: inflates to {declared_1024_2:,.0f} MiB; refused as a possible "
+                                "zip bomb or {_XLSX_TOO_BIG}")
+                              .format(name=name, declared_1024_2=declared / 1024**2, _XLSX_TOO_BIG=_XLSX_TOO_BIG))
     if "xl/workbook.xml" not in {m.filename for m in members}:
-        raise ValidationError(f"{name} is not an Excel workbook (no xl/workbook.xml)")
+        raise ValidationError(_("{name} is not an Excel workbook (no xl/workbook.xml)").format(name=name))
     # ... then what the parts really hold: every part inflated (streamed, counted, CRC-checked)
     # and its XML scanned for DOCTYPE/ENTITY declarations, whatever its headers say. Worksheets
     # are checked the same way as xlsx_sheet reads them, so they are inflated once.
@@ -133,7 +143,8 @@ def _sheet_parts(parts: dict[str, bytes | bytearray], sizes: dict[str, int], nam
     try:
         root = fromstring(bytes(parts["xl/workbook.xml"]))
     except (DefusedXmlException, Exception) as exc:  # noqa: BLE001 - any parse failure means a broken workbook
-        raise ValidationError(f"{name}: unreadable workbook.xml ({type(exc).__name__})") from None
+        raise ValidationError(_("{name}: unreadable workbook.xml ({__name__})")
+                              .format(name=name, __name__=type(exc).__name__)) from None
     targets: dict[str, str] = {}
     try:
         rels = fromstring(bytes(parts.get("xl/_rels/workbook.xml.rels", b"<Relationships/>")))
@@ -167,20 +178,26 @@ def _checked_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
         while chunk := part.read(chunk_size):
             size += len(chunk)
             if size > info.file_size:
-                raise ValidationError(f"{name}: part {info.filename} inflates past the {info.file_size:,} bytes its header "
-                                      "says; refused as damaged or unsafe (or a zip bomb)")
+                raise ValidationError(_("{name}: part {filename} inflates past the {file_size:,} bytes "
+                                        "its header says; refused as damaged or unsafe (or a zip bomb)")
+                                      .format(name=name, filename=info.filename, file_size=info.file_size))
             if size > 10 * 1024**2 and size > MAX_XLSX_RATIO * max(info.compress_size, 1):
-                raise ValidationError(f"{name}: part {info.filename} inflates over {MAX_XLSX_RATIO}x; refused as a possible zip bomb")
+                raise ValidationError(_("{name}: part {filename} inflates over {MAX_XLSX_RATIO}x; "
+                                        "refused as a possible zip bomb")
+                                      .format(name=name, filename=info.filename, MAX_XLSX_RATIO=MAX_XLSX_RATIO))
             if scan:
                 # "!" is rare in sheet XML, and memchr finds it fast; only then the full check.
                 if (b"!" in chunk or b"!" in tail) and _declares_entities((tail + chunk).lower()):
-                    raise ValidationError(f"{name}: part {info.filename} declares XML entities (DOCTYPE); refused as unsafe")
+                    raise ValidationError(_("{name}: part {filename} declares XML entities (DOCTYPE); "
+                                            "refused as unsafe")
+                                          .format(name=name, filename=info.filename))
                 tail = chunk[-32:]
             yield chunk
     if size != info.file_size:
         raise ValidationError(
-            f"{name}: part {info.filename} inflates to {size:,} bytes where its header says {info.file_size:,}; "
-            "refused as damaged or unsafe"
+            _("{name}: part {filename} inflates to {size:,} bytes where its header says {file_size:,}; "
+              "refused as damaged or unsafe")
+            .format(name=name, filename=info.filename, size=size, file_size=info.file_size)
         )
 
 

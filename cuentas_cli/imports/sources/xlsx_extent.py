@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import _
 
 _PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\b[^>]*>")
@@ -124,19 +125,22 @@ class _Extent:
         where = f"{self.file}: sheet {self.sheet!r}"
         if self.right > MAX_XLSX_COLUMNS:
             raise ValidationError(
-                f"{where}: cell {_cell_name(*self.widest)} holds a value in column {self.right:,}; an import reads up to "
-                f"column {_cell_name(MAX_XLSX_COLUMNS, 1)[:-1]} ({MAX_XLSX_COLUMNS}); clear the cells beyond the data "
-                "or export the sheet as CSV"
+                _("{where}: cell {cell_name_self_widest} holds a value in column {right:,}; an import "
+                  "reads up to column {cell_name_max_xlsx_colum} ({MAX_XLSX_COLUMNS}); clear the cells "
+                  "beyond the data or export the sheet as CSV")
+                .format(where=where, cell_name_self_widest=_cell_name(*self.widest), right=self.right, cell_name_max_xlsx_colum=_cell_name(MAX_XLSX_COLUMNS, 1)[:-1], MAX_XLSX_COLUMNS=MAX_XLSX_COLUMNS)
             )
         if self.bottom > EXCEL_ROWS:
-            raise ValidationError(f"{where}: cell {_cell_name(*self.last)} is beyond Excel's last row ({EXCEL_ROWS:,}); "
-                                  "refused as a damaged or crafted workbook")
+            raise ValidationError(_("{where}: cell {cell_name_self_last} is beyond Excel's last row "
+                                    "({EXCEL_ROWS:,}); refused as a damaged or crafted workbook")
+                                  .format(where=where, cell_name_self_last=_cell_name(*self.last), EXCEL_ROWS=EXCEL_ROWS))
         rows, columns = self.bottom - self.top + 1, self.right - self.left + 1
         if rows * columns > MAX_XLSX_CELLS:
             raise ValidationError(
-                f"{where}: its cells run from {_cell_name(*self.first)} to {_cell_name(*self.last)}, {rows:,} rows x "
-                f"{columns:,} columns ({rows * columns:,} cells), more than an import reads ({MAX_XLSX_CELLS:,}); "
-                "clear the cells beyond the data or export the sheet as CSV"
+                _("{where}: its cells run from {cell_name_self_first} to {cell_name_self_last}, {rows:,} "
+                  "rows x {columns:,} columns ({rows_columns:,} cells), more than an import reads "
+                  "({MAX_XLSX_CELLS:,}); clear the cells beyond the data or export the sheet as CSV")
+                .format(where=where, cell_name_self_first=_cell_name(*self.first), cell_name_self_last=_cell_name(*self.last), rows=rows, columns=columns, rows_columns=rows * columns, MAX_XLSX_CELLS=MAX_XLSX_CELLS)
             )
 
 
@@ -154,6 +158,7 @@ def _check_dimension(head: bytes | bytearray, file: str, sheet: str) -> None:
         column, row = _column_number(cell.group(1)), int(cell.group(2))
         if column > EXCEL_COLUMNS or row > EXCEL_ROWS:
             raise ValidationError(
-                f"{file}: sheet {sheet!r} declares its size as {ref.group(1).decode('ascii', 'replace')[:40]}, beyond "
-                f"Excel's grid ({_cell_name(EXCEL_COLUMNS, EXCEL_ROWS)}); refused as a damaged or crafted workbook"
+                _("{file}: sheet {sheet!r} declares its size as {ref_group_1_decode_ascii}, beyond "
+                  "Excel's grid ({cell_name_excel_columns}); refused as a damaged or crafted workbook")
+                .format(file=file, sheet=sheet, ref_group_1_decode_ascii=ref.group(1).decode('ascii', 'replace')[:40], cell_name_excel_columns=_cell_name(EXCEL_COLUMNS, EXCEL_ROWS))
             )

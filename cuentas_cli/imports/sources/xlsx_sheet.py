@@ -31,6 +31,7 @@ from cuentas_cli.imports.sources.xlsx_extent import (
     _Extent,
     _quick_check,
 )
+from cuentas_cli.i18n import _
 
 # Segments of 1-2 MiB of XML (about 3,500 rows of 13 columns): on a 100k-row sheet they were as
 # fast as 8 MiB ones and kept the import's peak memory 70 MiB lower (benchmarks/).
@@ -341,7 +342,8 @@ class _SheetReader:
                 workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.archive.raw))
                 self._whole = workbook.get_sheet_by_name(self.name)
             except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for broken files
-                raise ValidationError(f"{path.name}: cannot read the workbook ({type(exc).__name__}: {_printable(exc)})") from None
+                raise ValidationError(_("{name}: cannot read the workbook ({__name__}: {printable_exc})")
+                                      .format(name=path.name, __name__=type(exc).__name__, printable_exc=_printable(exc))) from None
         return self._whole
 
     def _bound_whole(self, chunks: Iterator[bytes]) -> None:
@@ -391,4 +393,5 @@ class _SheetReader:
                     self.done = self.size * index // rows_total
         except python_calamine.CalamineError as exc:
             path = self.archive.path
-            raise ValidationError(f"{path.name}: cannot read the sheet ({type(exc).__name__}: {_printable(exc)})") from None
+            raise ValidationError(_("{name}: cannot read the sheet ({__name__}: {printable_exc})")
+                                  .format(name=path.name, __name__=type(exc).__name__, printable_exc=_printable(exc))) from None

@@ -40,6 +40,7 @@ from cuentas_cli.integrations.lookup.base import (  # noqa: F401 - the package's
 )
 from cuentas_cli.integrations.lookup.http import ApisNetV2, Decolecta, HttpProvider  # noqa: F401
 from cuentas_cli.integrations.lookup.offline import OFFLINE_DATA, Offline  # noqa: F401
+from cuentas_cli.i18n import _
 
 # --- choosing one ----------------------------------------------------------------------------------
 
@@ -54,5 +55,6 @@ def make_provider(name: str, *, base_url: str | None = None, token: str | None =
     try:
         cls = PROVIDERS[name]
     except KeyError:
-        raise LookupFailed(f"unknown lookup provider {name!r}; use one of {', '.join(PROVIDERS)}") from None
+        raise LookupFailed(_("unknown lookup provider {name!r}; use one of {join_providers}")
+                           .format(name=name, join_providers=', '.join(PROVIDERS))) from None
     return cls(base_url=base_url, token=token, timeout_s=timeout_s, transport=transport, backoff_s=backoff_s)  # type: ignore[call-arg]

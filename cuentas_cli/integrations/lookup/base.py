@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from cuentas_cli.errors import ExternalError, NotFound
+from cuentas_cli.i18n import _
 
 TOKEN_HINT = "`cuentas settings secret set lookup-token`"
 _DOC_WORD = {"6": "RUC", "1": "DNI"}
@@ -89,7 +90,8 @@ class Provider:
             return self.lookup_ruc(number)
         if doc_type == "1":
             return self.lookup_dni(number)
-        raise LookupNotFound(f"document type {doc_type} cannot be looked up; only RUC (6) and DNI (1) can")
+        raise LookupNotFound(_("document type {doc_type} cannot be looked up; only RUC (6) and DNI (1) "
+                               "can").format(doc_type=doc_type))
 
     def lookup_ruc(self, ruc: str) -> PartyInfo:
         raise NotImplementedError
@@ -107,10 +109,12 @@ class Provider:
         """An answer with an error message and no data means "not found"."""
         if first_of(data, *name_keys) is None and first_of(data, "error", "message", "mensaje") is not None:
             detail = text_value(first_of(data, "error", "message", "mensaje"))
-            raise LookupNotFound(f"{subject} not found by lookup provider {self.name} ({detail})")
+            raise LookupNotFound(_("{subject} not found by lookup provider {name} ({detail})")
+                                 .format(subject=subject, name=self.name, detail=detail))
 
     def _malformed(self, subject: str, what: str) -> MalformedAnswer:
-        return MalformedAnswer(f"lookup provider {self.name} sent a malformed answer for {subject} ({what})")
+        return MalformedAnswer(_("lookup provider {name} sent a malformed answer for {subject} ({what})")
+                               .format(name=self.name, subject=subject, what=what))
 
     def __enter__(self) -> "Provider":
         return self

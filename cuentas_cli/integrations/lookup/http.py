@@ -30,6 +30,7 @@ from cuentas_cli.integrations.lookup.base import (
     person_name,
     text_value,
 )
+from cuentas_cli.i18n import _
 
 MAX_RETRIES = 3
 # Seconds before the first retry; doubled for each further one. Tests set it near zero.
@@ -60,8 +61,9 @@ class HttpProvider(Provider):
 
         if not token:
             raise TokenMissing(
-                f"lookup provider {self.name} needs a token: store it with {TOKEN_HINT} "
-                "(or use `cuentas settings set lookup.provider offline`)"
+                _("lookup provider {name} needs a token: store it with {TOKEN_HINT} (or use `cuentas "
+                  "settings set lookup.provider offline`)")
+                .format(name=self.name, TOKEN_HINT=TOKEN_HINT)
             )
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.timeout_s = timeout_s
@@ -104,48 +106,58 @@ class HttpProvider(Provider):
                 response = self._client.get(path, params=params)
             except httpx.TimeoutException:
                 last = ProviderUnavailable(
-                    f"lookup provider {self.name} unavailable: no answer for {subject} within {self.timeout_s:g} s "
-                    f"({attempts} attempts); try again later or raise lookup.timeout_s"
+                    _("lookup provider {name} unavailable: no answer for {subject} within {timeout_s:g} "
+                      "s ({attempts} attempts); try again later or raise lookup.timeout_s")
+                    .format(name=self.name, subject=subject, timeout_s=self.timeout_s, attempts=attempts)
                 )
                 continue
             except httpx.TransportError as exc:
                 last = ProviderUnavailable(
-                    f"lookup provider {self.name} unavailable: cannot connect to {self.base_url} "
-                    f"({type(exc).__name__}) after {attempts} attempts; check lookup.base_url or try again later"
+                    _("lookup provider {name} unavailable: cannot connect to {base_url} ({__name__}) "
+                      "after {attempts} attempts; check lookup.base_url or try again later")
+                    .format(name=self.name, base_url=self.base_url, __name__=type(exc).__name__, attempts=attempts)
                 )
                 continue
             status = response.status_code
             if status in (401, 403):
                 raise TokenInvalid(
-                    f"lookup provider {self.name} refused the token (HTTP {status}); "
-                    f"store a valid one with {TOKEN_HINT}"
+                    _("lookup provider {name} refused the token (HTTP {status}); store a valid one with "
+                      "{TOKEN_HINT}")
+                    .format(name=self.name, status=status, TOKEN_HINT=TOKEN_HINT)
                 )
             if status == 429:
                 last = RateLimited(
-                    f"lookup provider {self.name} is rate limiting requests (HTTP 429, {attempts} attempts); "
-                    "try again later"
+                    _("lookup provider {name} is rate limiting requests (HTTP 429, {attempts} attempts); "
+                      "try again later").format(name=self.name, attempts=attempts)
                 )
                 last.response = response  # type: ignore[attr-defined]
                 continue
             if status >= 500:
                 last = ProviderUnavailable(
-                    f"lookup provider {self.name} unavailable (HTTP {status}, {attempts} attempts); try again later"
+                    _("lookup provider {name} unavailable (HTTP {status}, {attempts} attempts); try "
+                      "again later")
+                    .format(name=self.name, status=status, attempts=attempts)
                 )
                 last.response = response  # type: ignore[attr-defined]
                 continue
             if status in (400, 404, 422):
-                raise LookupNotFound(f"{subject} not found by lookup provider {self.name} (HTTP {status})")
+                raise LookupNotFound(_("{subject} not found by lookup provider {name} (HTTP {status})")
+                                     .format(subject=subject, name=self.name, status=status))
             if status >= 300:
-                raise LookupFailed(f"lookup provider {self.name} answered HTTP {status} for {subject}; try again later")
+                raise LookupFailed(_("lookup provider {name} answered HTTP {status} for {subject}; try "
+                                     "again later")
+                                   .format(name=self.name, status=status, subject=subject))
             try:
                 data = json.loads(response.content, parse_float=Decimal)
             except (ValueError, UnicodeDecodeError):
                 raise MalformedAnswer(
-                    f"lookup provider {self.name} sent a malformed answer for {subject} (not JSON); try again later"
+                    _("lookup provider {name} sent a malformed answer for {subject} (not JSON); try "
+                      "again later").format(name=self.name, subject=subject)
                 ) from None
             if not isinstance(data, dict):
                 raise MalformedAnswer(
-                    f"lookup provider {self.name} sent a malformed answer for {subject} (not a JSON object)"
+                    _("lookup provider {name} sent a malformed answer for {subject} (not a JSON object)")
+                    .format(name=self.name, subject=subject)
                 )
             return data
         assert last is not None

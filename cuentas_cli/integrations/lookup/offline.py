@@ -19,6 +19,7 @@ from cuentas_cli.integrations.lookup.base import (
     parse_apisnet_ruc,
     parse_rate,
 )
+from cuentas_cli.i18n import _
 
 OFFLINE_DATA = Path(__file__).resolve().parents[2] / "data" / "offline_lookup.json"
 
@@ -39,12 +40,14 @@ class Offline(Provider):
         try:
             self._data = json.loads(self.path.read_text(encoding="utf-8"), parse_float=Decimal)
         except (OSError, ValueError) as exc:
-            raise MalformedAnswer(f"offline lookup data {self.path} is unreadable: {exc}") from None
+            raise MalformedAnswer(_("offline lookup data {path} is unreadable: {exc}")
+                                  .format(path=self.path, exc=exc)) from None
 
     def _missing(self, subject: str) -> LookupNotFound:
         return LookupNotFound(
-            f"{subject} is not in the offline lookup data; for real lookups run "
-            f"`cuentas settings set lookup.provider apisnet` and {TOKEN_HINT}"
+            _("{subject} is not in the offline lookup data; for real lookups run `cuentas settings set "
+              "lookup.provider apisnet` and {TOKEN_HINT}")
+            .format(subject=subject, TOKEN_HINT=TOKEN_HINT)
         )
 
     def lookup_ruc(self, ruc: str) -> PartyInfo:
