@@ -212,7 +212,7 @@ def test_table_headers_are_labels_in_the_language(cli, db_url, tmp_path, monkeyp
 
 # --- messages and errors -------------------------------------------------------------------------
 
-_MESSAGE_CALLS = {"info": 0, "success": 0, "warn": 0, "RowError": 2}
+_MESSAGE_CALLS = {"info": (0,), "success": (0,), "warn": (0,), "RowError": (2,), "Check": (2, 3)}
 
 
 def _error_classes(trees) -> set[str]:
@@ -233,29 +233,29 @@ def _error_classes(trees) -> set[str]:
 
 
 def test_every_message_a_person_reads_goes_through_the_catalog():
-    """An error raised with a literal message, a row error or a console line written as a bare
-    string or f-string would stay English in Spanish: each must be `_("...")` (with `.format`)."""
+    """An error raised with a literal message, a row error, a doctor check's text or a console line
+    written as a bare string or f-string would stay English in Spanish: each must be `_("...")` (with `.format`)."""
     trees = {path: ast.parse(path.read_text(encoding="utf-8"))
              for path in (ROOT / "cuentas_cli").rglob("*.py")}
-    calls = dict(_MESSAGE_CALLS, **{name: 0 for name in _error_classes(trees)})
+    calls = dict(_MESSAGE_CALLS, **{name: (0,) for name in _error_classes(trees)})
     bare = []
     for path, tree in trees.items():
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-            index = calls.get(name)
-            if index is None or len(node.args) <= index:
+            indexes = calls.get(name)
+            if indexes is None:
                 continue
             if (name in ("info", "warn") and isinstance(node.func, ast.Attribute)
                     and getattr(node.func.value, "id", "") not in ("render", "console")):
                 continue  # logger.info(...): the log of a daemon stays in English, like its traceback
-            arg = node.args[index]
-            words = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else (
-                "".join(v.value for v in arg.values if isinstance(v, ast.Constant)) if isinstance(arg, ast.JoinedStr)
-                else "")
-            if re.search(r"[A-Za-z]{2}", words):
-                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}({words[:50]!r})")
+            for arg in [node.args[i] for i in indexes if i < len(node.args)]:
+                words = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else (
+                    "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
+                    if isinstance(arg, ast.JoinedStr) else "")
+                if re.search(r"[A-Za-z]{2}", words):
+                    bare.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}({words[:50]!r})")
     assert not bare, "messages outside the catalog:\n" + "\n".join(bare)
     assert len(calls) > 10  # the error classes were found
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import CuentasError, ExitCode
+from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -132,19 +133,25 @@ def check_database(state: _State) -> Check:
         revision = current_revision(engine)
     except CuentasError as exc:  # no SQLite file yet
         return Check("database", "fail", f"{where}: {exc.message}",
-                     "create it: `cuentas init --admin NAME` (or try `cuentas demo`)")
+                     _("create it: `cuentas init --admin NAME` (or try `cuentas demo`)"))
     except SQLAlchemyError as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
         fix = ("check that the server is up and CUENTAS_DATABASE_URL / --db (user, host, port, database) is right"
                if not is_sqlite(url) else "check the file is readable and is a cuentas database")
-        return Check("database", "fail", f"cannot reach {where}: {reason}", fix)
+        return Check("database", "fail", _("cannot reach {where}: {reason}")
+                                         .format(where=where, reason=reason), fix)
     if revision is None:
-        return Check("database", "fail", f"{where} has no cuentas schema", "run `cuentas init --admin NAME` (or `cuentas db upgrade`)")
+        return Check("database", "fail", _("{where} has no cuentas schema").format(where=where), _("run `cuentas init --admin "
+                                                                             "NAME` (or `cuentas db "
+                                                                             "upgrade`)"))
     if revision != HEAD_REVISION:
-        return Check("database", "fail", f"{where}: schema at revision {revision}, this cuentas needs {HEAD_REVISION}",
-                     "back the database up, then run `cuentas db upgrade`")
+        return Check("database", "fail", _("{where}: schema at revision {revision}, this cuentas needs "
+                                           "{HEAD_REVISION}")
+                                         .format(where=where, revision=revision, HEAD_REVISION=HEAD_REVISION),
+                     _("back the database up, then run `cuentas db upgrade`"))
     state.db_ok = True
-    return Check("database", "ok", f"{where} reachable, schema at {revision} (newest)")
+    return Check("database", "ok", _("{where} reachable, schema at {revision} (newest)")
+                                   .format(where=where, revision=revision))
 
 
 def _mode(path: Path) -> int:
@@ -162,7 +169,7 @@ def check_permissions(state: _State) -> Check:
     if is_sqlite(url):
         db = sqlite_path(url)
         if not db.exists():
-            return Check("permissions", "skip", f"no database file at {db} yet")
+            return Check("permissions", "skip", _("no database file at {db} yet").format(db=db))
         folder = db.parent
         if _mode(folder) & 0o077:
             problems.append((f"folder {folder} is {_mode(folder):o}", f"chmod 700 {folder}"))
@@ -183,7 +190,7 @@ def check_permissions(state: _State) -> Check:
                      "With SQLite, whoever can write the file can bypass roles",
                      " && ".join(f for _, f in problems))
     if notes:
-        return Check("permissions", "warn", "; ".join(notes), "run cuentas as the file's owner")
+        return Check("permissions", "warn", "; ".join(notes), _("run cuentas as the file's owner"))
     return Check("permissions", "ok", ok_text)
 
 
@@ -207,18 +214,23 @@ def check_keyring(state: _State) -> Check:
         keyring_store.get_secret("doctor-probe")
     except keyring_store.KeyringUnavailable:
         if alternatives:
-            return Check("keyring", "warn", f"no usable OS keyring ({backend}); using {' and '.join(alternatives)} instead",
-                         "fine for cron and servers; secrets then come from CUENTAS_LOOKUP_TOKEN / "
-                         "CUENTAS_SMTP_PASSWORD_FILE (a 0600 file)")
-        return Check("keyring", "fail", f"no usable OS keyring (backend {backend})",
-                     "log in with `cuentas login NAME --session-file PATH` and export CUENTAS_SESSION_FILE=PATH, "
-                     "or set CUENTAS_TOKEN to a service token (`cuentas tokens create NAME`); on a desktop, "
-                     "install/unlock the system keyring (Secret Service, macOS Keychain, Windows Credential Locker)")
+            return Check("keyring", "warn", _("no usable OS keyring ({backend}); using "
+                                              "{and_join_alternatives} instead")
+                                            .format(backend=backend, and_join_alternatives=' and '.join(alternatives)),
+                         _("fine for cron and servers; secrets then come from CUENTAS_LOOKUP_TOKEN / "
+                           "CUENTAS_SMTP_PASSWORD_FILE (a 0600 file)"))
+        return Check("keyring", "fail", _("no usable OS keyring (backend {backend})")
+                                        .format(backend=backend),
+                     _("log in with `cuentas login NAME --session-file PATH` and export "
+                       "CUENTAS_SESSION_FILE=PATH, or set CUENTAS_TOKEN to a service token (`cuentas "
+                       "tokens create NAME`); on a desktop, install/unlock the system keyring (Secret "
+                       "Service, macOS Keychain, Windows Credential Locker)"))
     state.keyring_ok = True
     if backend.startswith("keyrings.alt"):
-        return Check("keyring", "warn", f"backend {backend} keeps secrets in a plain file",
-                     "uninstall keyrings.alt and use the system keyring, or set PYTHON_KEYRING_BACKEND")
-    return Check("keyring", "ok", f"backend {backend}")
+        return Check("keyring", "warn", _("backend {backend} keeps secrets in a plain file")
+                                        .format(backend=backend),
+                     _("uninstall keyrings.alt and use the system keyring, or set PYTHON_KEYRING_BACKEND"))
+    return Check("keyring", "ok", _("backend {backend}").format(backend=backend))
 
 
 def check_login(state: _State, session: "Session") -> Check:
@@ -228,13 +240,16 @@ def check_login(state: _State, session: "Session") -> Check:
     try:
         actor = rt.actor(session, required=False)
     except CuentasError as exc:
-        return Check("login", "fail", exc.message, "log in again: `cuentas login NAME` (or create a new service token)")
+        return Check("login", "fail", exc.message, _("log in again: `cuentas login NAME` (or create a "
+                                                     "new service token)"))
     if actor is None:
-        return Check("login", "fail", "not logged in (no session in the keyring, no CUENTAS_SESSION_FILE, no CUENTAS_TOKEN)",
-                     "`cuentas login NAME`; for cron and scripts set CUENTAS_TOKEN to a service token")
+        return Check("login", "fail", _("not logged in (no session in the keyring, no "
+                                        "CUENTAS_SESSION_FILE, no CUENTAS_TOKEN)"),
+                     _("`cuentas login NAME`; for cron and scripts set CUENTAS_TOKEN to a service token"))
     state.actor = actor
     until = f", until {actor.expires_at:%Y-%m-%d %H:%M} UTC" if actor.expires_at else ""
-    return Check("login", "ok", f"{actor.username} ({actor.role}), {actor.token_kind} token{until}")
+    return Check("login", "ok", _("{username} ({role}), {token_kind} token{until}")
+                                .format(username=actor.username, role=actor.role, token_kind=actor.token_kind, until=until))
 
 
 # --- the outside world ----------------------------------------------------------------------
@@ -247,16 +262,19 @@ def check_lookup(state: _State, session: "Session | None") -> Check:
     try:
         options = lookup_settings(session, state.config)
     except CuentasError as exc:
-        return Check("lookup", "fail", exc.message, "fix the lookup.* settings: `cuentas settings show`")
+        return Check("lookup", "fail", exc.message, _("fix the lookup.* settings: `cuentas settings show`"))
     if options.provider == "offline":
-        return Check("lookup", "warn", "provider offline: RUC/DNI lookups answer only from built-in demo data",
-                     "`cuentas settings set lookup.provider apisnet` and `cuentas settings secret set lookup-token` "
-                     "(or import the padrón: `cuentas padron import FILE`)")
+        return Check("lookup", "warn", _("provider offline: RUC/DNI lookups answer only from built-in "
+                                         "demo data"),
+                     _("`cuentas settings set lookup.provider apisnet` and `cuentas settings secret set "
+                       "lookup-token` (or import the padrón: `cuentas padron import FILE`)"))
     if not options.token:
-        return Check("lookup", "fail", f"provider {options.provider} has no token",
-                     "`cuentas settings secret set lookup-token` (no keyring: set CUENTAS_LOOKUP_TOKEN)")
+        return Check("lookup", "fail", _("provider {provider} has no token")
+                                       .format(provider=options.provider),
+                     _("`cuentas settings secret set lookup-token` (no keyring: set CUENTAS_LOOKUP_TOKEN)"))
     if not state.network:
-        return Check("lookup", "ok", f"provider {options.provider}, token stored (not contacted: --offline)")
+        return Check("lookup", "ok", _("provider {provider}, token stored (not contacted: --offline)")
+                                     .format(provider=options.provider))
     timeout = min(state.timeout_s, options.timeout_s)
     started = time.perf_counter()
     try:
@@ -265,14 +283,17 @@ def check_lookup(state: _State, session: "Session | None") -> Check:
         with provider:
             provider.lookup_ruc(PROBE_RUC)
     except lookup.TokenInvalid as exc:
-        return Check("lookup", "fail", exc.message, "store a valid token: `cuentas settings secret set lookup-token`")
+        return Check("lookup", "fail", exc.message, _("store a valid token: `cuentas settings secret set "
+                                                      "lookup-token`"))
     except lookup.LookupNotFound:
         pass  # the provider answered and accepted the token: reachable
     except CuentasError as exc:
         return Check("lookup", "fail", exc.message.replace(" (1 attempts)", ""),
-                     "check the network and lookup.base_url; raise lookup.timeout_s if the provider is slow")
+                     _("check the network and lookup.base_url; raise lookup.timeout_s if the provider is "
+                       "slow"))
     seconds = time.perf_counter() - started
-    return Check("lookup", "ok", f"provider {options.provider} answered in {seconds:.1f} s, token accepted")
+    return Check("lookup", "ok", _("provider {provider} answered in {seconds:.1f} s, token accepted")
+                                 .format(provider=options.provider, seconds=seconds))
 
 
 def _smtp_settings(session: "Session | None", config: "Config") -> Any:
@@ -299,33 +320,38 @@ def check_smtp(state: _State, session: "Session | None", password: Callable[[], 
     try:
         smtp = _smtp_settings(session, state.config)
     except CuentasError as exc:
-        return Check("smtp", "fail", exc.message, "fix the smtp.* settings: `cuentas settings show`")
+        return Check("smtp", "fail", exc.message, _("fix the smtp.* settings: `cuentas settings show`"))
     if not smtp.host:
-        return Check("smtp", "warn", "not configured: payment reminders will not be e-mailed",
-                     "`cuentas settings set smtp.host HOST`, smtp.from, smtp.user and "
-                     "`cuentas settings secret set smtp-password` (docs/reminders.md)")
+        return Check("smtp", "warn", _("not configured: payment reminders will not be e-mailed"),
+                     _("`cuentas settings set smtp.host HOST`, smtp.from, smtp.user and `cuentas "
+                       "settings secret set smtp-password` (docs/reminders.md)"))
     try:
         smtp.check()
         secret = None
         if smtp.user:
             secret = (password or (lambda: email.read_secret(email.PASSWORD_SECRET, email.PASSWORD_FILE_ENV)))()
             if not secret:
-                return Check("smtp", "fail", f"{smtp.where}: no SMTP password for {smtp.user}",
-                             "`cuentas settings secret set smtp-password` (no keyring: a 0600 file named by "
-                             f"{email.PASSWORD_FILE_ENV})")
+                return Check("smtp", "fail", _("{where}: no SMTP password for {user}")
+                                             .format(where=smtp.where, user=smtp.user),
+                             _("`cuentas settings secret set smtp-password` (no keyring: a 0600 file "
+                               "named by {PASSWORD_FILE_ENV})")
+                             .format(PASSWORD_FILE_ENV=email.PASSWORD_FILE_ENV))
     except CuentasError as exc:
-        return Check("smtp", "fail", exc.message, "fix the smtp.* settings, then `cuentas notify test-email ADDRESS`")
+        return Check("smtp", "fail", exc.message, _("fix the smtp.* settings, then `cuentas notify "
+                                                    "test-email ADDRESS`"))
     if not state.network:
-        return Check("smtp", "ok", f"{smtp.where} ({smtp.security}) configured (not contacted: --offline)")
+        return Check("smtp", "ok", _("{where} ({security}) configured (not contacted: --offline)")
+                                   .format(where=smtp.where, security=smtp.security))
     try:
         with email.SmtpConnection(replace(smtp, timeout=state.timeout_s), password=lambda: secret) as connection:
             connection.connect()
     except email.SmtpUnavailable as exc:
         return Check("smtp", "fail", str(exc),
-                     "check smtp.host, smtp.port and smtp.security, and that this machine may reach the server "
-                     "(firewall); then `cuentas notify test-email ADDRESS`")
+                     _("check smtp.host, smtp.port and smtp.security, and that this machine may reach "
+                       "the server (firewall); then `cuentas notify test-email ADDRESS`"))
     who = f", logged in as {smtp.user}" if smtp.user else ""
-    return Check("smtp", "ok", f"connected to {smtp.where} ({smtp.security}){who}")
+    return Check("smtp", "ok", _("connected to {where} ({security}){who}")
+                               .format(where=smtp.where, security=smtp.security, who=who))
 
 
 # --- data the daily work needs ------------------------------------------------------------------
@@ -344,32 +370,36 @@ def check_exchange_rate(state: _State, session: "Session") -> Check:
     ).first()
     fix = f"`cuentas fx fetch` (or `cuentas fx set {today.isoformat()} 3.750`)"
     if row is None:
-        return Check("exchange rate", "warn", f"no USD rate on or before {today.isoformat()}: USD invoices need --rate", fix)
+        return Check("exchange rate", "warn", _("no USD rate on or before {today_isoformat}: USD "
+                                                "invoices need --rate")
+                                              .format(today_isoformat=today.isoformat()), fix)
     gap = [row.rate_date + timedelta(days=n) for n in range(1, (today - row.rate_date).days + 1)]
     text = f"USD sell {rate_text(row.sell_e4)} of {row.rate_date.isoformat()}"
     if row.rate_date == today:
         return Check("exchange rate", "ok", text + " (today)")
     if all(day.weekday() >= 5 for day in gap):
         return Check("exchange rate", "ok", text + " (no publication at weekends: it applies today)")
-    return Check("exchange rate", "warn", f"{text}: {len(gap)} day(s) old; today's is not recorded", fix)
+    return Check("exchange rate", "warn", _("{text}: {n_gap} day(s) old; today's is not recorded")
+                                          .format(text=text, n_gap=len(gap)), fix)
 
 
 def check_padron(state: _State, session: "Session") -> Check:
     if state.actor is None:
-        return Check("padrón", "skip", "needs a logged-in user (see login)")
+        return Check("padrón", "skip", _("needs a logged-in user (see login)"))
     try:
         from cuentas_cli.parties import padron
     except ImportError:  # pragma: no cover - the padrón module ships with cuentas
-        return Check("padrón", "skip", "this cuentas has no padrón support")
+        return Check("padrón", "skip", _("this cuentas has no padrón support"))
     try:
         status = padron.status(session=session, actor=state.actor, today=state.today)
     except CuentasError as exc:
-        return Check("padrón", "fail", exc.message, "`cuentas padron status` for details")
+        return Check("padrón", "fail", exc.message, _("`cuentas padron status` for details"))
     fix = ("download padron_reducido_ruc.zip from SUNAT and run `cuentas padron import padron_reducido_ruc.zip`")
     if not status.loaded:
-        return Check("padrón", "warn", "not loaded (optional: offline RUC checks and lookups)", fix)
+        return Check("padrón", "warn", _("not loaded (optional: offline RUC checks and lookups)"), fix)
     if status.interrupted_import:
-        return Check("padrón", "warn", "an earlier import was interrupted; the previous data is still in use",
+        return Check("padrón", "warn", _("an earlier import was interrupted; the previous data is still "
+                                         "in use"),
                      "run the import again: " + fix)
     age = f"{status.age_days} days old" if status.age_days is not None else "date unknown"
     text = f"{status.row_count:,} RUCs from {status.file_name or 'an import'} ({age})"
@@ -385,15 +415,19 @@ def check_ledger(state: _State, session: "Session") -> Check:
 
     count = ledger_check.invoice_count(session)
     if count > LEDGER_CHECK_MAX_INVOICES:
-        return Check("ledger", "skip", f"{count:,} invoices: too many to compare here quickly",
-                     "run `cuentas db check` (it lists each difference; `--repair` fixes them)")
+        return Check("ledger", "skip", _("{count:,} invoices: too many to compare here quickly")
+                                       .format(count=count),
+                     _("run `cuentas db check` (it lists each difference; `--repair` fixes them)"))
     found = ledger_check.differences(session, today=state.today)
     if not found:
-        return Check("ledger", "ok", f"{count:,} invoices: cached paid, adjustments and status agree with the ledger")
+        return Check("ledger", "ok", _("{count:,} invoices: cached paid, adjustments and status agree "
+                                       "with the ledger")
+                                     .format(count=count))
     columns = {d.column for d in found}
     invoices = len({d.invoice_id for d in found})
     detail = f"{len(found)} cached figure(s) on {invoices} invoice(s) differ from the ledger ({', '.join(sorted(columns))})"
     if columns == {"status"}:
         return Check("ledger", "warn", detail + ": statuses not yet updated as of today",
-                     "`cuentas invoices update-statuses` (cron, daily) or `cuentas db check --repair`")
-    return Check("ledger", "fail", detail, "see them with `cuentas db check`; fix with `cuentas db check --repair` (administrador)")
+                     _("`cuentas invoices update-statuses` (cron, daily) or `cuentas db check --repair`"))
+    return Check("ledger", "fail", detail, _("see them with `cuentas db check`; fix with `cuentas db "
+                                             "check --repair` (administrador)"))
