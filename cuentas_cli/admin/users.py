@@ -158,7 +158,7 @@ def set_role(*, session: "Session", actor: Actor | None, username: str, role: st
     user = get_user(session, username)
     before = _public(user)
     if user.role != role:
-        _guard_last_admin(session, user, "demote")
+        _guard_last_admin(session, user, _("demote"))
         user.role = role
         session.add(user)
         audit.record(session, actor, action="user.set_role", entity="user", entity_id=username, before=before,
@@ -172,7 +172,7 @@ def set_active(*, session: "Session", actor: Actor | None, username: str, active
     before = _public(user)
     if user.is_active != active:
         if not active:
-            _guard_last_admin(session, user, "disable")
+            _guard_last_admin(session, user, _("disable"))
             _revoke_all_tokens(session, user.id)
         user.is_active = active
         session.add(user)

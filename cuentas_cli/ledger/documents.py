@@ -40,7 +40,7 @@ def check_serie(doc_type: str, serie: str) -> str:
     value = serie.strip().upper()
     if _SERIE_PAPER.match(value) or _SERIE_ELECTRONIC[doc_type].match(value):
         return value
-    examples = {"01": "F001", "03": "B001", "07": "F001 or B001", "08": "F001 or B001"}[doc_type]
+    examples = {"01": "F001", "03": "B001"}.get(doc_type) or _("F001 or B001")
     raise ValidationError(_("serie {serie!r} does not fit a {doc_types_doc_type}: expected e.g. "
                             "{examples}, or 4 digits for paper")
                           .format(serie=serie, doc_types_doc_type=DOC_TYPES[doc_type], examples=examples))
@@ -171,8 +171,10 @@ def _readings(whole: str, frac: str, mark: str) -> str:
     as_thousands = str(int(whole + frac))
     as_decimal = f"{whole}.{frac}".rstrip("0").rstrip(".")
     if mark == ".":
-        return f"could be {as_thousands} (decimal comma, the point separating thousands) or {as_decimal} (decimal point)"
-    return f"could be {as_thousands} (decimal point, the comma separating thousands) or {as_decimal} (decimal comma)"
+        return _("could be {thousands} (decimal comma, the point separating thousands) or {decimal} "
+                 "(decimal point)").format(thousands=as_thousands, decimal=as_decimal)
+    return _("could be {thousands} (decimal point, the comma separating thousands) or {decimal} "
+             "(decimal comma)").format(thousands=as_thousands, decimal=as_decimal)
 
 
 def parse_amount(text: str | int | Decimal, *, field: str = "amount", allow_negative: bool = False,
