@@ -23,16 +23,16 @@ def init(
 
     Example: cuentas init --admin ana
     """
-    from cuentas_cli.ops.maintenance import upgrade_database
+    from cuentas_cli.ops.maintenance import is_new_database, upgrade_database
     from cuentas_cli.admin.auth import check_password_policy
     from cuentas_cli.admin.users import check_username, count_users, create_first_admin
 
     rt = runtime()
     prompt = _("Password for {user}").format(user=admin)
     password = None
-    if not _has_users(rt, count_users):
-        # a new database: the name and password are checked before anything is created, so a
-        # refused password leaves no half-made database behind
+    if is_new_database(rt):
+        # the name and password are checked before anything is created, so a refused password
+        # leaves no half-made database behind
         check_username(admin)
         password = read_password(from_stdin=password_stdin, prompt=prompt, confirm=not password_stdin)
         check_password_policy(password, username=admin)
@@ -50,15 +50,3 @@ def init(
         create_first_admin(session=session, username=admin, password=password, email=email)
     success(_("administrador {admin} created; now run `cuentas login {admin}`").format(admin=admin))
 
-
-def _has_users(rt, count_users) -> bool:  # noqa: ANN001
-    """Whether the database already has users; False when it has no schema yet (or none at all)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from cuentas_cli.errors import CuentasError
-
-    try:
-        with rt.session() as session:
-            return count_users(session) > 0
-    except (CuentasError, SQLAlchemyError):
-        return False

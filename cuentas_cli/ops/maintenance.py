@@ -31,3 +31,14 @@ def database_revision(rt: "Runtime") -> str | None:
         return migrate.current_revision(rt.engine())
     except OperationalError as exc:
         raise connection_error(rt.url, exc) from exc
+
+
+def is_new_database(rt: "Runtime") -> bool:
+    """No database yet, or one without the cuentas schema: `init` may check what it needs (the
+    first administrador's name and password) before it creates anything."""
+    from cuentas_cli.errors import NotFound
+
+    try:
+        return database_revision(rt) is None
+    except NotFound:  # a SQLite file that does not exist
+        return True
