@@ -119,6 +119,11 @@ CASES: dict[str, Case] = {
     "cuentas dashboard summary": Case("summary", _c("dashboard", "summary", "-f", "json")),
     "cuentas dashboard top": Case("dashboards", _c("dashboard", "top", "-f", "json")),
     # fx, padrón
+    "cuentas bank accounts list": Case("read", _c("bank", "accounts", "list")),
+    "cuentas bank accounts add": Case("settings", lambda b, r: [
+        "bank", "accounts", "add", f"cuenta-{r}", "--bank", "BCP", "--currency", "PEN", "--number", f"193-{len(r or '')}"],
+        write=True),
+    "cuentas bank accounts remove": Case("settings", _c("bank", "accounts", "remove", "ninguna"), ok=(0, 4), write=True),
     "cuentas fx list": Case("read", _c("fx", "list")),
     "cuentas fx set": Case("fx.write", lambda b, r: ["fx", "set", "2026-06-10", "3.7" + str(len(r or ""))], write=True),
     "cuentas fx fetch": Case("fx.write", _c("fx", "fetch"), ok=(0, 3, 4, 7), write=True),

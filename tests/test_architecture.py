@@ -30,13 +30,14 @@ LAYERS: dict[str, int] = {
     "runtime": 6,
     "parties": 7,
     "ledger": 8,
-    "reports": 9,
-    "imports": 10, "exports": 10, "reminders": 10,
-    "ops": 11,
-    "render": 12,
-    "commands": 13,
-    "app": 14,
-    "__main__": 15,
+    "bank": 9,
+    "reports": 10,
+    "imports": 11, "exports": 11, "reminders": 11,
+    "ops": 12,
+    "render": 13,
+    "commands": 14,
+    "app": 15,
+    "__main__": 16,
 }
 # Only the presentation layer and above may draw on a terminal or parse a command line.
 PRESENTATION = {"render", "commands", "app", "__main__"}

@@ -131,6 +131,26 @@ class Setting(SQLModel, table=True):
     updated_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
 
 
+class BankAccount(SQLModel, table=True):
+    """One of the company's own bank accounts: shown where a client is asked to pay (statements,
+    reminders, the PDF report); the Banco de la Nación detracciones account is flagged."""
+
+    __tablename__ = "bank_account"
+    __table_args__ = (
+        UniqueConstraint("bank", "number", name="uq_bank_account_bank_number"),
+        CheckConstraint(_in("currency", CURRENCIES), name="currency"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60, unique=True)
+    bank: str = Field(max_length=20)  # short code: BCP, BBVA, IBK, SCOTIA, BN...
+    currency: str = Field(max_length=3)
+    number: str = Field(max_length=40)
+    cci: Optional[str] = Field(default=None, max_length=20)
+    detracciones: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Party(SQLModel, table=True):
     """A client or a supplier; `kind` tells which, everything else is shared."""
 

@@ -60,6 +60,20 @@ audit_log = Table(
 )
 
 
+bank_account = Table(
+    'bank_account',
+    metadata,
+    Column('id', Integer(), primary_key=True),
+    Column('name', String(60), nullable=False),
+    Column('bank', String(20), nullable=False),
+    Column('currency', String(3), nullable=False),
+    Column('number', String(40), nullable=False),
+    Column('cci', String(20), nullable=True),
+    Column('detracciones', Boolean(), nullable=False),
+    Column('created_at', UtcDateTime(), nullable=False),
+)
+
+
 exchange_rate = Table(
     'exchange_rate',
     metadata,

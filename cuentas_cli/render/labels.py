@@ -50,6 +50,8 @@ LABELS: dict[str, str] = {
     "sunat_estado": N_("SUNAT status"), "token": N_("Token"), "total": N_("Total"), "total_pen": N_("Total (S/)"),
     "ubigeo": N_("Ubigeo"), "updated_at": N_("Updated"), "user": N_("User"), "username": N_("User"),
     "value": N_("Value"), "verified_at": N_("Verified"),
+    "bank": N_("Bank code"), "bank_name": N_("Bank"), "number": N_("Account number"), "cci": N_("CCI"),
+    "detracciones": N_("Detracciones account"),
 }
 
 
