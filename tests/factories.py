@@ -59,3 +59,12 @@ def make_invoice(
         session.add(invoice)
         session.flush()
     return invoice
+
+
+def workbook_keys(headers) -> list[str]:  # noqa: ANN001
+    """An exported workbook's headers (for people, in either language) as the columns' keys."""
+    from cuentas_cli.i18n import LANGUAGES, catalog
+    from cuentas_cli.rules.invoice_columns import INVOICE_COLUMNS
+
+    by_label = {catalog(code).gettext(label): key for key, _kind, label in INVOICE_COLUMNS for code in LANGUAGES}
+    return [by_label[h] for h in headers]

@@ -203,7 +203,9 @@ def test_overdue_export_script(tmp_path):
     book = openpyxl.load_workbook(tmp_path / "vencidas-2026-05.xlsx", read_only=True)
     sheet = book.worksheets[-1]  # "Invoices" or "Facturas": the script runs in the machine's language
     listed = list(sheet.iter_rows(values_only=True))
-    header = listed[0]
+    from tests.factories import workbook_keys
+
+    header = workbook_keys(listed[0])
     due = header.index("due_date")
     assert len(listed) > 10
     assert all(str(r[due])[:10] < "2026-05-31" for r in listed[1:])  # overdue at the month's end

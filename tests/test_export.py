@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
+from tests.factories import workbook_keys
 from tests.factories import make_invoice, make_party
 
 DANGEROUS = "=HYPERLINK(\"http://x\",\"clic\")"
@@ -63,7 +64,7 @@ def test_xlsx_has_typed_cells_formats_and_native_charts(invoices, tmp_path):
     assert len(wb["Summary"]._charts) == 2
     sheet = wb["Invoices"]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:X5"
-    header = [c.value for c in sheet[1]]
+    header = workbook_keys(c.value for c in sheet[1])
     first = dict(zip(header, [c.value for c in sheet[2]]))
     assert first["party_name"] == "Compañía Añil S.A.C." and first["total"] == 1180.0
     assert sheet.cell(2, header.index("total") + 1).number_format == '"S/" #,##0.00'
@@ -73,7 +74,7 @@ def test_xlsx_has_typed_cells_formats_and_native_charts(invoices, tmp_path):
     assert usd_row[header.index("party_name")].value == "'" + DANGEROUS  # neutralised, not a formula
     assert usd_row[header.index("party_name")].data_type == "s"
     summary_text = [c.value for row in wb["Summary"].iter_rows() for c in row if c.value is not None]
-    assert "Antigüedad de saldos (S/)" in summary_text and "Flujo de caja esperado por semana (S/)" in summary_text
+    assert "Aging of balances (S/)" in summary_text and "Expected cash flow by week (S/)" in summary_text
 
 
 def test_csv_has_bom_plain_amounts_and_neutralised_text(invoices, tmp_path):
@@ -115,8 +116,8 @@ def test_pdf_renders_pages(invoices, tmp_path):
     assert all(p.stat().st_size > 1000 for p in pages)
     text_out = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True)
     if text_out.returncode == 0:
-        assert "Mi Empresa S.A.C." in text_out.stdout and "Página 1 de" in text_out.stdout
-        assert "Antigüedad de saldos" in text_out.stdout
+        assert "Mi Empresa S.A.C." in text_out.stdout and "Page 1 of" in text_out.stdout
+        assert "Aging of balances" in text_out.stdout
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
@@ -129,6 +130,54 @@ def test_round_trip_into_an_empty_database(invoices, tmp_path, suffix):
     assert result.exit_code == 0, result.output
     assert "imported 4 new" in result.stderr
     assert snapshot(invoices.url) == before
+
+
+def test_a_spanish_workbook_and_pdf_speak_spanish_and_the_workbook_imports_back(invoices, tmp_path):
+    """Sheet names, headers and the summary in Spanish; the importer reads the Spanish headers, so
+    the workbook comes back to the same invoices (the English one does in the test above)."""
+    import openpyxl
+
+    es = {"CUENTAS_LANG": "es"}
+    before = snapshot(invoices.url)
+    out = tmp_path / "cartera.xlsx"
+    assert invoices.run("export", "--output", str(out), role="gerente", env=es).exit_code == 0
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Resumen", "Facturas"]
+    header = [c.value for c in book["Facturas"][1]]
+    assert header[:6] == ["Id", "Tipo (CxC/CxP)", "Tipo de documento de identidad", "RUC/DNI", "Razón social",
+                          "Tipo de comprobante"]
+    assert {"Fecha de emisión", "Vencimiento", "Base imponible", "Saldo", "Estado del comprobante"} <= set(header)
+    summary = [c.value for row in book["Resumen"].iter_rows() for c in row if c.value is not None]
+    assert {"Antigüedad de saldos (S/)", "Tramo (días vencido)", "Por vencer", "Periodo", "Cobros (CxC)"} <= set(summary)
+    pdf = tmp_path / "cartera.pdf"
+    assert invoices.run("export", "--output", str(pdf), role="gerente", env=es).exit_code == 0
+    texts = pdf_text(pdf)
+    assert "Antigüedad de saldos (S/)" in texts and "Razón social" in texts and "Comprobantes" in texts
+    wipe(invoices.url)
+    result = invoices.run("import", str(out), role="contador")  # read in English: the headers are known anyway
+    assert result.exit_code == 0, result.output
+    assert "imported 4 new" in result.stderr
+    assert snapshot(invoices.url) == before
+
+
+def test_every_workbook_header_reads_back_as_its_column():
+    """Each header `export` writes, in each language, names the field its key names; the columns the
+    import does not read (id, paid, balance, status...) name no field, so none is misread."""
+    from cuentas_cli.i18n import LANGUAGES, catalog
+    from cuentas_cli.imports.columns import _AMBIGUOUS, _HEADER_INDEX
+    from cuentas_cli.imports.sources import normalise_header
+    from cuentas_cli.rules.invoice_columns import INVOICE_COLUMNS
+
+    unread = set()
+    for key, _kind, label in INVOICE_COLUMNS:
+        field = _HEADER_INDEX.get(normalise_header(key))
+        if field is None:
+            unread.add(key)
+        for code in LANGUAGES:
+            header = normalise_header(catalog(code).gettext(label))
+            assert header not in _AMBIGUOUS, (key, code, header)
+            assert _HEADER_INDEX.get(header) == field, (key, code, header)
+    assert unread == {"id", "detraccion_amount", "paid", "balance", "status"}
 
 
 def test_contador_may_not_export(invoices, tmp_path):
@@ -164,13 +213,13 @@ def _summary_tables(path):
     def amount(v) -> Decimal:
         return Decimal(repr(float(v))).quantize(Decimal("0.01"))
 
-    start = next(i for i, row in enumerate(values) if row[0] == "Tramo (días vencido)") + 1
+    start = next(i for i, row in enumerate(values) if row[0] == "Bucket (days overdue)") + 1
     aging = []
     for row in values[start:]:
         if row[0] == "Total":
             break
         aging.append((row[0], amount(row[1]), amount(row[2])))
-    start = next(i for i, row in enumerate(values) if row[0] == "Periodo") + 1
+    start = next(i for i, row in enumerate(values) if row[0] == "Period") + 1
     flow = [(row[0], *[amount(v) for v in row[1:6]]) for row in values[start:] if row[0]]
     anchors = [(chart.anchor._from.row, chart.anchor.to.row) for chart in ws._charts]
     return aging, flow, anchors
@@ -189,7 +238,7 @@ def test_summary_sheet_equals_the_dashboard_and_its_charts_never_overlap(invoice
     keys = [k for k in by_kind["cxc"] if k not in {"as_of", "kind", "currency", "total", "count"}]
     assert len(aging) == len(keys)
     assert [(a[1], a[2]) for a in aging] == [(Decimal(by_kind["cxc"][k]), Decimal(by_kind["cxp"][k])) for k in keys]
-    assert aging[0][0] == "Por vencer"
+    assert aging[0][0] == "Not yet due"
     expected = [tuple(Decimal(r[f]) for f in ("inflows", "detraccion", "outflows", "net", "cumulative"))
                 for r in data["cashflow"]]
     assert [row[1:] for row in flow] == expected
@@ -218,7 +267,7 @@ def test_summary_sheet_follows_the_kind_and_currency_filters_as_the_dashboard_do
     import openpyxl
 
     titles = [c.value for row in openpyxl.load_workbook(out)["Summary"].iter_rows() for c in row if c.value]
-    assert "Antigüedad de saldos (US$)" in titles
+    assert "Aging of balances (US$)" in titles
 
 
 # --- issue 17: a PDF is a report (--max-rows), progress on a terminal, no fpdf warnings ------
@@ -267,13 +316,13 @@ def test_pdf_over_max_rows_lists_the_first_and_counts_the_rest(invoices, tmp_pat
     assert result.stderr.strip() == (f"✓ exported 25 of 64 invoice(s) to {out}; 39 more counted in its summary, "
                                      "not listed (--max-rows 0 or an .xlsx lists them all)")
     texts = pdf_text(out)
-    more = [t for t in texts if t.startswith("... y ")]
-    assert more == ["... y 39 comprobantes más: exporte a .xlsx para la lista completa (o --max-rows 0). "
-                    "Las cifras de arriba incluyen todos."]
+    more = [t for t in texts if t.startswith("... and ")]
+    assert more == ["... and 39 more documents: export to .xlsx for the whole list (or --max-rows 0). "
+                    "The figures above include them all."]
     rows = [t for t in texts if t in {"cxc", "cxp"}]  # the Tipo cell of each listed invoice
     assert len(rows) == 25 and texts.index(more[0]) > max(i for i, t in enumerate(texts) if t in {"cxc", "cxp"})
     # the summary covers every invoice, the 39 left out of the list too: its totals are the dashboard's
-    assert "Antigüedad de saldos (S/)" in texts and "Flujo de caja esperado por semana (S/)" in texts
+    assert "Aging of balances (S/)" in texts and "Expected cash flow by week (S/)" in texts
     from decimal import Decimal
 
     board = {r["kind"]: Decimal(r["total"]) for r in invoices.run("dashboard", "--format", "json").json()["aging"]}
@@ -285,7 +334,7 @@ def test_pdf_over_max_rows_lists_the_first_and_counts_the_rest(invoices, tmp_pat
     result = invoices.run("export", "--output", str(everything), "--max-rows", "0", role="gerente")
     assert result.exit_code == 0 and result.stderr.strip() == f"✓ exported 64 invoice(s) to {everything}"
     texts = pdf_text(everything)
-    assert len(_listed(texts)) == 60 and not any(t.startswith("... y ") for t in texts)
+    assert len(_listed(texts)) == 60 and not any(t.startswith("... and ") for t in texts)
     assert len([t for t in texts if t in {"cxc", "cxp"}]) == 64
 
 
@@ -295,8 +344,8 @@ def test_pdf_default_max_rows_is_5000(invoices, tmp_path):
     result = invoices.run("export", "--output", str(out), role="gerente")
     assert result.exit_code == 0, result.output
     assert "exported 5,000 of 5,005 invoice(s)" in result.stderr
-    assert "... y 5 comprobantes más: exporte a .xlsx para la lista completa (o --max-rows 0). " \
-           "Las cifras de arriba incluyen todos." in pdf_text(out)
+    assert "... and 5 more documents: export to .xlsx for the whole list (or --max-rows 0). " \
+           "The figures above include them all." in pdf_text(out)
 
 
 @pytest.mark.parametrize("args, message", [

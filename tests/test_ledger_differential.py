@@ -541,13 +541,13 @@ def xlsx_summary(company, tmp: Path, o: Oracle, bad: Mismatches) -> None:  # noq
     def c(value) -> int:  # noqa: ANN001
         return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
-    first = next(i for i, r in enumerate(rows) if r and r[0] == "Tramo (días vencido)") + 1
+    first = next(i for i, r in enumerate(rows) if r and r[0] == "Bucket (days overdue)") + 1
     want = o.aging(TODAY, by_party=False)
     for kind, col in (("cxc", 1), ("cxp", 2)):
         row = want.get(kind, {b: 0 for b, _ in BUCKETS} | {"total": 0})
         got = [c(rows[first + k][col]) for k in range(len(BUCKETS) + 1)]
         bad.check(f"export xlsx Summary aging {kind}", got, [row[b] for b, _ in BUCKETS] + [row["total"]])
-    flow = next(i for i, r in enumerate(rows) if r and str(r[0] or "").startswith("Flujo de caja")) + 2
+    flow = next(i for i, r in enumerate(rows) if r and str(r[0] or "").startswith("Expected cash flow")) + 2
     got_flow = []
     while flow < len(rows) and rows[flow] and rows[flow][0] is not None:
         got_flow.append([c(v) for v in rows[flow][1:6]])

@@ -59,10 +59,17 @@ def set_(
         row, changed = fx.set_rate(session=session, actor=rt.actor(session), on=on, sell=sell, buy=buy,
                                    currency=currency)
     if changed:
-        success(f"{row.currency} {row.date.isoformat()}: sell {row.sell}" + (f", buy {row.buy}" if row.buy else ""))
+        success(_rate_line(row))
     else:
         info(_("{currency} {row_date_isoformat}: already sell {sell}; nothing changed")
              .format(currency=row.currency, row_date_isoformat=row.date.isoformat(), sell=row.sell))
+
+
+def _rate_line(row) -> str:  # noqa: ANN001 - a RateRow
+    if row.buy:
+        return _("{currency} {day}: sell {sell}, buy {buy}").format(currency=row.currency, day=row.date.isoformat(),
+                                                                  sell=row.sell, buy=row.buy)
+    return _("{currency} {day}: sell {sell}").format(currency=row.currency, day=row.date.isoformat(), sell=row.sell)
 
 
 @app.command("fetch")
@@ -87,9 +94,9 @@ def fetch(
     answer = fx.fetch_rate(options, on=on, currency=currency)  # outside any transaction
     with rt.session(write=True) as session:
         row, changed = fx.store_fetched(session=session, actor=rt.actor(session), info=answer)
-    note = "" if row.date == on else f" (the provider's latest for {on.isoformat()})"
-    verb = "stored" if changed else "unchanged"
-    success(f"{row.currency} {row.date.isoformat()}: sell {row.sell}" + (f", buy {row.buy}" if row.buy else "")
-            + f" from {row.source}{note}; {verb}")
+    line = (_("{rate} from {source}; stored") if changed else _("{rate} from {source}; unchanged")) if row.date == on \
+        else (_("{rate} from {source} (the provider's latest for {day}); stored") if changed
+              else _("{rate} from {source} (the provider's latest for {day}); unchanged"))
+    success(line.format(rate=_rate_line(row), source=row.source, day=on.isoformat()))
     if fmt is not None:
         emit_record(row, fmt)

@@ -156,5 +156,6 @@ def _show_errors(result) -> None:  # noqa: ANN001
         sys.stderr.write(f"  {safe(err.line(), one_line=True)}\n")  # quotes the file: no escapes
     if result.rejected > len(result.errors):
         more = result.rejected - len(result.errors)
-        where = f" (all in {result.errors_file})" if result.errors_file else " (pass --errors FILE for all)"
-        sys.stderr.write(f"  ... and {more} more{where}\n")
+        line = (_("  ... and {more} more (all in {path})") if result.errors_file
+                else _("  ... and {more} more (pass --errors FILE for all)"))
+        sys.stderr.write(line.format(more=more, path=result.errors_file) + "\n")

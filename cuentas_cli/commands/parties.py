@@ -12,6 +12,8 @@ from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, info, resolve_format, safe, success, warn
 from cuentas_cli.i18n import N_, _
 
+_NOUNS = (N_("clients"), N_("suppliers"))  # the refresh summary reads `refreshed 3 clientes ...`
+
 DocArg = Annotated[str, typer.Argument(help="RUC, DNI or other document number, or the numeric id.", metavar="DOC",
                                         autocompletion=complete_party_doc)]
 
@@ -40,7 +42,7 @@ def _resolve_document(ruc: str | None, dni: str | None, doc_type: str | None, do
 
 def make_app(kind: str) -> typer.Typer:
     """The command group of one kind of party ("client" or "supplier")."""
-    noun = "clients" if kind == "client" else "suppliers"
+    noun = "clients" if kind == "client" else "suppliers"  # command words (help, examples); _(noun) where a person reads it
     one = N_("client") if kind == "client" else N_("supplier")
     sample = "20131312955"
     app = typer.Typer(
@@ -113,7 +115,8 @@ def make_app(kind: str) -> typer.Typer:
         verified = ""
         if result.verified_by:
             state = " ".join(x for x in (party.sunat_estado, party.sunat_condicion) if x)
-            verified = f" (verified by {result.verified_by}{': ' + state if state else ''})"
+            verified = (_(" (verified by {source}: {state})") if state else _(" (verified by {source})")).format(
+                source=result.verified_by, state=state)
         success(_("{one} {number} added: {name}{verified}")
                 .format(one=_(one), number=number, name=party.name, verified=verified))
         if fmt is not None:
@@ -231,12 +234,16 @@ def make_app(kind: str) -> typer.Typer:
         if summary.items or resolve_format(fmt) != "table":
             emit(summary.items, fmt, columns=["doc_type", "doc_number", "name", "result", "changed", "reason"]
                  if resolve_format(fmt) == "table" else None)
-        counts = ", ".join(f"{summary.count(r)} {r}" for r in ("updated", "unchanged", "skipped", "failed"))
-        via = f" via {summary.provider}" if summary.provider else ""
+        counts = _("{updated} updated, {unchanged} unchanged, {skipped} skipped, {failed} failed").format(
+            **{r: summary.count(r) for r in ("updated", "unchanged", "skipped", "failed")})
+        line = (_("refreshed {n} {noun} via {provider}: {counts}") if summary.provider
+                else _("refreshed {n} {noun}: {counts}"))
         # Plain lines (never wrapped): scripts grep them.
-        sys.stderr.write(f"refreshed {len(summary.items)} {noun}{via}: {counts}\n")
+        sys.stderr.write(line.format(n=len(summary.items), noun=_(noun), provider=summary.provider, counts=counts)
+                         + "\n")
         for item in summary.failed:
-            sys.stderr.write(safe(f"  failed {item.doc_number} {item.name}: {item.reason}", one_line=True) + "\n")
+            sys.stderr.write(safe(_("  failed {doc} {name}: {reason}").format(
+                doc=item.doc_number, name=item.name, reason=item.reason), one_line=True) + "\n")
         error = refresh.refresh_exit_error(summary, noun)
         if error is not None:
             raise error

@@ -20,8 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cuentas_cli.exports.summary import CASHFLOW_HEADERS, Summary
+from cuentas_cli.exports.summary import PAYABLE, RECEIVABLE, Summary, cashflow_headers
 from cuentas_cli.exports.tabular import as_date, plain_values
+from cuentas_cli.i18n import N_, _
 
 
 def _latin1(text: Any) -> str:
@@ -33,6 +34,10 @@ MAX_ROWS = 5000  # the invoices a PDF lists unless told (--max-rows; 0 lists eve
 # The page count is written into the space its alias takes: fpdf's "{nb}" holds 3 digits, and a
 # 1,000-page PDF (about 36,000 rows with --max-rows 0) overflowed it with a warning. 5 digits.
 PAGES_ALIAS = "{nbpg}"
+# The invoice table's columns: (title, width in mm, alignment); titles marked for the catalog.
+PDF_COLUMNS = ((N_("Kind"), 10, "L"), ("RUC/DNI", 24, "L"), (N_("Business name"), 70, "L"),
+               (N_("Invoice no."), 28, "L"), (N_("Issued"), 20, "C"), (N_("Due"), 20, "C"), (N_("Cur."), 10, "C"),
+               (N_("Total"), 28, "R"), (N_("Balance"), 28, "R"), (N_("Status"), 22, "C"))
 
 
 @dataclass
@@ -69,7 +74,9 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
     from fpdf import FPDF
 
     company = _latin1(info.company or "cuentas")
-    subtitle = _latin1(f"Reporte de cuentas al {info.as_of:%d/%m/%Y} - filtros: {info.filters}")
+    subtitle = _latin1(_("Accounts report as of {date} - filters: {filters}")
+                       .format(date=f"{info.as_of:%d/%m/%Y}", filters=info.filters))
+    page_of = _("Page {page} of {pages}")
 
     class Report(FPDF):
         def header(self) -> None:  # noqa: D401 - fpdf2 hook
@@ -82,7 +89,7 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font("Helvetica", "", 8)
-            self.cell(0, 6, f"Página {self.page_no()} de {PAGES_ALIAS}", align="C")
+            self.cell(0, 6, _latin1(page_of.format(page=self.page_no(), pages=PAGES_ALIAS)), align="C")
 
     pdf = Report(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -91,11 +98,12 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
     # Aging table (the figures of `cuentas dashboard`, see `summary`).
     cxc, cxp = info.aging_amounts("cxc"), info.aging_amounts("cxp")
     pdf.set_font("Helvetica", "B", 10)
-    pdf.cell(0, 6, _latin1(f"Antigüedad de saldos ({info.symbol})"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, _latin1(_("Aging of balances ({symbol})").format(symbol=info.symbol)), new_x="LMARGIN",
+             new_y="NEXT")
     pdf.set_font("Helvetica", "B", 8)
     widths = (40, 40, 40)
-    for w, title in zip(widths, ("Tramo (días)", "Por cobrar (CxC)", "Por pagar (CxP)")):
-        pdf.cell(w, 6, _latin1(title), border=1, align="C")
+    for w, title in zip(widths, (N_("Bucket (days)"), RECEIVABLE, PAYABLE)):
+        pdf.cell(w, 6, _latin1(_(title)), border=1, align="C")
     pdf.ln()
     pdf.set_font("Helvetica", "", 8)
     for index, label in enumerate(info.buckets):
@@ -104,7 +112,7 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
         pdf.cell(widths[2], 5, _fmt_amount(cxp[index]), border=1, align="R")
         pdf.ln()
     pdf.set_font("Helvetica", "B", 8)
-    pdf.cell(widths[0], 5, "Total", border=1)
+    pdf.cell(widths[0], 5, _latin1(_("Total")), border=1)
     pdf.cell(widths[1], 5, _fmt_amount(info.aging_total("cxc")), border=1, align="R")
     pdf.cell(widths[2], 5, _fmt_amount(info.aging_total("cxp")), border=1, align="R")
     pdf.ln(8)
@@ -126,18 +134,19 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
         pdf.set_xy(x - 2, chart_top + chart_h + 1)
         pdf.cell(group_w, 4, _latin1(label), align="C")
     legend_x = left + group_w * len(info.buckets) + 10
-    for offset, (name, color) in enumerate((("Por cobrar (CxC)", (52, 101, 164)), ("Por pagar (CxP)", (230, 126, 34)))):
+    for offset, (name, color) in enumerate(((RECEIVABLE, (52, 101, 164)), (PAYABLE, (230, 126, 34)))):
         pdf.set_fill_color(*color)
         pdf.rect(legend_x, chart_top + 4 + offset * 6, 4, 4, style="F")
         pdf.set_xy(legend_x + 6, chart_top + 3.5 + offset * 6)
-        pdf.cell(40, 5, _latin1(name))
+        pdf.cell(40, 5, _latin1(_(name)))
     pdf.set_xy(pdf.l_margin, chart_top + chart_h + 10)
     # Cash-flow table (detracción in its own column, as `cuentas dashboard cashflow` shows it).
     pdf.set_font("Helvetica", "B", 10)
-    pdf.cell(0, 6, _latin1(f"Flujo de caja esperado por semana ({info.symbol})"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, _latin1(_("Expected cash flow by week ({symbol})").format(symbol=info.symbol)), new_x="LMARGIN",
+             new_y="NEXT")
     pdf.set_font("Helvetica", "B", 8)
     flow_widths = (44, 32, 32, 32, 32, 32)
-    for w, title in zip(flow_widths, CASHFLOW_HEADERS):
+    for w, title in zip(flow_widths, cashflow_headers()):
         pdf.cell(w, 6, _latin1(title), border=1, align="C")
     pdf.ln()
     pdf.set_font("Helvetica", "", 8)
@@ -148,20 +157,18 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
         pdf.ln()
     pdf.ln(6)
     # The invoice table, its header repeated on every page.
-    columns = (("Tipo", 10, "L"), ("RUC/DNI", 24, "L"), ("Razón social", 70, "L"), ("Comprobante", 28, "L"),
-               ("Emisión", 20, "C"), ("Vence", 20, "C"), ("Mon", 10, "C"), ("Total", 28, "R"), ("Saldo", 28, "R"),
-               ("Estado", 22, "C"))
+    columns = [(_(title), w, align) for title, w, align in PDF_COLUMNS]
 
     def table_header() -> None:
         pdf.set_font("Helvetica", "B", 7)
         pdf.set_fill_color(221, 235, 247)
-        for title, w, _ in columns:
+        for title, w, _align in columns:
             pdf.cell(w, 5, _latin1(title), border=1, align="C", fill=True)
         pdf.ln()
         pdf.set_font("Helvetica", "", 7)
 
     pdf.set_font("Helvetica", "B", 10)
-    pdf.cell(0, 6, "Comprobantes", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, _latin1(_("Documents")), new_x="LMARGIN", new_y="NEXT")
     table_header()
     count = more = 0
     bottom = pdf.h - 15
@@ -182,7 +189,7 @@ def _write(path: Path, rows: Iterator[tuple], info: Summary, today: date, max_ro
     if more:
         _more_line(pdf, more)
     elif count == 0:
-        pdf.cell(0, 6, "(sin comprobantes para estos filtros)")
+        pdf.cell(0, 6, _latin1(_("(no documents for these filters)")))
     pdf.output(str(path))
     return Written(count, count + more)
 
@@ -193,8 +200,9 @@ def _more_line(pdf: Any, more: int) -> None:
         pdf.add_page()
     pdf.ln(2)
     pdf.set_font("Helvetica", "B", 8)
-    pdf.cell(0, 5, f"... y {more:,} comprobantes más: exporte a .xlsx para la lista completa "
-                   "(o --max-rows 0). Las cifras de arriba incluyen todos.", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, _latin1(_("... and {more} more documents: export to .xlsx for the whole list (or --max-rows 0). "
+                             "The figures above include them all.").format(more=f"{more:,}")),
+             new_x="LMARGIN", new_y="NEXT")
 
 
 def _d(value: Any) -> str:
@@ -208,4 +216,4 @@ def _fmt_amount(amount: Decimal) -> str:
 def _fmt_money(cents: int | None) -> str:
     if cents is None:
         return ""
-    return f"{cents / 100:,.2f}"
+    return f"{Decimal(cents) / 100:,.2f}"  # exact: céntimos never pass through a float

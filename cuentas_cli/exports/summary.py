@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from cuentas_cli.i18n import N_, _
 from cuentas_cli.ledger.listing import InvoiceFilter
 from cuentas_cli.ledger.records import normalise_currency, normalise_direction
 from cuentas_cli.reports.aging import AgingReport, check_buckets, fold_aging
@@ -19,7 +20,14 @@ from cuentas_cli.reports.open_balances import ledger
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-CASHFLOW_HEADERS = ("Periodo", "Cobros (CxC)", "Detracción (CxC)", "Pagos (CxP)", "Neto", "Acumulado")
+# Marked for the catalog here, shown in the active language by `cashflow_headers()`.
+CASHFLOW_HEADERS = (N_("Period"), N_("Collections (CxC)"), N_("Detracción (CxC)"), N_("Payments (CxP)"), N_("Net"),
+                    N_("Cumulative"))
+RECEIVABLE, PAYABLE = N_("Receivable (CxC)"), N_("Payable (CxP)")
+
+
+def cashflow_headers() -> list[str]:
+    return [_(title) for title in CASHFLOW_HEADERS]
 
 SUMMARY_WEEKS = 8  # the cash-flow periods of the Summary sheet (dashboard's default)
 
@@ -44,7 +52,7 @@ class Summary:
 
     @property
     def buckets(self) -> list[str]:
-        return ["Por vencer" if key == "corriente" else label for key, label in self.aging.columns]
+        return [_("Not yet due") if key == "corriente" else label for key, label in self.aging.columns]
 
     def aging_amounts(self, kind: str) -> list[Decimal]:
         """The kind's (cxc / cxp) amount per bucket; zeros when the filters leave it out."""
@@ -60,9 +68,9 @@ class Summary:
         out = []
         for r in self.cashflow.rows:
             if r.start is None:
-                out.append("Vencido")
+                out.append(_("Overdue"))
             elif r.end is None:
-                out.append(f"Desde {r.start:%d/%m/%Y}")
+                out.append(_("From {start}").format(start=f"{r.start:%d/%m/%Y}"))
             else:
                 out.append(f"{r.start:%d/%m/%Y}-{r.end:%d/%m/%Y}")
         return out

@@ -18,20 +18,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 from cuentas_cli.ledger.balances import balance_cents
 from cuentas_cli.ledger.statuses import status_for
+from cuentas_cli.rules.invoice_columns import INVOICE_COLUMNS
 from cuentas_cli.textsafe import neutralise
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
 # Column name -> kind of value. The names are the keys of an invoice in JSON and headers the
-# importer recognises, so an export can be imported back.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "int"), ("kind", "text"), ("party_doc_type", "text"), ("party_doc", "text"), ("party_name", "text"),
-    ("doc_type", "text"), ("serie", "text"), ("numero", "int"), ("issue_date", "date"), ("due_date", "date"),
-    ("currency", "text"), ("exchange_rate", "rate"), ("base", "money"), ("igv", "money"), ("total", "money"),
-    ("detraccion_pct", "pct"), ("detraccion_amount", "money"), ("paid", "money"), ("balance", "money"),
-    ("status", "text"), ("description", "text"), ("ref_doc_type", "text"), ("ref_serie", "text"), ("ref_numero", "int"),
-)
+# importer recognises, so an export can be imported back (a workbook's headers for people are
+# in rules/invoice_columns.py, which the importer knows too).
+COLUMNS: tuple[tuple[str, str], ...] = tuple((key, kind) for key, kind, _label in INVOICE_COLUMNS)
 
 
 def money_text(cents: int | None) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from cuentas_cli.i18n import _
-from cuentas_cli.exports.summary import CASHFLOW_HEADERS, Summary
+from cuentas_cli.exports.summary import CASHFLOW_HEADERS, PAYABLE, RECEIVABLE, Summary, cashflow_headers
 from cuentas_cli.exports.tabular import COLUMNS, as_date, plain_values
+from cuentas_cli.rules.invoice_columns import INVOICE_COLUMNS
 from cuentas_cli.textsafe import neutralise
 
 WIDTHS = {"id": 8, "kind": 6, "party_doc_type": 6, "party_doc": 13, "party_name": 36, "doc_type": 6, "serie": 7,
@@ -39,14 +40,19 @@ def write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
     rate_fmt = workbook.add_format({"num_format": "0.0000"})
     pct_fmt = workbook.add_format({"num_format": "0.00"})
 
-    # sheet names are for people (in the active language); headers stay the CSV's keys, which
-    # the import recognises on the way back in
+    # sheet names and headers are for people (in the active language); the import knows the
+    # headers in every language, so the workbook comes back in (rules/invoice_columns.py)
     summary_ws = workbook.add_worksheet(_("Summary"))
     sheet = workbook.add_worksheet(_("Invoices"))
-    names = [name for name, _ in COLUMNS]
-    for index, name in enumerate(names):
-        sheet.set_column(index, index, WIDTHS.get(name, 12))
-    sheet.write_row(0, 0, names, header_fmt)
+    names = [name for name, _kind in COLUMNS]
+    headers = [_(label) for _key, _kind, label in INVOICE_COLUMNS]
+    wrapped = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                   "valign": "top"})
+    for index, (name, header) in enumerate(zip(names, headers)):
+        # wide enough for the header's longest word; a long header wraps onto a second line
+        sheet.set_column(index, index, max(WIDTHS.get(name, 12), max(len(word) for word in header.split()) + 2))
+    sheet.set_row(0, 30)
+    sheet.write_row(0, 0, headers, wrapped)
     sheet.freeze_panes(1, 0)
     serials: dict[Any, int] = {}
     write_number, write_string = sheet.write_number, sheet.write_string
@@ -85,13 +91,15 @@ def write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
     amount_fmt = money_fmt.get(info.currency, pen_fmt)
     symbol = info.symbol
     ws.write_string(0, 0, neutralise(info.company or "cuentas"), workbook.add_format({"bold": True, "font_size": 14}))
-    ws.write_string(1, 0, neutralise(f"Al {info.as_of:%d/%m/%Y} · {info.filters} · {r} comprobantes"))
-    basis = "en US$" if info.currency == "USD" else (
-        "en S/" if not info.aging.converted else "en S/ (USD al tipo de cambio de cada comprobante)")
-    ws.write_string(2, 0, f"Cifras de `cuentas dashboard` al {info.as_of:%d/%m/%Y}, {basis}")
+    as_of = f"{info.as_of:%d/%m/%Y}"
+    ws.write_string(1, 0, neutralise(_("As of {date} · {filters} · {n} documents")
+                                     .format(date=as_of, filters=info.filters, n=r)))
+    basis = _("in US$") if info.currency == "USD" else (
+        _("in S/") if not info.aging.converted else _("in S/ (USD at each document's exchange rate)"))
+    ws.write_string(2, 0, _("Figures of `cuentas dashboard` as of {date}, {basis}").format(date=as_of, basis=basis))
     aging_title = 4
-    ws.write_string(aging_title, 0, f"Antigüedad de saldos ({symbol})", bold)
-    ws.write_row(aging_title + 1, 0, ["Tramo (días vencido)", "Por cobrar (CxC)", "Por pagar (CxP)"], header_fmt)
+    ws.write_string(aging_title, 0, _("Aging of balances ({symbol})").format(symbol=symbol), bold)
+    ws.write_row(aging_title + 1, 0, [_("Bucket (days overdue)"), _(RECEIVABLE), _(PAYABLE)], header_fmt)
     top = aging_title + 2
     cxc, cxp = info.aging_amounts("cxc"), info.aging_amounts("cxp")
     for index, label in enumerate(info.buckets):
@@ -99,12 +107,12 @@ def write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
         ws.write_number(top + index, 1, float(cxc[index]), amount_fmt)
         ws.write_number(top + index, 2, float(cxp[index]), amount_fmt)
     total_row = top + len(info.buckets)
-    ws.write_string(total_row, 0, "Total", bold)
+    ws.write_string(total_row, 0, _("Total"), bold)
     ws.write_number(total_row, 1, float(info.aging_total("cxc")), amount_fmt)
     ws.write_number(total_row, 2, float(info.aging_total("cxp")), amount_fmt)
     cf_title = max(total_row + 2, aging_title + CHART_ROWS + 1)
-    ws.write_string(cf_title, 0, f"Flujo de caja esperado por semana ({symbol})", bold)
-    ws.write_row(cf_title + 1, 0, list(CASHFLOW_HEADERS), header_fmt)
+    ws.write_string(cf_title, 0, _("Expected cash flow by week ({symbol})").format(symbol=symbol), bold)
+    ws.write_row(cf_title + 1, 0, cashflow_headers(), header_fmt)
     cf_top = cf_title + 2
     for index, (label, flow) in enumerate(zip(info.periods, info.cashflow.rows)):
         ws.write_string(cf_top + index, 0, label)
@@ -114,18 +122,18 @@ def write_xlsx(path: Path, rows: Iterator[tuple], info: Summary, today: date) ->
 
     chart_col = len(CASHFLOW_HEADERS) + 1
     aging_chart = workbook.add_chart({"type": "column"})
-    for col, name in ((1, "Por cobrar (CxC)"), (2, "Por pagar (CxP)")):
+    for col, name in ((1, _(RECEIVABLE)), (2, _(PAYABLE))):
         aging_chart.add_series({"name": name, "categories": [ws.name, top, 0, total_row - 1, 0],
                                 "values": [ws.name, top, col, total_row - 1, col]})
-    aging_chart.set_title({"name": "Antigüedad de saldos"})
+    aging_chart.set_title({"name": _("Aging of balances")})
     aging_chart.set_y_axis({"num_format": "#,##0"})
     aging_chart.set_size({"width": CHART_WIDTH_PX, "height": CHART_HEIGHT_PX})
     ws.insert_chart(aging_title, chart_col, aging_chart)
     flow_chart = workbook.add_chart({"type": "column"})
-    for col, name in ((1, "Cobros (CxC)"), (2, "Detracción (CxC)"), (3, "Pagos (CxP)")):
+    for col, name in enumerate(cashflow_headers()[1:4], start=1):
         flow_chart.add_series({"name": name, "categories": [ws.name, cf_top, 0, cf_end, 0],
                                "values": [ws.name, cf_top, col, cf_end, col]})
-    flow_chart.set_title({"name": "Flujo de caja por semana"})
+    flow_chart.set_title({"name": _("Cash flow by week")})
     flow_chart.set_y_axis({"num_format": "#,##0"})
     flow_chart.set_size({"width": CHART_WIDTH_PX, "height": CHART_HEIGHT_PX})
     ws.insert_chart(cf_title, chart_col, flow_chart)

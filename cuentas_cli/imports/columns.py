@@ -16,6 +16,7 @@ from typing import Any
 
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.imports import sources
+from cuentas_cli.rules.invoice_columns import INVOICE_COLUMNS
 from cuentas_cli.i18n import _
 
 
@@ -69,6 +70,22 @@ LABELS = {
 _HEADER_INDEX = {alias: name for name, aliases in FIELDS.items() for alias in aliases}
 # PLE columns as the PLE reader names them.
 _HEADER_INDEX.update({"tipo doc identidad": "party_doc_type", "estado": "ple_status", "ref tipo": "ref_doc_type"})
+
+
+def _register_workbook_headers() -> None:
+    """The headers `export` writes in a workbook, in every language, name the field their column's
+    key names (so `Razón social` and `Business name` both read as party_name)."""
+    from cuentas_cli.i18n import LANGUAGES, catalog
+
+    for key, _kind, label in INVOICE_COLUMNS:
+        field = _HEADER_INDEX.get(sources.normalise_header(key))
+        if field is None:  # a column the import does not read (id, paid, balance...)
+            continue
+        for code in LANGUAGES:
+            _HEADER_INDEX.setdefault(sources.normalise_header(catalog(code).gettext(label)), field)
+
+
+_register_workbook_headers()
 
 KIND_TO_DIRECTION = {
     "cxc": "receivable", "receivable": "receivable", "cobrar": "receivable", "por cobrar": "receivable",

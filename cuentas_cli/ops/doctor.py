@@ -172,23 +172,25 @@ def check_permissions(state: _State) -> Check:
             return Check("permissions", "skip", _("no database file at {db} yet").format(db=db))
         folder = db.parent
         if _mode(folder) & 0o077:
-            problems.append((f"folder {folder} is {_mode(folder):o}", f"chmod 700 {folder}"))
+            problems.append((_("folder {folder} is {mode:o}").format(folder=folder, mode=_mode(folder)),
+                             f"chmod 700 {folder}"))
         for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
             if path.exists() and _mode(path) & 0o077:
-                problems.append((f"{path.name} is {_mode(path):o}", f"chmod 600 {path}"))
+                problems.append((_("{name} is {mode:o}").format(name=path.name, mode=_mode(path)), f"chmod 600 {path}"))
         if path_owner_differs(db):
-            notes.append(f"{db} belongs to another user")
-        ok_text = f"{db.name} 0600 in a 0700 folder"
+            notes.append(_("{db} belongs to another user").format(db=db))
+        ok_text = _("{name} 0600 in a 0700 folder").format(name=db.name)
     else:
-        ok_text = "PostgreSQL: access is governed by the server's grants, not by file modes"
+        ok_text = _("PostgreSQL: access is governed by the server's grants, not by file modes")
     config_file = config_file_path()
     if config_file.exists() and _mode(config_file) & 0o077:
-        problems.append((f"config file {config_file} is {_mode(config_file):o}", f"chmod 600 {config_file}"))
+        problems.append((_("config file {path} is {mode:o}").format(path=config_file, mode=_mode(config_file)),
+                         f"chmod 600 {config_file}"))
     if problems:
         return Check("permissions", "fail",
-                     "others may read or change your accounts: " + "; ".join(p for p, _ in problems) + ". "
-                     "With SQLite, whoever can write the file can bypass roles",
-                     " && ".join(f for _, f in problems))
+                     _("others may read or change your accounts: {problems}. With SQLite, whoever can write the "
+                       "file can bypass roles").format(problems="; ".join(p for p, _fix in problems)),
+                     " && ".join(f for _problem, f in problems))
     if notes:
         return Check("permissions", "warn", "; ".join(notes), _("run cuentas as the file's owner"))
     return Check("permissions", "ok", ok_text)

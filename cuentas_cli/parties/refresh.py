@@ -122,11 +122,13 @@ def refresh_parties(
                 party = get_party(session, kind=kind, ref=ref)
                 target = _Target(party.id, party.kind, party.doc_type, party.doc_number, party.name)
                 if party.doc_type not in LOOKUP_DOC_TYPES:
-                    summary.items.append(_item(target, "skipped", f"a {doc_type_label(party.doc_type)} cannot be looked up"))
+                    summary.items.append(_item(target, "skipped", _("a {document} cannot be looked up")
+                                               .format(document=doc_type_label(party.doc_type))))
                 elif not force and party.source == "provider" and is_fresh(party.verified_at, max_age, now):
                     age = (now - aware(party.verified_at)).days
                     summary.items.append(_item(target, "unchanged",
-                                               f"verified {age} days ago (younger than {max_age}); --force asks again"))
+                                               _("verified {age} days ago (younger than {max_age}); --force asks "
+                                                 "again").format(age=age, max_age=max_age)))
                 else:
                     targets.append(target)
         else:
