@@ -107,7 +107,8 @@ def test_top_lists_debtors_by_overdue(books):
 def test_table_output_has_charts(books):
     result = books.run("dashboard", "--format", "table", role="gerente")
     assert result.exit_code == 0, result.output
-    for text in ("Key figures as of 15/06/2026", "corriente", "CXC aging", "vencido", "collections", "█"):
+    for text in ("Key figures as of 15/06/2026", "current", "CXC aging", "overdue", "15/06–21/06/2026", "collections",
+                 "█"):
         assert text in result.stdout
 
 

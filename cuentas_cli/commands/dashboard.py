@@ -11,7 +11,7 @@ from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
 from cuentas_cli.errors import UsageError
 from cuentas_cli.i18n import N_, _
 from cuentas_cli.render import emit, resolve_format
-from cuentas_cli.render.labels import label
+from cuentas_cli.render.labels import bucket_label, label, period_label
 
 DSO_HELP = (
     "DSO = CxC outstanding (S/) / CxC invoiced in the last 90 days (S/) x 90; DPO the same for CxP. "
@@ -136,7 +136,8 @@ def _aging_table(report: Any) -> Any:
         columns.append(Column(label("party_doc"), [_text(r.party_doc or "") for r in rows], whole=True, name="party"))
         columns.append(Column(label("name"), [_text(r.party_name or "") for r in rows], whole=False, name="name"))
     for key, bucket in report.columns:
-        columns.append(Column(bucket, [_text(r.amounts[key]) for r in rows], whole=True, justify="right",
+        columns.append(Column(bucket_label(key, bucket), [_text(r.amounts[key]) for r in rows], whole=True,
+                              justify="right",
                               number=True, name=bucket))
     columns.append(Column(label("total"), [_text(r.total) for r in rows], whole=True, justify="right", number=True,
                           name="total"))
@@ -153,7 +154,7 @@ def _aging_charts(report: Any) -> list:
 
     out = []
     for r in report.rows:
-        items = [(bucket, r.amounts[key]) for key, bucket in report.columns]
+        items = [(bucket_label(key, bucket), r.amounts[key]) for key, bucket in report.columns]
         out.append(bar_chart(_("{kind} aging").format(kind=r.kind.upper()), items, width=_width(),
                              style="green" if r.kind == "cxc" else "magenta"))
     return out
@@ -162,7 +163,8 @@ def _aging_charts(report: Any) -> list:
 def _cashflow_table(flow: Any) -> Any:
     from cuentas_cli.render import Column, _text
 
-    columns = [Column(label("period"), [r.period for r in flow.rows], whole=True, name="period")]
+    columns = [Column(label("period"), [period_label(r.period, r.start, r.end) for r in flow.rows], whole=True,
+                      name="period")]
     for col in ("inflows", "detraccion", "outflows", "net", "cumulative"):
         columns.append(Column(label(col), [_text(getattr(r, col)) for r in flow.rows], whole=True, justify="right",
                               number=True, name=col))
@@ -174,7 +176,7 @@ def _cashflow_table(flow: Any) -> Any:
 def _cashflow_chart(flow: Any) -> Any:
     from cuentas_cli.render.charts import paired_chart
 
-    items = [(r.period, r.inflows, r.outflows) for r in flow.rows]
+    items = [(period_label(r.period, r.start, r.end), r.inflows, r.outflows) for r in flow.rows]
     return paired_chart(_("Expected inflows (CxC) and outflows (CxP)"), items, width=_width(),
                         names=(_("collections"), _("payments")))
 

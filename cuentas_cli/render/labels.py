@@ -59,3 +59,23 @@ def label(name: str) -> str:
     """The header of the field `name` in the active language (the name itself when unlabelled)."""
     text = LABELS.get(name)
     return _(text) if text else name
+
+
+PERIOD_WORDS = {"vencido": N_("overdue"), "posterior": N_("later")}
+
+
+def period_label(period: str, start, end) -> str:  # noqa: ANN001 - dates or None
+    """A cash-flow period for people: `15/06–21/06/2026` (both years when they differ); the
+    overdue and later rows by their word in the language. JSON keeps `period` as it is."""
+    word = PERIOD_WORDS.get(period)
+    if word is not None or start is None or end is None:
+        return _(word) if word else period
+    if start.year == end.year:
+        return f"{start:%d/%m}–{end:%d/%m/%Y}"
+    return f"{start:%d/%m/%Y}–{end:%d/%m/%Y}"
+
+
+def bucket_label(key: str, bucket: str) -> str:
+    """An aging bucket's column header: the not-yet-due one by its word in the language (its JSON
+    key stays `corriente`), the others as their day ranges."""
+    return _("current") if key == "corriente" else bucket
