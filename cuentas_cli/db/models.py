@@ -206,6 +206,8 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_due_date", "due_date"),
         Index("ix_invoice_references_id", "references_id"),
         Index("ix_invoice_issue_date", "issue_date"),
+        # a document named by its serie-número (`invoices show F001-123`, `payments import`)
+        Index("ix_invoice_serie_numero", "serie", "numero"),
         # Reports scan every open invoice; this partial covering index holds just those rows and
         # the columns the reports read (measured on 1M invoices: aging 0.78 -> 0.52 s on SQLite,
         # 0.28 -> 0.16 s on PostgreSQL). Queries must state the statuses literally to use it.

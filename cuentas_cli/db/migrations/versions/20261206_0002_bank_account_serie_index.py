@@ -1,4 +1,5 @@
-"""The company's bank accounts (statements, reminders and the PDF report show them).
+"""The company's bank accounts (statements, reminders and the PDF report show them), and an index
+on an invoice's serie-número (a document named by it: `invoices show F001-123`, `payments import`).
 
 Revision ID: 20261206_0002
 Revises: 20261126_0001
@@ -31,7 +32,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('bank', 'number', name='uq_bank_account_bank_number'),
     sa.UniqueConstraint('name', name=op.f('uq_bank_account_name'))
     )
+    with op.batch_alter_table('invoice', schema=None) as batch_op:
+        batch_op.create_index('ix_invoice_serie_numero', ['serie', 'numero'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('invoice', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoice_serie_numero')
     op.drop_table('bank_account')
