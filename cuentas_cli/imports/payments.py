@@ -144,7 +144,7 @@ def _plain_amount(text: str, style: str) -> int | None:
     return int(whole) * 100 + (int(frac) if sep else 0)
 
 
-class _Amounts:
+class AmountReader:
     """The amounts of one file: the decimal mark from --decimal-comma/--decimal-point, else from
     the first amount that shows it, else from the first DECIMAL_SCAN_ROWS rows; never a guess."""
 
@@ -153,7 +153,7 @@ class _Amounts:
         self.why = _("as --decimal-{style} says").format(style=style) if style else ""
         self.scanned = False
 
-    def read(self, raw: Any, name: str) -> int:
+    def read(self, raw: Any, name: str, *, allow_negative: bool = False) -> int:
         if isinstance(raw, bool) or raw is None or raw == "":
             raise RowError(name, raw, _("empty: every payment needs an amount"))
         if isinstance(raw, int):
@@ -173,7 +173,7 @@ class _Amounts:
                 self.scanned = True
                 self._scan()
         try:
-            return parse_amount(text, field=name, decimal=self.style)
+            return parse_amount(text, field=name, decimal=self.style, allow_negative=allow_negative)
         except AmountStyleError as exc:
             if exc.ambiguous and self.style is None:
                 raise RowError(name, raw, _("{reading}, and the first {rows:,} rows have no amount that shows the "
@@ -197,7 +197,7 @@ class _Amounts:
                 return
 
 
-def _parse_rows(job: Job, dates: DateReader, amounts: _Amounts) -> Iterator[Row]:
+def _parse_rows(job: Job, dates: DateReader, amounts: AmountReader) -> Iterator[Row]:
     """Each row as a Row, or its row error recorded (the per-value caches: a file has a few hundred
     distinct dates, methods and kinds, not a hundred thousand)."""
     pos, header = job.pos, job.header
@@ -333,7 +333,7 @@ def import_payments(*, session: "Session", actor: Actor | None, path: Path, opti
         recorder = Recorder(job)
         try:
             pending: list[Row] = []
-            for row in _parse_rows(job, dates, _Amounts(source, positions["amount"], options.decimal)):
+            for row in _parse_rows(job, dates, AmountReader(source, positions["amount"], options.decimal)):
                 pending.append(row)
                 if len(pending) >= CHUNK_ROWS:
                     recorder.chunk(pending)
