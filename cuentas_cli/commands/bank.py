@@ -125,49 +125,24 @@ def import_(
 
     Example: cuentas bank import movimientos-junio.xlsx --account soles-bcp
     """
-    from cuentas_cli.commands.import_ import show_errors
-    from cuentas_cli.errors import UsageError
-    from cuentas_cli.imports import context, pipeline, sources
+    from cuentas_cli.commands.import_ import check_inputs, in_transaction, run_shown
+    from cuentas_cli.imports import context
     from cuentas_cli.imports.bank_statement import import_statement
 
-    if partial and errors is None:
-        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
-                           "and re-import"))
-    if decimal_comma and decimal_point:
-        raise UsageError(_("--decimal-comma and --decimal-point exclude each other: give one (or "
-                           "neither, to detect)"))
-    sources.check_input(file)
-    if encoding is not None:
-        sources.check_encoding(encoding)
-    if delimiter is not None:
-        delimiter = sources.check_delimiter(delimiter)
-    if errors is not None:
-        from cuentas_cli import outputs
-
-        errors = outputs.check(errors, option="--errors", database_url=runtime().url, inputs=(file, mapping))
+    delimiter, errors, decimal = check_inputs(file, encoding=encoding, delimiter=delimiter, mapping=mapping,
+                                              errors=errors, partial=partial, decimal_comma=decimal_comma,
+                                              decimal_point=decimal_point, invoice_mapping=False)
     options = context.Options(sheet=sheet, encoding=encoding, delimiter=delimiter, date_format=date_format,
                               partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping,
-                              decimal="comma" if decimal_comma else "point" if decimal_point else None)
-
-    class _DryRun(Exception):
-        pass
+                              decimal=decimal)
 
     rt = runtime()
-    holder = {}
-    try:
-        with rt.session(write=True) as session:
-            holder["result"] = import_statement(session=session, actor=rt.actor(session), path=file, account=account,
-                                                options=options, today=rt.today, preset=preset, config=rt.config)
-            if dry_run:
-                raise _DryRun()
-    except _DryRun:
-        pass
-    except pipeline.ImportRejected as exc:
-        show_errors(exc.result)
-        raise
-    result = holder["result"]
-    result.committed = not dry_run
-    show_errors(result)
+
+    def work(session):  # noqa: ANN001, ANN202
+        return import_statement(session=session, actor=rt.actor(session), path=file, account=account, options=options,
+                                today=rt.today, preset=preset, config=rt.config)
+
+    result = run_shown(_("reading the statement"), lambda _progress: in_transaction(rt, work, dry_run=dry_run))
     counts = {"new": result.new, "skipped": result.skipped, "rejected": result.rejected, "rows": result.rows,
               "name": file.name, "account": result.account, "layout": result.layout}
     line = (_("would store {new} movements, {skipped} already stored (skipped), {rejected} rejected from {rows} rows "
