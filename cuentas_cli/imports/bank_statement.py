@@ -31,8 +31,8 @@ from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.errors import NotFound, UsageError, ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.imports import sources
-from cuentas_cli.imports.columns import DATE_FORMATS, cell_text
-from cuentas_cli.imports.context import ImportResult, Job, Options
+from cuentas_cli.imports.columns import cell_text, date_order
+from cuentas_cli.imports.context import ImportResult, Job, Options, check_partial
 from cuentas_cli.imports.payments import AmountReader
 from cuentas_cli.imports.values import DateReader, RowError, unneutralise
 
@@ -293,9 +293,7 @@ def import_statement(*, session: "Session", actor: Actor | None, path: Path, acc
     started = time.perf_counter()
     if preset is not None and options.mapping_path is not None:
         raise UsageError(_("--preset and --mapping exclude each other: give one (or neither, to detect)"))
-    if options.partial and options.errors_path is None:
-        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
-                           "and re-import"))
+    check_partial(options)
     acct = _account(session, account)
     sources.check_input(path)
     fmt = sources.detect_format(path, options.format)
@@ -305,13 +303,7 @@ def import_statement(*, session: "Session", actor: Actor | None, path: Path, acc
                                  sheet=options.sheet)
     try:
         layout, positions = choose_layout(source.header, preset, options.mapping_path)
-        date_format = options.date_format or layout.date_format
-        order = None
-        if date_format:
-            order = DATE_FORMATS.get(date_format.strip()) or DATE_FORMATS.get(date_format.strip().lower())
-            if order is None:
-                raise UsageError(_("--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD")
-                                 .format(date_format=date_format))
+        order = date_order(options.date_format or layout.date_format)
         result = StatementResult(file=path.name, sha256=file_sha256(path), format=source.format,
                                  dry_run=options.dry_run, account=acct.name, layout=layout.name)
         job = Job(session=session, actor=actor, source=source, positions=positions, options=options, today=today,

@@ -29,8 +29,8 @@ from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.imports import sources
-from cuentas_cli.imports.columns import DATE_FORMATS, FIELDS, KIND_TO_DIRECTION, cell_text, load_mapping
-from cuentas_cli.imports.context import ImportResult, Job, Options
+from cuentas_cli.imports.columns import FIELDS, KIND_TO_DIRECTION, cell_text, date_order, load_mapping
+from cuentas_cli.imports.context import ImportResult, Job, Options, check_partial
 from cuentas_cli.imports.values import DateReader, RowError, currency_code, float_cents, unneutralise
 from cuentas_cli.ledger.documents import (
     DECIMAL_STYLES,
@@ -305,21 +305,14 @@ def import_payments(*, session: "Session", actor: Actor | None, path: Path, opti
 
     require(actor, "invoices.operate")
     started = time.perf_counter()
-    if options.partial and options.errors_path is None:
-        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
-                           "and re-import"))
+    check_partial(options)
     sources.check_input(path)
     mapping = load_mapping(options.mapping_path) if options.mapping_path else None
     fmt = sources.detect_format(path, options.format)
     if fmt == "ple":
         raise UsageError(_("{name}: a PLE register lists invoices, not payments; import it with `cuentas import`")
                          .format(name=path.name))
-    order = None
-    if options.date_format:
-        order = DATE_FORMATS.get(options.date_format.strip()) or DATE_FORMATS.get(options.date_format.strip().lower())
-        if order is None:
-            raise UsageError(_("--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD")
-                             .format(date_format=options.date_format))
+    order = date_order(options.date_format)
     source = sources.open_source(path, fmt, known=known_header, encoding=options.encoding,
                                  delimiter=options.delimiter, sheet=options.sheet)
     try:
