@@ -7,11 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.common import AliasedGroup, FormatOpt, runtime
 from cuentas_cli.i18n import _
 from cuentas_cli.render import emit, emit_record, info, success, warn
 
+class _Bank(AliasedGroup):
+    aliases = {"importar": "import", "cuentas": "accounts"}
+
+
 app = typer.Typer(
+    cls=_Bank,
     help="The company's banks: its accounts, shown on statements, reminders and the PDF report.\n\n"
     "Example: cuentas bank accounts add soles-bcp --bank BCP --currency PEN --number 193-1234567-0-12 "
     "--cci 00219300123456701212",

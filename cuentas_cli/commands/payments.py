@@ -7,12 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import runtime
+from cuentas_cli.commands.common import AliasedGroup, runtime
 from cuentas_cli.commands.import_ import check_inputs, in_transaction, run_shown
 from cuentas_cli.i18n import _
 from cuentas_cli.render import emit_record, info, success, warn
 
+class _Payments(AliasedGroup):
+    aliases = {"importar": "import"}
+
+
 app = typer.Typer(
+    cls=_Payments,
     help="Payments in bulk: import a file of payments (CSV or Excel), checked as `invoices pay` checks one.\n\n"
     "Example: cuentas payments import cobros-junio.xlsx --errors errores.csv",
     no_args_is_help=True,
