@@ -264,3 +264,27 @@ def test_all_email_needs_the_notify_permission_and_changes_nothing_when_refused(
     refused = company.run("clients", "statement", "--all", "--email", role="gerente")
     assert refused.exit_code != 0 and "notify" in refused.stderr and "Traceback" not in refused.output
     assert outbox(company.url) == []
+
+
+def test_smtp_down_leaves_statements_queued_the_next_run_sends_them_and_notify_run_never_does(company):
+    from tests.test_notify_support import SmtpServer, backoff_elapsed, free_port
+
+    make_book(company.url)
+    port = free_port()  # nothing listens here yet
+    smtp_settings(company.url, port, staff="")
+    down = company.run("clients", "statement", "--all", "--email")
+    assert down.exit_code == 7 and "could not be sent" in down.stderr and "Traceback" not in down.output
+    rows = [r for r in outbox(company.url) if r["kind"] == "statement"]
+    assert len(rows) == 2 and all(r["status"] == "failed" and r["attempts"] == 1 for r in rows)
+    server = SmtpServer(port).start()
+    try:
+        backoff_elapsed(company.url)
+        _ok(company.run("notify", "run"))  # reminders only: the statements wait for their own run
+        assert not any(m.message.get_content_type() == "multipart/mixed" for m in server.inbox.messages)
+        assert all(r["status"] == "failed" for r in outbox(company.url) if r["kind"] == "statement")
+        again = _ok(company.run("clients", "statement", "--all", "--email"))
+        assert "sent 2, failed 0" in again.stderr
+        mixed = [m for m in server.inbox.messages if m.message.get_content_type() == "multipart/mixed"]
+        assert sorted(m.to for m in mixed) == ["pagos@ana.pe", "tesoreria@beto.pe"]
+    finally:
+        server.stop()

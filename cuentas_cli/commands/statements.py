@@ -12,9 +12,11 @@ import typer
 from cuentas_cli.commands.common import parse_date, runtime
 from cuentas_cli.commands.completion import complete_party_doc
 from cuentas_cli.errors import UsageError
-from cuentas_cli.i18n import _
+from cuentas_cli.i18n import N_, _
 
 FORMATS = ("table", "json", "pdf", "xlsx")
+RESULT_WORDS = {"sent": N_("sent"), "failed": N_("failed"), "already sent": N_("already sent"),
+                "no e-mail": N_("no e-mail"), "would send": N_("would send")}
 
 DocArg = Annotated[Optional[str], typer.Argument(
     help="RUC, DNI or other document number, or the numeric id.", metavar="DOC", autocompletion=complete_party_doc)]
@@ -119,7 +121,7 @@ def email_statements(*, date_from: str | None, as_of: str | None, open_only: boo
     from cuentas_cli.exports import statements as files
     from cuentas_cli.ledger.documents import parse_amount
     from cuentas_cli.reminders import statement_mail
-    from cuentas_cli.render import emit, safe
+    from cuentas_cli.render import as_dict, emit, resolve_format, safe
 
     start, day = parse_date(date_from, "--from"), parse_date(as_of, "--as-of")
     minimum = 0 if min_balance is None else parse_amount(min_balance, field="--min-balance")
@@ -130,9 +132,13 @@ def email_statements(*, date_from: str | None, as_of: str | None, open_only: boo
         session_factory=rt.session, url=rt.url, actor=actor, config=rt.config, today=rt.today, as_of=day or rt.today,
         date_from=start, open_only=open_only, min_balance_cents=minimum, overdue_only=overdue_only, dry_run=dry_run,
         render_pdf=files.pdf_bytes, attachment_name=files.attachment_name)
+    columns = ["doc_number", "name", "email", "balance_pen", "overdue_count", "result"]
     if run.items or fmt is not None:
-        emit(run.items, fmt if fmt not in (None, "table") else None,
-             columns=["doc_number", "name", "email", "balance_pen", "overdue_count", "result"])
+        shown = resolve_format(fmt.strip().lower() if fmt else None)
+        items: list[Any] = run.items
+        if shown == "table":  # the words in the language; JSON keeps the result codes
+            items = [{**as_dict(item), "result": _(RESULT_WORDS.get(item.result, item.result))} for item in run.items]
+        emit(items, shown, columns=columns)
     sys.stderr.write(safe(run.line(), one_line=True) + "\n")
     if run.count("failed"):
         raise ExternalError(_("{failed} statement(s) could not be sent ({first}); they stay queued and the next "
@@ -183,8 +189,8 @@ def add_statement_command(app: typer.Typer, kind: str) -> None:
             if date_to or output:
                 raise UsageError(_("--to and --output do not apply to --all --email (the period ends at --as-of; "
                                    "each PDF is attached to its e-mail)"))
-            if fmt is not None and fmt.strip().lower() in ("pdf", "xlsx"):
-                raise UsageError(_("--format with --all --email lists the run: table or json"))
+            if fmt is not None and fmt.strip().lower() not in ("table", "json", "jsonl", "csv"):
+                raise UsageError(_("--format with --all --email lists the run: table, json, jsonl or csv"))
             email_statements(date_from=date_from, as_of=as_of, open_only=open_only, min_balance=min_balance,
                              overdue_only=overdue_only, dry_run=dry_run, fmt=fmt)
             return

@@ -100,7 +100,7 @@ def message_texts(stmt: Statement, *, company: str) -> tuple[str, str, str]:
     subject = _("Statement of account as of {as_of}").format(as_of=as_of) + (f" - {who}" if who else "")
     balances = ", ".join(money(s.closing, s.currency) for s in stmt.sections if s.closing) or money(0, "PEN")
     paragraphs = [
-        _("Hello, {name}:").format(name=stmt.party.name),
+        greeting(stmt.party.doc_type, stmt.party.doc_number, stmt.party.name),
         _("Attached is your statement of account as of {as_of}: the documents and payments of the period, the "
           "balance ({balances}) and the documents still open.").format(as_of=as_of, balances=balances),
         _("If you have already paid, please send us the proof of payment, or disregard this message."),
@@ -110,6 +110,13 @@ def message_texts(stmt: Statement, *, company: str) -> tuple[str, str, str]:
     text = "\n\n".join(paragraphs) + "\n"
     html_body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     return subject, text, f"<html><body>{html_body}</body></html>"
+
+
+def greeting(doc_type: str, doc_number: str, name: str) -> str:
+    """A persona natural (DNI, or a RUC starting 10) is greeted by name, a company as its señores."""
+    if doc_type == "1" or (doc_type == "6" and doc_number.startswith("10")):
+        return _("Dear {name}:").format(name=name)
+    return _("Dear Sirs of {name}:").format(name=name)
 
 
 def _item(c: Candidate, result: str, error: str | None = None) -> Mailed:
