@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.common import AliasedGroup, FormatOpt, runtime
 from cuentas_cli.commands.completion import complete_party_doc
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, info, resolve_format, safe, success, warn
@@ -40,13 +40,18 @@ def _resolve_document(ruc: str | None, dni: str | None, doc_type: str | None, do
     return code, doc
 
 
+class _PartyGroup(AliasedGroup):
+    aliases = {"estado-de-cuenta": "statement"}
+
+
 def make_app(kind: str) -> typer.Typer:
     """The command group of one kind of party ("client" or "supplier")."""
     noun = "clients" if kind == "client" else "suppliers"  # command words (help, examples); _(noun) where a person reads it
     one = N_("client") if kind == "client" else N_("supplier")
     sample = "20131312955"
     app = typer.Typer(
-        help=f"{noun.capitalize()}: list, add, show, edit, delete, lookup, refresh, invoices.\n\n"
+        cls=_PartyGroup,
+        help=f"{noun.capitalize()}: list, add, show, edit, delete, lookup, refresh, invoices, statement.\n\n"
         f"Example: cuentas {noun} add --ruc {sample}",
         no_args_is_help=True,
     )
@@ -265,6 +270,9 @@ def make_app(kind: str) -> typer.Typer:
                                            today=rt.today, status=status, limit=limit)
             emit(rows, fmt, columns=LIST_COLUMNS if resolve_format(fmt) == "table" else None)
 
+    from cuentas_cli.commands.statements import add_statement_command
+
+    add_statement_command(app, kind)
     return app
 
 

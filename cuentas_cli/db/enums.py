@@ -18,7 +18,7 @@ PAYMENT_METHODS = ("transferencia", "efectivo", "cheque", "detraccion", "retenci
 ROLES = ("contador", "gerente", "administrador")
 TOKEN_KINDS = ("session", "service")
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
-NOTIFICATION_KINDS = ("reminder", "digest")
+NOTIFICATION_KINDS = ("reminder", "digest", "statement")
 CHANNELS = ("email", "webhook")
 
 

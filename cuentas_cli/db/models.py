@@ -309,6 +309,10 @@ class ExchangeRate(SQLModel, table=True):
 class Notification(SQLModel, table=True):
     """The reminder outbox: one row per invoice x level x channel x recipient.
 
+    A statement of account e-mailed to a client (`clients statement --all --email`) is a row of
+    kind "statement" with the client in party_id and the period (YYYYMM) in level, unique per
+    (party_id, level, channel, recipient): one per client per month.
+
     A staff digest has no single invoice: it is a row of kind "digest" with no invoice_id
     and the day it summarises in digest_date, unique per (digest_date, channel, recipient)
     (a NULL digest_date never collides, so reminder rows are unaffected). "sending" marks
@@ -319,12 +323,14 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("invoice_id", "level", "channel", "recipient", name="uq_notification_once"),
         UniqueConstraint("digest_date", "channel", "recipient", name="uq_notification_digest"),
+        UniqueConstraint("party_id", "level", "channel", "recipient", name="uq_notification_statement"),
         CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="status"),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
         CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
         CheckConstraint(
             "(kind = 'reminder' AND invoice_id IS NOT NULL AND digest_date IS NULL) OR "
-            "(kind = 'digest' AND invoice_id IS NULL AND digest_date IS NOT NULL)",
+            "(kind = 'digest' AND invoice_id IS NULL AND digest_date IS NOT NULL) OR "
+            "(kind = 'statement' AND party_id IS NOT NULL AND invoice_id IS NULL AND digest_date IS NULL)",
             name="kind_target",
         ),
         Index("ix_notification_outbox", "status", "channel", "recipient"),
@@ -334,7 +340,9 @@ class Notification(SQLModel, table=True):
     kind: str = Field(default="reminder", max_length=10)
     invoice_id: Optional[int] = Field(default=None, sa_column=_fk("invoice.id", ondelete="CASCADE"))
     digest_date: Optional[date] = None
-    level: int  # days from the due date (negative: before it); 0 for a digest
+    # a statement of account (kind "statement"): the client it goes to, its period in `level` (YYYYMM)
+    party_id: Optional[int] = Field(default=None, sa_column=_fk("party.id", ondelete="CASCADE"))
+    level: int  # days from the due date (negative: before it); 0 for a digest; YYYYMM for a statement
     channel: str = Field(max_length=10)
     recipient: str = Field(max_length=500)
     status: str = Field(default="pending", max_length=10)

@@ -142,6 +142,7 @@ notification = Table(
     Column('kind', String(10), nullable=False),
     Column('invoice_id', Integer(), ForeignKey('invoice.id', ondelete='CASCADE'), nullable=True),
     Column('digest_date', Date(), nullable=True),
+    Column('party_id', Integer(), ForeignKey('party.id', ondelete='CASCADE'), nullable=True),
     Column('level', Integer(), nullable=False),
     Column('channel', String(10), nullable=False),
     Column('recipient', String(500), nullable=False),

@@ -220,9 +220,19 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
 # --- messages ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a statement's PDF): its name, MIME type and bytes."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/pdf"
+
+
 def build_message(settings: SmtpSettings, *, to: Iterable[str], subject: str, text: str, html_body: str,
-                  cc: Iterable[str] = ()) -> EmailMessage:
-    """A multipart/alternative message (plain text and HTML) with From, Reply-To, To and Cc."""
+                  cc: Iterable[str] = (), attachments: Iterable[Attachment] = ()) -> EmailMessage:
+    """A multipart/alternative message (plain text and HTML) with From, Reply-To, To and Cc; with
+    attachments, multipart/mixed: the alternative part first, then each file."""
     message = EmailMessage()
     sender = settings.from_addr
     if settings.company:
@@ -243,6 +253,10 @@ def build_message(settings: SmtpSettings, *, to: Iterable[str], subject: str, te
     message["Message-ID"] = make_msgid(domain=sender.partition("@")[2] or None)
     message.set_content(text, charset="utf-8")
     message.add_alternative(html_body, subtype="html", charset="utf-8")
+    for item in attachments:
+        maintype, _slash, subtype = item.mime_type.partition("/")
+        message.add_attachment(item.content, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=item.filename)
     return message
 
 

@@ -213,8 +213,9 @@ def due_groups(session: "Session", *, now: datetime, retry_now: bool = False) ->
     from sqlalchemy import func, select
 
     n, _, _ = tables()
+    # statements of account are sent by `clients statement --all --email` (reminders/statement_mail.py)
     query = (select(n.c.kind, n.c.channel, n.c.recipient, func.count())
-             .where(sendable(n, now=now, retry_now=retry_now))
+             .where(sendable(n, now=now, retry_now=retry_now), n.c.kind != "statement")
              .group_by(n.c.kind, n.c.channel, n.c.recipient)
              .order_by(n.c.channel, n.c.kind, n.c.recipient))
     return [Group(kind, channel, recipient, int(count)) for kind, channel, recipient, count in session.execute(query)]
@@ -338,7 +339,8 @@ def counts_after(session: "Session", summary: RunSummary, *, now: datetime) -> N
 
     n, _, _ = tables()
     summary.waiting = int(session.execute(select(func.count()).where(
-        n.c.status == "failed", n.c.attempts < MAX_ATTEMPTS, n.c.next_attempt_at > now)).scalar() or 0)
+        n.c.status == "failed", n.c.attempts < MAX_ATTEMPTS, n.c.next_attempt_at > now,
+        n.c.kind != "statement")).scalar() or 0)
 
 
 def count_status(session: "Session", status: str) -> int:
@@ -379,7 +381,7 @@ class OutboxRow:
 
 def list_outbox(*, session: "Session", actor: Actor | None, status: str | None = None,
                 limit: int = 100) -> list[OutboxRow]:
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from cuentas_cli.db.models import NOTIFICATION_STATUSES
 
@@ -391,13 +393,19 @@ def list_outbox(*, session: "Session", actor: Actor | None, status: str | None =
     query = (select(n.c.id, n.c.kind, i.c.serie, i.c.numero, n.c.digest_date, p.c.name, n.c.level, n.c.channel,
                     n.c.recipient, n.c.status, n.c.attempts, n.c.last_error, n.c.next_attempt_at, n.c.created_at,
                     n.c.sent_at)
-             .select_from(n.outerjoin(i, i.c.id == n.c.invoice_id).outerjoin(p, p.c.id == i.c.party_id))
+             .select_from(n.outerjoin(i, i.c.id == n.c.invoice_id)
+                          .outerjoin(p, p.c.id == func.coalesce(i.c.party_id, n.c.party_id)))
              .order_by(n.c.id.desc()).limit(limit))
     if status:
         query = query.where(n.c.status == status)
     rows = []
     for r in session.execute(query):
-        document = document_label(r.serie, r.numero) if r.serie else f"resumen {r.digest_date.isoformat()}"
+        if r.serie:
+            document = document_label(r.serie, r.numero)
+        elif r.kind == "statement":  # level holds the period, YYYYMM
+            document = f"estado de cuenta {r.level // 100}-{r.level % 100:02d}"
+        else:
+            document = f"resumen {r.digest_date.isoformat()}"
         rows.append(OutboxRow(r.id, r.kind, document, r.name, r.level, r.channel, r.recipient, r.status, r.attempts,
                               r.last_error, _aware(r.next_attempt_at), _aware(r.created_at), _aware(r.sent_at)))
     return rows

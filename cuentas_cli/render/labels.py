@@ -52,6 +52,9 @@ LABELS: dict[str, str] = {
     "value": N_("Value"), "verified_at": N_("Verified"),
     "bank": N_("Bank code"), "bank_name": N_("Bank"), "number": N_("Account number"), "cci": N_("CCI"),
     "detracciones": N_("Detracciones account"),
+    # a statement of account's lines
+    "concept": N_("Concept"), "credit": N_("Credit"), "debit": N_("Debit"), "opening_balance": N_("Opening balance"),
+    "closing_balance": N_("Closing balance"),
 }
 
 

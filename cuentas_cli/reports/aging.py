@@ -118,19 +118,34 @@ def aging(session: "Session", actor: Actor | None, *, kind: str | None = None, a
     buckets = check_buckets(buckets)
     currency = check_currency(currency)
     directions = directions_for(kind)
-    columns = bucket_labels(buckets)
-    keys = [k for k, _ in columns]
     if by_party:
-        sql = aging_sql(dialect_of(session), as_of, directions=directions, currency=currency, buckets=buckets,
-                        by_party=True, scope=scope)
-        acc: dict[tuple, dict[str, Any]] = {}
-        for direction, party_id, doc, name, bucket, amt, n in fetch_rows(session, sql):
-            row = acc.setdefault((direction, party_id), {"doc": doc, "name": name, "cents": [0] * len(keys), "n": 0})
-            row["cents"][int(bucket)] += int(amt)
-            row["n"] += int(n)
-        return _aging_report(acc, as_of=as_of, currency=currency, buckets=buckets, by_party=True)
+        return _by_party(session, as_of=as_of, directions=directions, currency=currency, buckets=buckets, scope=scope)
     rows = ledger(session, as_of=as_of, directions=directions, currency=currency, scope=scope)
     return fold_aging(rows, as_of=as_of, directions=directions, currency=currency, buckets=buckets)
+
+
+def _by_party(session: "Session", *, as_of: date, directions: tuple[str, ...], currency: str | None,
+              buckets: tuple[int, ...], scope: str) -> AgingReport:
+    keys = [k for k, _ in bucket_labels(buckets)]
+    sql = aging_sql(dialect_of(session), as_of, directions=directions, currency=currency, buckets=buckets,
+                    by_party=True, scope=scope)
+    acc: dict[tuple, dict[str, Any]] = {}
+    for direction, party_id, doc, name, bucket, amt, n in fetch_rows(session, sql):
+        row = acc.setdefault((direction, party_id), {"doc": doc, "name": name, "cents": [0] * len(keys), "n": 0})
+        row["cents"][int(bucket)] += int(amt)
+        row["n"] += int(n)
+    return _aging_report(acc, as_of=as_of, currency=currency, buckets=buckets, by_party=True)
+
+
+def party_aging(session: "Session", *, party_id: int, direction: str, as_of: date, currency: str | None,
+                buckets: Iterable[int] = DEFAULT_BUCKETS) -> AgingReport:
+    """One party's row of `aging(by_party=True)`: the same SQL and fold, scoped to the party, so its
+    figures are that party's row of `cuentas dashboard aging --by-party` (with the same --currency).
+
+    No permission check of its own: a caller that shows one party's account (a statement, with
+    `read`) checks its permission; the whole-company aging stays the dashboards'."""
+    return _by_party(session, as_of=as_of, directions=directions_for(direction), currency=check_currency(currency),
+                     buckets=check_buckets(buckets), scope=f"i.party_id = {int(party_id)}")
 
 
 def fold_aging(rows: list[LedgerRow], *, as_of: date, directions: tuple[str, ...], currency: str | None,
