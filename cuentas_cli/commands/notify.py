@@ -184,6 +184,8 @@ templates_app = typer.Typer(
 )
 app.add_typer(templates_app, name="templates")
 
+# `edit -3`: a negative level is the LEVEL argument, not an unknown option
+NEGATIVE_LEVELS = {"ignore_unknown_options": True}
 PartOpt = Annotated[Optional[str], typer.Option("--part", help="subject, text or html.", metavar="PART")]
 
 
@@ -207,7 +209,7 @@ def _print_source(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-@templates_app.command("show")
+@templates_app.command("show", context_settings=NEGATIVE_LEVELS)
 def templates_show(
     level: Annotated[Optional[str], typer.Argument(help="The level (days from the due date, e.g. -3, 0, 7).",
                                                    metavar="LEVEL")] = None,
@@ -247,7 +249,30 @@ def templates_show(
         _print_source(item.source)
 
 
-@templates_app.command("edit")
+def _edit_in_editor(text: str) -> str:
+    """`text` in $VISUAL or $EDITOR on a private temporary file; what the editor left there."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    editor = (os.environ.get("VISUAL") or os.environ.get("EDITOR") or "").strip()
+    if not editor:
+        raise UsageError(_("no editor: set $EDITOR (e.g. export EDITOR=nano) or give --file"))
+    with tempfile.TemporaryDirectory(prefix="cuentas-template-") as folder:
+        path = Path(folder) / "template.j2"
+        path.write_text(text, encoding="utf-8")
+        try:
+            done = subprocess.run([*shlex.split(editor), str(path)], check=False)
+        except OSError as exc:
+            raise UsageError(_("cannot start the editor {editor!r}: {reason}").format(editor=editor, reason=exc)) from None
+        if done.returncode != 0:
+            raise UsageError(_("the editor exited with status {code}; nothing stored").format(code=done.returncode))
+        return path.read_text(encoding="utf-8")
+
+
+@templates_app.command("edit", context_settings=NEGATIVE_LEVELS)
 def templates_edit(
     level: Annotated[str, typer.Argument(help="The level (days from the due date, e.g. -3, 0, 7).",
                                          metavar="LEVEL")],
@@ -284,8 +309,8 @@ def templates_edit(
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(_("--file {file}: cannot read it ({reason})").format(file=file, reason=exc)) from None
     else:
-        edited = typer.edit(current.source, extension=".j2", require_save=True)
-        if edited is None or edited == current.source:
+        edited = _edit_in_editor(current.source)
+        if edited == current.source:
             success(_("template {level}/{part} unchanged; nothing stored").format(level=current.level, part=chosen))
             return
         text = edited
@@ -296,7 +321,7 @@ def templates_edit(
             .format(level=number, part=chosen))
 
 
-@templates_app.command("reset")
+@templates_app.command("reset", context_settings=NEGATIVE_LEVELS)
 def templates_reset(
     level: Annotated[str, typer.Argument(help="The level (days from the due date, e.g. -3, 0, 7).",
                                          metavar="LEVEL")],

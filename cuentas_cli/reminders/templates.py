@@ -196,7 +196,9 @@ def undeclared(source: str, *, part: str, language: str, allowed: set[str]) -> l
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or "syntax error", exc.lineno or 0) from None
-    unknown = meta.find_undeclared_variables(tree) - allowed - set(env.globals)
+    # a name the template sets itself (even inside an if, which Jinja counts as maybe undeclared)
+    assigned = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    unknown = meta.find_undeclared_variables(tree) - allowed - set(env.globals) - assigned
     found = []
     for name in sorted(unknown):
         lines = [node.lineno for node in tree.find_all(nodes.Name) if node.name == name and node.ctx == "load"]
