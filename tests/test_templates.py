@@ -26,7 +26,7 @@ from tests.test_notify_support import (
     smtp_settings,
 )
 
-PERSON_RUC = "10456789012"
+PERSON_RUC = "10456789019"
 
 
 # --- greeting ------------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ def test_natural_order_of_sunat_names(sunat, natural):
 
 
 @pytest.mark.parametrize(("doc_type", "number", "natural"), [
-    ("1", "45678901", True), ("6", "10456789012", True), ("6", "15456789012", True), ("6", "17456789012", True),
+    ("1", "45678901", True), ("6", "10456789019", True), ("6", "15456789012", True), ("6", "17456789012", True),
     ("6", "20123456789", False), ("4", "001234567", True), ("7", "AB123456", True), ("0", "", False),
 ])
 def test_who_is_a_persona_natural(doc_type, number, natural):

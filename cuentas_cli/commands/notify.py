@@ -362,10 +362,11 @@ def preview_(
         return
     from cuentas_cli.render import safe
 
-    head = [f"{_('Level')}: {shown.level} ({shown.channels})", f"{_('To')}: {', '.join(shown.to) or '—'}"]
+    head = [_("Level: {level} ({channels})").format(level=shown.level, channels=shown.channels),
+            _("To: {to}").format(to=", ".join(shown.to) or "—")]
     if shown.cc:
-        head.append(f"Cc: {', '.join(shown.cc)}")
-    head.append(f"{_('Subject')}: {shown.subject}")
+        head.append(_("Cc: {cc}").format(cc=", ".join(shown.cc)))
+    head.append(_("Subject: {subject}").format(subject=shown.subject))
     if shown.attach_statement:
         head.append(_("Attachment: the statement of account"))
     body = ["\n".join(head), "", shown.text.rstrip("\n"), "", "--- html ---", shown.html]

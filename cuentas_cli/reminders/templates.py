@@ -346,9 +346,9 @@ def sample_context(language: str) -> dict[str, Any]:
     today = date(2026, 6, 15)
     lines = [
         Line("receivable", "F001-123", "HUAMÁN TORRES JORGE LUIS", date(2026, 5, 16), date(2026, 6, 15), "PEN",
-             118_000, "6", "10456789012", 0),
+             118_000, "6", "10456789019", 0),
         Line("receivable", "F001-130", "HUAMÁN TORRES JORGE LUIS", date(2026, 5, 1), date(2026, 5, 31), "USD",
-             59_000, "6", "10456789012", 7),
+             59_000, "6", "10456789019", 7),
     ]
     accounts = [SampleAccount("soles-bcp", "BCP", "Banco de Crédito del Perú", "PEN", "193-1234567-0-12",
                               "00219300123456701212"),

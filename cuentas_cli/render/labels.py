@@ -53,6 +53,10 @@ LABELS: dict[str, str] = {
     "bank": N_("Bank code"), "bank_name": N_("Bank"), "number": N_("Account number"), "cci": N_("CCI"),
     "detracciones": N_("Detracciones account"),
 }
+LABELS.update({  # the reminder templates (notify templates list | show)
+    "level": N_("Level"), "channels": N_("Channels"), "text": N_("Text"), "html": N_("HTML"),
+    "part": N_("Part"), "custom": N_("The firm's own"),
+})
 
 
 def label(name: str) -> str:
