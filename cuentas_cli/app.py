@@ -35,6 +35,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     (N_("Daily work"), "fx", "fx:app", N_("Exchange rates (PEN per USD): list, set, fetch.")),
     (N_("Daily work"), "padron", "padron:app", N_("Offline RUC register (SUNAT padrón reducido): import, status, lookup, search.")),
     (N_("Daily work"), "import", "import_:import_file", N_("Import invoices from CSV, Excel or SUNAT PLE files (atomic, idempotent).")),
+    (N_("Daily work"), "payments", "payments:app", N_("Payments in bulk: import a file of payments (CSV, Excel).")),
     (N_("Daily work"), "bank", "bank:app", N_("The company's bank accounts (shown where clients pay).")),
     (N_("Daily work"), "notify", "notify:app", N_("Payment reminders: run (cron), serve, list, test-email.")),
     (N_("Reports"), "dashboard", "dashboard:app", N_("Dashboard: metrics, aging, cash flow, summary, top debtors (charts).")),
@@ -53,7 +54,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
 ALIASES: dict[str, str] = {
     "facturas": "invoices", "clientes": "clients", "proveedores": "suppliers", "importar": "import",
     "exportar": "export", "tablero": "dashboard", "avisos": "notify", "ajustes": "settings",
-    "banco": "bank",
+    "banco": "bank", "pagos": "payments",
 }
 _ALIAS_OF = {name: alias for alias, name in ALIASES.items()}
 

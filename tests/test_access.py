@@ -106,6 +106,8 @@ CASES: dict[str, Case] = {
     "cuentas invoices update-statuses": Case("invoices.operate", _c("invoices", "update-statuses"), write=True),
     # import / export
     "cuentas import": Case("invoices.create", lambda b, r: ["import", str(b.tmp / "lote.csv")], write=True),
+    "cuentas payments import": Case("invoices.operate", lambda b, r: ["payments", "import", str(b.tmp / "pagos.csv")],
+                                    ok=(0, 3), write=True),
     "cuentas export": Case("export", _c("export", "--format", "json")),
     # notify
     "cuentas notify run": Case("notify", _c("notify", "run"), ok=(0, 3, 7), write=True),
@@ -230,6 +232,7 @@ def _book(company, tmp_path: Path) -> Book:
     (tmp_path / "lote.csv").write_text(
         "tipo,ruc,razon_social,serie,numero,fecha_emision,fecha_vencimiento,total\n"
         "cxc,20131312955,SUNAT,F060,1,2026-05-01,2026-06-01,118.00\n", encoding="utf-8")
+    (tmp_path / "pagos.csv").write_text(f"id factura,fecha,monto\n{book.invoice},2026-06-15,0.01\n", encoding="utf-8")
     sample(tmp_path)
     return book
 

@@ -97,6 +97,7 @@ class Pay:
     doc: int
     on: date
     cents: int
+    path: str = "cli"  # cli (`invoices pay`) or import (`payments import`, a CSV of many)
 
 
 @dataclass
@@ -139,14 +140,15 @@ def plan(invoices, notes, payments, voids, as_of_days) -> History:
         if not d.is_note and any(n.ref == d.n for n in h.docs):
             continue
         d.voided = True
-    for target, day, pct in payments:
+    for target, day, pct, *how in payments:
         if not invoice_count:
             break
         t = h.docs[target % invoice_count]
         left = _balance_at_payment(h, t) - sum(p.cents for p in h.payments if p.doc == t.n)
         if t.voided or left <= 0:
             continue
-        h.payments.append(Pay(t.n, min(t.issue + timedelta(days=day), TODAY), max(1, left * pct // 100)))
+        h.payments.append(Pay(t.n, min(t.issue + timedelta(days=day), TODAY), max(1, left * pct // 100),
+                              how[0] if how else "cli"))
     events = sorted({d.issue for d in h.docs} | {d.due for d in h.docs} | {p.on for p in h.payments})
     as_ofs = {START - timedelta(days=20), TODAY}
     for a in as_of_days:
@@ -180,7 +182,7 @@ invoice_st = st.tuples(
 )
 note_st = st.tuples(st.integers(0, 20), st.booleans(), st.integers(0, 40), st.integers(1, 200_000),
                     st.sampled_from(["cli", "csv", "xlsx", "ple"]))
-payment_st = st.tuples(st.integers(0, 20), st.integers(0, 90), st.integers(1, 100))
+payment_st = st.tuples(st.integers(0, 20), st.integers(0, 90), st.integers(1, 100), st.sampled_from(["cli", "import"]))
 histories = st.builds(
     plan,
     st.lists(invoice_st, min_size=1, max_size=7),
@@ -497,8 +499,17 @@ def build(company, h: History, tmp: Path) -> dict[int, int]:  # noqa: ANN001
     # Credit notes are voided after the payments: the invoice they reduced owes again.
     void([d for d in h.docs if d.voided and d.doc_type != "07"])
     for p in h.payments:
-        ok(company.run("invoices", "pay", str(ids[p.doc]), amount(p.cents), "--date", p.on.isoformat(),
-                       role="contador"), f"pay {h.docs[p.doc].document}")
+        if p.path == "cli":
+            ok(company.run("invoices", "pay", str(ids[p.doc]), amount(p.cents), "--date", p.on.isoformat(),
+                           role="contador"), f"pay {h.docs[p.doc].document}")
+    bulk = [p for p in h.payments if p.path == "import"]
+    if bulk:  # one file of payments, by invoice id, Spanish amounts and dates; imported twice (the second adds nothing)
+        lines = ["id factura;fecha de pago;monto"] + [
+            f"{ids[p.doc]};{p.on:%d/%m/%Y};{amount(p.cents).replace('.', ',')}" for p in bulk]
+        (tmp / "pagos.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for _ in range(2):
+            ok(company.run("payments", "import", str(tmp / "pagos.csv"), "--date-format", "DD/MM/YYYY",
+                           role="contador"), "payments import")
     void([d for d in h.docs if d.voided and d.doc_type == "07"])
     # The same files imported again (the month's register re-sent): every row is already there and
     # nothing changes, whatever was paid or voided since.
@@ -524,7 +535,7 @@ def describe(h: History) -> str:
                      f"{d.currency} {amount(d.total)}{' @' + rate(d) if d.rate_e4 else ''} via {d.path}{ref}"
                      f"{' ANULADA' if d.voided else ''}")
     for p in h.payments:
-        lines.append(f"  pay {h.docs[p.doc].document} ({h.docs[p.doc].kind}) {amount(p.cents)} on {p.on}")
+        lines.append(f"  pay {h.docs[p.doc].document} ({h.docs[p.doc].kind}) {amount(p.cents)} on {p.on} via {p.path}")
     lines.append(f"  as-of {', '.join(map(str, h.as_ofs))}")
     return "\n".join(lines)
 
@@ -690,6 +701,13 @@ def check_history(company, tmp_path: Path, h: History) -> None:  # noqa: ANN001
 @example(h=plan([("cxc", 0, False, 30, 20, 100000, None, "cli"), ("cxc", 1, False, 40, 60, 50000, 37500, "cli")],
                 [(0, True, 5, 30000, "cli"), (1, True, 5, 10000, "ple")],
                 [(0, 30, 100), (1, 30, 100)], [2, 3], [40, 1000, 2002]))
+# Payments from a file (`payments import`) beside payments by hand, on PEN and USD invoices and a
+# payable; two rows on one invoice; paid in full by the file.
+@example(h=plan([("cxc", 0, False, 30, 20, 100000, None, "cli"), ("cxc", 1, False, 40, 60, 50000, 37500, "csv"),
+                 ("cxp", 0, False, 20, 30, 90000, None, "xlsx")],
+                [(0, True, 5, 30000, "cli")],
+                [(0, 10, 40, "import"), (0, 12, 50, "cli"), (1, 30, 100, "import"), (2, 5, 30, "import"),
+                 (2, 6, 20, "import")], [], [35, 50, 1000]))
 # Excel-in-Spanish CSV (decimal comma, thousands dot, DD/MM/YYYY), the exchange rate too ("3,8000");
 # as-of on and the day before events.
 @example(h=plan([("cxc", 1, False, 50, 40, 123456, None, "csv_es"), ("cxp", 0, False, 70, 10, 99, 38000, "csv_es"),

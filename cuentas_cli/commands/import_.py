@@ -80,7 +80,7 @@ def import_file(
     except pipeline.ImportRejected as exc:
         if progress:
             progress.stop()
-        _show_errors(exc.result)
+        show_errors(exc.result)
         raise
     finally:
         if progress:
@@ -88,7 +88,7 @@ def import_file(
     if result.ignored_columns:
         info(_("ignored columns: {join_result_ignored_colu}")
              .format(join_result_ignored_colu=', '.join(result.ignored_columns)))
-    _show_errors(result)
+    show_errors(result)
     counts = {"new": result.new, "updated": result.updated, "skipped": result.skipped,
               "rejected": result.rejected, "rows": result.rows, "name": file.name}
     if dry_run:
@@ -151,7 +151,7 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def _show_errors(result) -> None:  # noqa: ANN001
+def show_errors(result) -> None:  # noqa: ANN001
     for err in result.errors:
         sys.stderr.write(f"  {safe(err.line(), one_line=True)}\n")  # quotes the file: no escapes
     if result.rejected > len(result.errors):

@@ -151,6 +151,33 @@ class BankAccount(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class BankLine(SQLModel, table=True):
+    """One movement of a company's bank account, from the bank's statement (`bank import`):
+    a credit (abono, amount > 0) or a debit (cargo, amount < 0). `line_hash` (account, date,
+    amount, description, operation number, running balance) keeps an overlapping download from
+    adding a movement twice. Matched lines are linked from the payments they recorded."""
+
+    __tablename__ = "bank_line"
+    __table_args__ = (
+        CheckConstraint(_in("state", ("unmatched", "matched", "ignored")), name="state"),
+        Index("ix_bank_line_account_date", "account_id", "line_date"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(sa_column=_fk("bank_account.id", nullable=False, ondelete="CASCADE"))
+    line_date: date
+    amount_cents: int = Field(sa_type=BigInteger)
+    description: str = Field(default="", max_length=500)
+    operation: Optional[str] = Field(default=None, max_length=60)
+    balance_cents: Optional[int] = Field(default=None, sa_type=BigInteger)
+    line_hash: str = Field(max_length=64, unique=True)
+    file_row: Optional[int] = None
+    import_sha256: Optional[str] = Field(default=None, max_length=64)
+    state: str = Field(default="unmatched", max_length=10)
+    ignore_reason: Optional[str] = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Party(SQLModel, table=True):
     """A client or a supplier; `kind` tells which, everything else is shared."""
 
@@ -206,6 +233,8 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_due_date", "due_date"),
         Index("ix_invoice_references_id", "references_id"),
         Index("ix_invoice_issue_date", "issue_date"),
+        # a document named by its serie-número (`invoices show F001-123`, `payments import`)
+        Index("ix_invoice_serie_numero", "serie", "numero"),
         # Reports scan every open invoice; this partial covering index holds just those rows and
         # the columns the reports read (measured on 1M invoices: aging 0.78 -> 0.52 s on SQLite,
         # 0.28 -> 0.16 s on PostgreSQL). Queries must state the statuses literally to use it.
@@ -246,6 +275,7 @@ class Payment(SQLModel, table=True):
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint(_in("method", PAYMENT_METHODS), name="method"),
         Index("ix_payment_invoice_id", "invoice_id"),
+        Index("ix_payment_bank_line_id", "bank_line_id"),
         Index("ix_payment_paid_on", "paid_on"),
         # The few detracción deposits, for the cash-flow projection (net of detracción).
         _partial("ix_payment_detraccion", "invoice_id", "paid_on", "amount_cents", where="method = 'detraccion'"),
@@ -259,6 +289,7 @@ class Payment(SQLModel, table=True):
     reference: Optional[str] = Field(default=None, max_length=100)
     recorded_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
     created_at: datetime = Field(default_factory=utcnow)
+    bank_line_id: Optional[int] = Field(default=None, sa_column=_fk("bank_line.id", ondelete="SET NULL"))
 
 
 class ExchangeRate(SQLModel, table=True):

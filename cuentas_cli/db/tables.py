@@ -74,6 +74,25 @@ bank_account = Table(
 )
 
 
+bank_line = Table(
+    'bank_line',
+    metadata,
+    Column('id', Integer(), primary_key=True),
+    Column('account_id', Integer(), ForeignKey('bank_account.id', ondelete='CASCADE'), nullable=False),
+    Column('line_date', Date(), nullable=False),
+    Column('amount_cents', BigInteger(), nullable=False),
+    Column('description', String(500), nullable=False),
+    Column('operation', String(60), nullable=True),
+    Column('balance_cents', BigInteger(), nullable=True),
+    Column('line_hash', String(64), nullable=False),
+    Column('file_row', Integer(), nullable=True),
+    Column('import_sha256', String(64), nullable=True),
+    Column('state', String(10), nullable=False),
+    Column('ignore_reason', String(200), nullable=True),
+    Column('created_at', UtcDateTime(), nullable=False),
+)
+
+
 exchange_rate = Table(
     'exchange_rate',
     metadata,
@@ -183,6 +202,7 @@ payment = Table(
     Column('reference', String(100), nullable=True),
     Column('recorded_by', Integer(), ForeignKey('app_user.id', ondelete='SET NULL'), nullable=True),
     Column('created_at', UtcDateTime(), nullable=False),
+    Column('bank_line_id', Integer(), ForeignKey('bank_line.id', ondelete='SET NULL'), nullable=True),
 )
 
 

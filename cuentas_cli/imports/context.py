@@ -96,7 +96,8 @@ class Job:
         self.default_direction = default_direction
         self.result = result
         self.header = source.header
-        self.doc_column = (source.header[positions["party_doc"]] or "").strip() or LABELS["party_doc"]
+        doc_at = positions.get("party_doc")
+        self.doc_column = ((source.header[doc_at] or "").strip() if doc_at is not None else "") or LABELS["party_doc"]
         self.sqlite = session.get_bind().dialect.name == "sqlite"
         self.stamp = datetime.now(timezone.utc)
         self.max_before = 0  # the highest invoice id before this import (run() reads it)

@@ -123,7 +123,7 @@ def import_file(
                                  .format(date_format=date_format))
         elif source.fixed_date_format:
             order = "dmy"
-        result = ImportResult(file=path.name, sha256=_sha256(path), format=source.format, dry_run=options.dry_run,
+        result = ImportResult(file=path.name, sha256=file_sha256(path), format=source.format, dry_run=options.dry_run,
                               ignored_columns=ignored)
         job = Job(session=session, actor=actor, source=source, positions=positions, options=options, today=today,
                   default_direction=default_direction, result=result, config=config)
@@ -148,7 +148,7 @@ def import_file(
         source.close()  # a workbook's background parse
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

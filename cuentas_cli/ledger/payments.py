@@ -86,6 +86,50 @@ def payment_rows(session: "Db", *, invoice_ids: Sequence[int] | None = None,
     ]
 
 
+def check_payable(inv: Any) -> None:
+    """An invoice that may take payments at all: not ANULADA, not a credit/debit note."""
+    label = document_label(inv.serie, inv.numero)
+    if inv.status == "ANULADA":
+        raise ValidationError(_("{label} is ANULADA; it takes no payments (restore it with `cuentas "
+                                "invoices set-status {id} PENDIENTE`, administrador)")
+                              .format(label=label, id=inv.id))
+    if inv.references_id is not None:
+        raise ValidationError(_("{label} is a credit/debit note: its amount is applied to the invoice it "
+                                "references; record payments there")
+                              .format(label=label))
+
+
+def check_payment(inv: Any, *, balance: int, cents: int, paid_on: date, today: date,
+                  reference: str | None) -> None:
+    """One payment against an invoice whose open balance (céntimos) is `balance`: the rules every
+    path obeys (`invoices pay`, `pay_many`, `payments import`)."""
+    label = document_label(inv.serie, inv.numero)
+    if cents <= 0:
+        raise ValidationError(_("a payment must be greater than zero"))
+    if cents > balance:
+        raise ValidationError(_("payment of {money_cents:.2f} is more than the balance "
+                                "{money_balance:.2f} {currency} of {label}")
+                              .format(money_cents=money(cents), money_balance=money(balance), currency=inv.currency,
+                                      label=label))
+    if paid_on > today:
+        raise ValidationError(_("payment date {paid_on_isoformat} is after today "
+                                "({today_isoformat}): a post-dated cheque or transfer is not a "
+                                "payment yet; record it on the day it is paid")
+                              .format(paid_on_isoformat=paid_on.isoformat(), today_isoformat=today.isoformat()))
+    if paid_on < inv.issue_date:
+        raise ValidationError(_("payment date {paid_on_isoformat} is before {label} was issued "
+                                "({inv_issue_date_isoformat})")
+                              .format(paid_on_isoformat=paid_on.isoformat(), label=label,
+                                      inv_issue_date_isoformat=inv.issue_date.isoformat()))
+    if reference is not None and len(reference) > 100:
+        raise ValidationError(_("reference: at most 100 characters"))
+
+
+def new_status(inv: Any, *, paid_cents: int, today: date) -> str:
+    return status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=paid_cents,
+                      due_date=inv.due_date, today=today, current=inv.status)
+
+
 def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date,
                     items: Sequence[tuple[int, date, str, str | None]]) -> list[int]:
     """Add payments (céntimos, date, method, reference) to a locked invoice (an ORM object or a
@@ -97,36 +141,12 @@ def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
     from cuentas_cli.db.enums import utcnow
     from cuentas_cli.db.tables import payment
 
-    label = document_label(inv.serie, inv.numero)
-    if inv.status == "ANULADA":
-        raise ValidationError(_("{label} is ANULADA; it takes no payments (restore it with `cuentas "
-                                "invoices set-status {id} PENDIENTE`, administrador)")
-                              .format(label=label, id=inv.id))
-    if inv.references_id is not None:
-        raise ValidationError(_("{label} is a credit/debit note: its amount is applied to the invoice it "
-                                "references; record payments there")
-                              .format(label=label))
+    check_payable(inv)
     balance = balances.cached_balance(inv)
     rows: list[dict] = []
     now = utcnow()
     for cents, paid_on, method, reference in items:
-        if cents <= 0:
-            raise ValidationError(_("a payment must be greater than zero"))
-        if cents > balance:
-            raise ValidationError(_("payment of {money_cents:.2f} is more than the balance "
-                                    "{money_balance:.2f} {currency} of {label}")
-                                  .format(money_cents=money(cents), money_balance=money(balance), currency=inv.currency, label=label))
-        if paid_on > today:
-            raise ValidationError(_("payment date {paid_on_isoformat} is after today "
-                                    "({today_isoformat}): a post-dated cheque or transfer is not a "
-                                    "payment yet; record it on the day it is paid")
-                                  .format(paid_on_isoformat=paid_on.isoformat(), today_isoformat=today.isoformat()))
-        if paid_on < inv.issue_date:
-            raise ValidationError(_("payment date {paid_on_isoformat} is before {label} was issued "
-                                    "({inv_issue_date_isoformat})")
-                                  .format(paid_on_isoformat=paid_on.isoformat(), label=label, inv_issue_date_isoformat=inv.issue_date.isoformat()))
-        if reference is not None and len(reference) > 100:
-            raise ValidationError(_("reference: at most 100 characters"))
+        check_payment(inv, balance=balance, cents=cents, paid_on=paid_on, today=today, reference=reference)
         balance -= cents
         rows.append({"invoice_id": inv.id, "paid_on": paid_on, "amount_cents": cents, "method": normalise_method(method),
                      "reference": (reference or "").strip() or None,
@@ -143,9 +163,7 @@ def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
         created = []
     added = sum(r["amount_cents"] for r in rows)
     paid = inv.paid_cents + added
-    status = status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=paid,
-                        due_date=inv.due_date, today=today, current=inv.status)
-    store_invoice(session, inv, paid_cents=paid, status=status, updated_at=now)
+    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today), updated_at=now)
     after = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "amount": f"{money(added):.2f}",
              "payments": len(rows), "method": rows[0]["method"] if len(rows) == 1 else None}
     if first_id is not None:
@@ -192,14 +210,16 @@ def _method_warnings(inv: Any, method: str, cents: int) -> list[str]:
     label = document_label(inv.serie, inv.numero)
     if method == "detraccion":
         if not inv.detraccion_cents:
-            return [f"{label} carries no detracción; recorded as a detracción deposit anyway"]
+            return [_("{label} carries no detracción; recorded as a detracción deposit anyway").format(label=label)]
         if cents != inv.detraccion_cents:
-            return [f"the detracción expected on {label} is {money(inv.detraccion_cents):.2f}, not {money(cents):.2f}"]
+            return [_("the detracción expected on {label} is {expected:.2f}, not {amount:.2f}")
+                    .format(label=label, expected=money(inv.detraccion_cents), amount=money(cents))]
     if method == "retencion":
         if not inv.retencion_cents:
-            return [f"{label} carries no retención; recorded as a retención anyway"]
+            return [_("{label} carries no retención; recorded as a retención anyway").format(label=label)]
         if cents != inv.retencion_cents:
-            return [f"the retención expected on {label} is {money(inv.retencion_cents):.2f}, not {money(cents):.2f}"]
+            return [_("the retención expected on {label} is {expected:.2f}, not {amount:.2f}")
+                    .format(label=label, expected=money(inv.retencion_cents), amount=money(cents))]
     return []
 
 
@@ -237,13 +257,12 @@ def delete_payment(*, session: "Db", actor: Actor | None, today: date, payment_i
     status_before = inv.status
     session.execute(delete(payments_table).where(payments_table.c.id == payment_id))
     paid = inv.paid_cents - payment.amount_cents
-    status = status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=paid,
-                        due_date=inv.due_date, today=today, current=inv.status)
-    store_invoice(session, inv, paid_cents=paid, status=status, updated_at=utcnow())
+    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today),
+                  updated_at=utcnow())
     audit.record(session, actor, action="payment.delete", entity="invoice", entity_id=inv.id, before=before,
                  after={"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status})
     return Unpaid(shown, row_of(session, inv, today=today), status_before)
 
 
 __all__ = ["PaymentRow", "pay", "pay_many", "list_payments", "delete_payment", "payment_rows", "insert_payments",
-           "normalise_method"]
+           "normalise_method", "check_payable", "check_payment", "new_status"]
