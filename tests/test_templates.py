@@ -120,6 +120,8 @@ def test_unknown_variables_and_syntax_errors_are_refused_with_their_line():
     with pytest.raises(templates.TemplateProblem) as broken:
         templates.validate("{{ greeting }}\n{% for d in documents %}\n{{ d.document }}\n", part="text", language="es")
     assert broken.value.line >= 3
+    with pytest.raises(templates.TemplateProblem):
+        templates.validate("{% if false %}x{% endif %}\n", part="subject", language="es")
     with pytest.raises(templates.TemplateProblem) as attribute:  # a documented name, an unknown attribute
         templates.validate("line one\n{{ party.apodo }}", part="subject", language="es")
     assert attribute.value.line == 2 and "apodo" in attribute.value.message
@@ -325,11 +327,17 @@ def test_notify_language_en_gives_the_english_defaults(company, smtp_server):
     invoice = _person_with_one_invoice(company.url)
     smtp_settings(company.url, smtp_server.port, staff="")
     assert company.run("settings", "set", "notify.language", "en").exit_code == 0
+    configure(company.url, {"notify.staff_emails": STAFF})
     shown = company.run("notify", "preview", invoice, "-f", "json").json()
     assert shown["subject"] == "Payment reminder: 1 invoice overdue — EMPRESA DEMO S.A.C."
     assert shown["text"].startswith("Dear Jorge Luis Huamán Torres,\n")
     assert "8 days overdue" in shown["text"] and "Kind regards," in shown["text"]
     assert "<html lang='en'>" in shown["html"]
+    assert company.run("notify", "run").exit_code == 0  # the digest and the e-mail in English too
+    sent = smtp_server.inbox.to("jorge@huaman.pe")
+    assert len(sent) == 1 and str(sent[0].message["Subject"]) == shown["subject"]
+    digest = next(m for m in smtp_server.inbox.to(STAFF) if "Daily summary" in str(m.message["Subject"]))
+    assert "To collect — overdue: 1 invoice(s)" in digest.text() and "15/06/2026" in str(digest.message["Subject"])
     # the operator's language does not change what the client reads
     spanish_operator = company.run("--lang", "es", "notify", "preview", invoice, "-f", "json").json()
     assert spanish_operator["subject"] == shown["subject"]

@@ -215,7 +215,9 @@ def validate(source: str, *, part: str, language: str) -> None:
     if unknown:
         name, line = unknown[0]
         raise TemplateProblem(f"unknown variable {name!r} (see `cuentas notify templates show --vars`)", line)
-    render(source, sample_context(language), part=part, language=language)
+    out = render(source, sample_context(language), part=part, language=language)
+    if part == "subject" and not out:
+        raise TemplateProblem(N_("the subject comes out empty"), 1)
 
 
 def html_document(body: str, language: str) -> str:
