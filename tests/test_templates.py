@@ -367,6 +367,10 @@ def test_channels_setting_is_validated_and_decides_who_gets_each_level(company, 
     preview = company.run("notify", "preview", "F001-102", "-f", "json").json()
     assert preview["attach_statement"] is True and preview["cc"] == []
     assert "Adjuntamos su estado de cuenta." in preview["text"]
+    planned = company.run("notify", "run", "--dry-run", "-f", "json")
+    assert planned.exit_code == 0, planned.output
+    flags = {(p["kind"], p["recipient"]): p["attach_statement"] for p in planned.json()}
+    assert flags[("reminder", "pagos@ana.pe")] is True and flags[("reminder", STAFF)] is False
 
     result = company.run("notify", "run")
     assert result.exit_code == 0, result.output

@@ -64,7 +64,8 @@ def run_(
                           today=rt.today, dry_run=dry_run, retry_now=retry_now)
     if dry_run:
         if fmt is not None or summary.planned:
-            emit(summary.planned, fmt, columns=["kind", "channel", "recipient", "reminders", "invoices", "subject"])
+            emit(summary.planned, fmt, columns=["kind", "channel", "recipient", "reminders", "invoices", "subject",
+                                                "attach_statement"])
         _line(summary.line())
         return
     if fmt is not None:

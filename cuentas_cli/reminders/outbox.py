@@ -294,6 +294,7 @@ class Planned:
     reminders: int
     invoices: int
     subject: str
+    attach_statement: bool = False  # notify.channels `attach`: the statement goes with this e-mail
 
 
 @dataclass

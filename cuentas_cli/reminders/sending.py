@@ -217,7 +217,7 @@ def _dry_run(session_factory: SessionFactory, *, config: Config, today: date, no
                 if composed is None:
                     continue
                 summary.planned.append(Planned(group.kind, group.channel, group.recipient, group.rows,
-                                               composed.invoices, composed.subject))
+                                               composed.invoices, composed.subject, composed.attach_statement))
         finally:
             session.rollback()
     return summary

@@ -55,7 +55,7 @@ LABELS: dict[str, str] = {
 }
 LABELS.update({  # the reminder templates (notify templates list | show)
     "level": N_("Level"), "channels": N_("Channels"), "text": N_("Text"), "html": N_("HTML"),
-    "part": N_("Part"), "custom": N_("The firm's own"),
+    "part": N_("Part"), "custom": N_("The firm's own"), "attach_statement": N_("Statement attached"),
 })
 
 
