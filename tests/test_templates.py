@@ -393,3 +393,22 @@ def test_channels_setting_is_validated_and_decides_who_gets_each_level(company, 
     assert len(smtp_server.inbox.to("tesoreria@beto.pe")) == 1
     assert company.run("notify", "run").exit_code == 0
     assert len(smtp_server.inbox.to("pagos@ana.pe")) == 2
+
+
+def test_doctor_checks_the_channels_and_the_stored_templates(company):
+    from tests.test_doctor import checks
+
+    def reminders() -> dict:
+        return checks(company.run("doctor", "--offline", "--format", "json"))["reminders"]
+
+    assert reminders()["status"] == "ok"
+    configure(company.url, {"notify.template.45.text": "{{ greeting }}"})
+    unused = reminders()
+    assert unused["status"] == "warn" and "45" in unused["detail"] and "reset" in unused["fix"]
+    configure(company.url, {"notify.template.7.subject": "{{ party.apodo }}"})
+    broken = reminders()
+    assert broken["status"] == "fail" and "7/subject" in broken["detail"] and "apodo" in broken["detail"]
+    assert company.run("notify", "templates", "reset", "7").exit_code == 0
+    assert company.run("notify", "templates", "reset", "45").exit_code == 0  # not a level any more: still resettable
+    configure(company.url, {"notify.channels": "45:email"})
+    assert reminders()["status"] == "fail"
