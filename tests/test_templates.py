@@ -97,7 +97,11 @@ def test_the_html_part_escapes_and_the_text_part_does_not():
     "{{ today.__reduce_ex__(2) }}",
     "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c }}{% endfor %}",
     "{{ namespace.__init__.__globals__ }}",
-    "{{ range.__self__ }}",
+    "{{ range(10) }}",
+    "{{ 'x' * 100000000 }}",
+    "{{ [1] * 100000000 }}",
+    "{{ 9 ** 999999999 }}",
+    "{% for d in documents %}{{ company.name * 5000 }}{% endfor %}",
 ])
 def test_python_internals_are_out_of_reach(source):
     """Refused on save (nothing stored), and rendering one stored behind the program's back gives a

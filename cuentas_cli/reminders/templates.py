@@ -54,7 +54,11 @@ VARIABLES: dict[str, str] = {
     "today": N_("The day of the reminder (print as 15/06/2026, | long_date for the long form)"),
     "statement": N_("statement.attached: whether the statement of account goes attached"),
 }
-JINJA_GLOBALS = ("range", "namespace", "_", "gettext", "ngettext", "pgettext", "npgettext")
+# no `range`: a template loops over its data only (nested loops over range() could run for hours)
+JINJA_GLOBALS = ("namespace", "_", "gettext", "ngettext", "pgettext", "npgettext")
+MAX_OUTPUT_CHARS = 1_000_000  # a rendered part longer than this is refused
+MAX_REPEAT = 10_000  # 'x' * n and [..] * n beyond this, and n ** m beyond MAX_POWER, are refused
+MAX_POWER = 64
 FILTERS_HELP: dict[str, str] = {
     "money": N_("cents | money(currency): 'S/ 1,234.56'"),
     "date": N_("a day as 15/06/2026"),
@@ -120,15 +124,35 @@ def _filters(gettext) -> dict[str, Any]:  # noqa: ANN001
     return {"money": money_filter, "date": date_filter, "long_date": long_date, "pad": pad, "rpad": rpad}
 
 
+def _bounded_environment_class():  # noqa: ANN202
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class Bounded(SandboxedEnvironment):
+        """The sandbox, with `*` and `**` kept from building huge values (memory, CPU)."""
+
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context, operator, left, right):  # noqa: ANN001, ANN201
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and n * max(len(seq), 1) > MAX_REPEAT:
+                        raise SecurityError("repetition too large")
+            if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_POWER:
+                raise SecurityError("power too large")
+            return super().call_binop(context, operator, left, right)
+
+    return Bounded
+
+
 @lru_cache(maxsize=8)
 def environment(language: str, html: bool):  # noqa: ANN201 - jinja2.sandbox.SandboxedEnvironment
     """The sandboxed environment of one language; autoescape for HTML only."""
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
     from cuentas_cli import i18n
 
-    env = SandboxedEnvironment(autoescape=html, undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
+    env = _bounded_environment_class()(autoescape=html, undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.policies["ext.i18n.trimmed"] = True
     translations = i18n.catalog(language)
@@ -174,7 +198,13 @@ def render(source: str, context: dict[str, Any], *, part: str, language: str) ->
 
     template = compile_template(source, part=part, language=language)
     try:
-        out = template.render(context)
+        pieces, size = [], 0
+        for piece in template.generate(context):
+            size += len(piece)
+            if size > MAX_OUTPUT_CHARS:
+                raise TemplateProblem(N_("the template's output is longer than 1,000,000 characters"), 0)
+            pieces.append(piece)
+        out = "".join(pieces)
     except SecurityError as exc:
         raise TemplateProblem(f"not allowed in a template: {exc}", _line_of(exc)) from None
     except TemplateError as exc:
