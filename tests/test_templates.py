@@ -416,3 +416,17 @@ def test_doctor_checks_the_channels_and_the_stored_templates(company):
     assert company.run("notify", "templates", "reset", "45").exit_code == 0  # not a level any more: still resettable
     configure(company.url, {"notify.channels": "45:email"})
     assert reminders()["status"] == "fail"
+
+
+def test_the_default_templates_words_are_in_the_catalog():
+    """tools/catalog.py extracts {% trans %} blocks and _() calls from the .j2 files (Babel's
+    Jinja2 extractor), so the Spanish catalog covers what a client reads."""
+    from cuentas_cli import i18n
+    from tools import catalog
+
+    ids = {m.id for m in catalog.template() if m.id}
+    for msgid in ("Payment reminder: 1 invoice overdue", "Total balance: %(total)s", "Kind regards,",
+                  "Nothing overdue or coming due.", "Collection and payment reminders as of %(day)s: %(count)s invoice(s)"):
+        assert msgid in ids, msgid
+        assert i18n.catalog("es").gettext(msgid) != msgid
+    i18n.activate("en")
