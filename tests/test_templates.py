@@ -430,3 +430,16 @@ def test_the_default_templates_words_are_in_the_catalog():
         assert msgid in ids, msgid
         assert i18n.catalog("es").gettext(msgid) != msgid
     i18n.activate("en")
+
+
+def test_preview_of_a_paid_invoice_or_a_digest_level_says_so(company):
+    book = make_book(company.url)
+    paid = company.run("notify", "preview", "F001-103", "-f", "json")
+    assert paid.exit_code == 0, paid.output
+    assert any("no open balance" in note for note in paid.json()["notes"])
+    assert company.run("settings", "set", "notify.channels", "30:digest").exit_code == 0
+    digest_only = company.run("notify", "preview", "F002-201", "-f", "json").json()
+    assert digest_only["level"] == 30 and digest_only["to"] == [] and digest_only["channels"] == "digest"
+    assert company.run("notify", "preview", "F001-101", "--level", "45").exit_code == 3
+    assert company.run("notify", "preview", "F999-1").exit_code == 4
+    assert book.ids

@@ -44,6 +44,8 @@ def reached_level(levels: list[int], due: date, today: date) -> int | None:
 
 def preview(*, session: "Session", actor: Actor | None, config: Config, invoice: str, today: date,
             level: int | None = None) -> Preview:
+    from sqlalchemy import select
+
     from cuentas_cli.ledger.records import find_invoice
     from cuentas_cli.reminders import templates
     from cuentas_cli.reminders.outbox import tables
@@ -61,16 +63,14 @@ def preview(*, session: "Session", actor: Actor | None, config: Config, invoice:
         raise ValidationError(_("--level {level} is not one of notify.levels ({levels})")
                               .format(level=level, levels=",".join(map(str, policy.levels))))
     line = messages.line_of_invoice(session, row.id, level=level)
-    if line is None or line.balance_cents <= 0:
-        notes.append(_("the invoice has no open balance: no reminder would be sent"))
     if line is None:
         raise ValidationError(_("invoice {invoice} not found").format(invoice=invoice))
+    if line.balance_cents <= 0 or row.status in ("PAGADA", "ANULADA"):
+        notes.append(_("the invoice has no open balance: no reminder would be sent"))
     channels = policy.channels.for_level(level)
     if channels.digest_only:
         notes.append(_("level {level} only goes in the staff digest (notify.channels)").format(level=level))
     _n, _i, p = tables()
-    from sqlalchemy import select
-
     email = session.execute(select(p.c.email).where(p.c.id == row.party_id)).scalar()
     receivable = line.direction == "receivable"
     to = ([email] if email else []) if receivable else list(policy.staff_emails)

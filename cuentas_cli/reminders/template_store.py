@@ -115,7 +115,11 @@ def show(*, session: "Session", actor: Actor | None, config: Config, level: str 
     levels, _language, _plan = _settings(session, config)
     number = check_level(level, levels)
     stored = custom(session)
-    return [Shown(number, part, *reversed(source(stored, number, part))) for part in parts]
+    shown = []
+    for part in parts:
+        text, own = source(stored, number, part)
+        shown.append(Shown(number, part, own, text))
+    return shown
 
 
 def may_edit(actor: Actor | None) -> None:
