@@ -128,6 +128,9 @@ CASES: dict[str, Case] = {
     "cuentas dashboard top": Case("dashboards", _c("dashboard", "top", "-f", "json")),
     # fx, padrón
     "cuentas bank accounts list": Case("read", _c("bank", "accounts", "list")),
+    "cuentas bank presets": Case(PUBLIC, _c("bank", "presets")),
+    "cuentas bank import": Case("invoices.operate", lambda b, r: [
+        "bank", "import", str(b.tmp / "extracto.csv"), "--account", "cuenta-x"], ok=(0, 4), write=True),
     "cuentas bank accounts add": Case("settings", lambda b, r: [
         "bank", "accounts", "add", f"cuenta-{r}", "--bank", "BCP", "--currency", "PEN", "--number", f"193-{len(r or '')}"],
         write=True),
@@ -232,6 +235,7 @@ def _book(company, tmp_path: Path) -> Book:
     (tmp_path / "lote.csv").write_text(
         "tipo,ruc,razon_social,serie,numero,fecha_emision,fecha_vencimiento,total\n"
         "cxc,20131312955,SUNAT,F060,1,2026-05-01,2026-06-01,118.00\n", encoding="utf-8")
+    (tmp_path / "extracto.csv").write_text("Fecha;Descripción;Monto\n15/06/2026;DEPOSITO;10,00\n", encoding="utf-8")
     (tmp_path / "pagos.csv").write_text(f"id factura,fecha,monto\n{book.invoice},2026-06-15,0.01\n", encoding="utf-8")
     sample(tmp_path)
     return book

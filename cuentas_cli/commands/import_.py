@@ -46,49 +46,25 @@ def import_file(
     Example: cuentas import ventas-junio.csv --kind cxc --errors errores.csv
     """
     from cuentas_cli.errors import UsageError
-    from cuentas_cli.imports import columns, context, pipeline, sources
+    from cuentas_cli.imports import context, pipeline
 
     if on_duplicate not in context.ON_DUPLICATE:
         raise UsageError(_("--on-duplicate {on_duplicate!r}: use skip, update or error")
                          .format(on_duplicate=on_duplicate))
-    if partial and errors is None:
-        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
-                           "and re-import"))
-    sources.check_input(file)  # exit 2 for no such file, 3 for a folder, device or unreadable file
-    if encoding is not None:
-        sources.check_encoding(encoding)
-    if delimiter is not None:
-        delimiter = sources.check_delimiter(delimiter)
-    if mapping is not None:
-        columns.load_mapping(mapping)  # a folder, a missing or an invalid mapping: before any work
-    if errors is not None:
-        from cuentas_cli import outputs
-
-        errors = outputs.check(errors, option="--errors", database_url=runtime().url, inputs=(file, mapping))
-    if decimal_comma and decimal_point:
-        raise UsageError(_("--decimal-comma and --decimal-point exclude each other: give one (or "
-                           "neither, to detect)"))
+    delimiter, errors, decimal = check_inputs(file, encoding=encoding, delimiter=delimiter, mapping=mapping,
+                                              errors=errors, partial=partial, decimal_comma=decimal_comma,
+                                              decimal_point=decimal_point, invoice_mapping=True)
     options = context.Options(
         kind=kind, sheet=sheet, format=file_format, encoding=encoding, delimiter=delimiter, date_format=date_format,
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
-        decimal="comma" if decimal_comma else "point" if decimal_point else None,
+        decimal=decimal,
     )
-    progress = RowProgress("importing") if sys.stderr.isatty() else None
-    try:
+
+    def work(progress):  # noqa: ANN001, ANN202
         with pipeline.warm_up(file, options):
-            result = _run(runtime(), file, options, progress)
-    except pipeline.ImportRejected as exc:
-        if progress:
-            progress.stop()
-        show_errors(exc.result)
-        raise
-    finally:
-        if progress:
-            progress.stop()
-    if result.ignored_columns:
-        info(_("ignored columns: {join_result_ignored_colu}")
-             .format(join_result_ignored_colu=', '.join(result.ignored_columns)))
-    show_errors(result)
+            return _run(runtime(), file, options, progress)
+
+    result = run_shown(_("importing"), work)
     counts = {"new": result.new, "updated": result.updated, "skipped": result.skipped,
               "rejected": result.rejected, "rows": result.rows, "name": file.name}
     if dry_run:
@@ -115,6 +91,78 @@ def import_file(
         emit_record(result.summary(), "json")
 
 
+def check_inputs(file: Path, *, encoding: str | None, delimiter: str | None, mapping: Path | None,
+                 errors: Path | None, partial: bool, decimal_comma: bool, decimal_point: bool,
+                 invoice_mapping: bool) -> tuple[str | None, Path | None, str | None]:
+    """The checks every file import makes before any work (invoices, payments, bank statements):
+    the file, its encoding and delimiter, the mapping (an invoice mapping is read now), the
+    --errors file, --partial and the decimal mark. Returns (delimiter, errors path, decimal style)."""
+    from cuentas_cli.errors import UsageError
+    from cuentas_cli.imports import columns, sources
+
+    if partial and errors is None:
+        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
+                           "and re-import"))
+    sources.check_input(file)  # exit 2 for no such file, 3 for a folder, device or unreadable file
+    if encoding is not None:
+        sources.check_encoding(encoding)
+    if delimiter is not None:
+        delimiter = sources.check_delimiter(delimiter)
+    if mapping is not None and invoice_mapping:
+        columns.load_mapping(mapping)  # a folder, a missing or an invalid mapping: before any work
+    if errors is not None:
+        from cuentas_cli import outputs
+
+        errors = outputs.check(errors, option="--errors", database_url=runtime().url, inputs=(file, mapping))
+    if decimal_comma and decimal_point:
+        raise UsageError(_("--decimal-comma and --decimal-point exclude each other: give one (or "
+                           "neither, to detect)"))
+    return delimiter, errors, "comma" if decimal_comma else "point" if decimal_point else None
+
+
+def run_shown(label: str, work):  # noqa: ANN001, ANN201
+    """Run an import (`work(progress_callback)`), with a progress bar on a terminal; its row errors
+    and ignored columns on stderr, also when it is refused."""
+    from cuentas_cli.imports import pipeline
+
+    progress = RowProgress(label) if sys.stderr.isatty() else None
+    try:
+        result = work(progress.update if progress else None)
+    except pipeline.ImportRejected as exc:
+        if progress:
+            progress.stop()
+        show_errors(exc.result)
+        raise
+    finally:
+        if progress:
+            progress.stop()
+    if result.ignored_columns:
+        info(_("ignored columns: {join_result_ignored_colu}")
+             .format(join_result_ignored_colu=', '.join(result.ignored_columns)))
+    show_errors(result)
+    return result
+
+
+def in_transaction(rt, work, *, dry_run: bool):  # noqa: ANN001, ANN201
+    """`work(session)` in one write transaction, rolled back for a dry run; its result is marked
+    committed or not."""
+
+    class _DryRun(Exception):
+        pass
+
+    holder = {}
+    try:
+        with rt.session(write=True) as session:
+            holder["result"] = work(session)
+            if dry_run:
+                raise _DryRun()  # roll the transaction back: a dry run writes nothing
+    except _DryRun:
+        pass
+    result = holder["result"]
+    result.committed = not dry_run
+    return result
+
+
 def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
     from cuentas_cli.imports import pipeline
 
@@ -136,7 +184,7 @@ def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
                        "commands that write wait for it").format(name=file.name))
             holder["result"] = pipeline.import_file(
                 session=session, actor=actor, path=file, options=options, today=rt.today,
-                progress=progress.update if progress else None, config=rt.config,
+                progress=progress, config=rt.config,
             )
             if options.dry_run:
                 raise _DryRun()  # roll the transaction back: a dry run writes nothing

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import runtime
-from cuentas_cli.commands.import_ import show_errors
+from cuentas_cli.commands.common import AliasedGroup, runtime
+from cuentas_cli.commands.import_ import check_inputs, in_transaction, run_shown
 from cuentas_cli.i18n import _
-from cuentas_cli.render import RowProgress, emit_record, info, success, warn
+from cuentas_cli.render import emit_record, info, success, warn
+
+class _Payments(AliasedGroup):
+    aliases = {"importar": "import"}
+
 
 app = typer.Typer(
+    cls=_Payments,
     help="Payments in bulk: import a file of payments (CSV or Excel), checked as `invoices pay` checks one.\n\n"
     "Example: cuentas payments import cobros-junio.xlsx --errors errores.csv",
     no_args_is_help=True,
@@ -59,45 +63,17 @@ def import_(
     Example: cuentas payments import cobros-junio.csv --kind cxc --partial --errors errores.csv
     """
     from cuentas_cli.errors import UsageError
-    from cuentas_cli.imports import columns, context, pipeline, sources
+    from cuentas_cli.imports import context
 
-    if partial and errors is None:
-        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
-                           "and re-import"))
-    if decimal_comma and decimal_point:
-        raise UsageError(_("--decimal-comma and --decimal-point exclude each other: give one (or "
-                           "neither, to detect)"))
     if kind is not None and kind.strip().lower() not in ("cxc", "cxp"):
         raise UsageError(_("--kind {kind!r}: use cxc or cxp").format(kind=kind))
-    sources.check_input(file)
-    if encoding is not None:
-        sources.check_encoding(encoding)
-    if delimiter is not None:
-        delimiter = sources.check_delimiter(delimiter)
-    if mapping is not None:
-        columns.load_mapping(mapping)
-    if errors is not None:
-        from cuentas_cli import outputs
-
-        errors = outputs.check(errors, option="--errors", database_url=runtime().url, inputs=(file, mapping))
+    delimiter, errors, decimal = check_inputs(file, encoding=encoding, delimiter=delimiter, mapping=mapping,
+                                              errors=errors, partial=partial, decimal_comma=decimal_comma,
+                                              decimal_point=decimal_point, invoice_mapping=False)
     options = context.Options(kind=kind, sheet=sheet, format=file_format, encoding=encoding, delimiter=delimiter,
                               date_format=date_format, partial=partial, dry_run=dry_run, errors_path=errors,
-                              mapping_path=mapping, decimal="comma" if decimal_comma else "point" if decimal_point else None)
-    progress = RowProgress(_("recording payments")) if sys.stderr.isatty() else None
-    try:
-        result = _run(runtime(), file, options, progress)
-    except pipeline.ImportRejected as exc:
-        if progress:
-            progress.stop()
-        show_errors(exc.result)
-        raise
-    finally:
-        if progress:
-            progress.stop()
-    if result.ignored_columns:
-        info(_("ignored columns: {join_result_ignored_colu}")
-             .format(join_result_ignored_colu=', '.join(result.ignored_columns)))
-    show_errors(result)
+                              mapping_path=mapping, decimal=decimal)
+    result = run_shown(_("recording payments"), lambda progress: _run(runtime(), file, options, progress))
     counts = {"new": result.new, "skipped": result.skipped, "rejected": result.rejected, "rows": result.rows,
               "name": file.name}
     if dry_run:
@@ -120,19 +96,8 @@ def import_(
 def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
     from cuentas_cli.imports.payments import import_payments
 
-    class _DryRun(Exception):
-        pass
+    def work(session):  # noqa: ANN001, ANN202
+        return import_payments(session=session, actor=rt.actor(session), path=file, options=options, today=rt.today,
+                               progress=progress, config=rt.config)
 
-    holder = {}
-    try:
-        with rt.session(write=True) as session:
-            holder["result"] = import_payments(session=session, actor=rt.actor(session), path=file, options=options,
-                                               today=rt.today, progress=progress.update if progress else None,
-                                               config=rt.config)
-            if options.dry_run:
-                raise _DryRun()  # roll the transaction back: a dry run writes nothing
-    except _DryRun:
-        pass
-    result = holder["result"]
-    result.committed = not options.dry_run
-    return result
+    return in_transaction(rt, work, dry_run=options.dry_run)

@@ -102,6 +102,18 @@ DATE_FORMATS = {
 }
 
 
+def date_order(date_format: str | None) -> str | None:
+    """`--date-format` (DD/MM/YYYY, MM/DD/YYYY, YYYY-MM-DD and their strftime spellings) as the
+    order DateReader reads (dmy, mdy, iso); None when not given."""
+    if not date_format:
+        return None
+    order = DATE_FORMATS.get(date_format.strip()) or DATE_FORMATS.get(date_format.strip().lower())
+    if order is None:
+        raise UsageError(_("--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD")
+                         .format(date_format=date_format))
+    return order
+
+
 def known_header(text: str) -> bool:
     return text in _HEADER_INDEX
 

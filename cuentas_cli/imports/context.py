@@ -39,6 +39,16 @@ class Options:
     decimal: str | None = None  # point | comma: the amounts' decimal mark (default: the file's own evidence)
 
 
+def check_partial(options: Options) -> None:
+    """--partial writes the rejected rows to --errors FILE: it needs one."""
+    if options.partial and options.errors_path is None:
+        from cuentas_cli.errors import UsageError
+        from cuentas_cli.i18n import _
+
+        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
+                           "and re-import"))
+
+
 @dataclass
 class ImportError_:
     row: int

@@ -29,8 +29,8 @@ from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.imports import sources
-from cuentas_cli.imports.columns import DATE_FORMATS, FIELDS, KIND_TO_DIRECTION, cell_text, load_mapping
-from cuentas_cli.imports.context import ImportResult, Job, Options
+from cuentas_cli.imports.columns import FIELDS, KIND_TO_DIRECTION, cell_text, date_order, load_mapping
+from cuentas_cli.imports.context import ImportResult, Job, Options, check_partial
 from cuentas_cli.imports.values import DateReader, RowError, currency_code, float_cents, unneutralise
 from cuentas_cli.ledger.documents import (
     DECIMAL_STYLES,
@@ -144,7 +144,7 @@ def _plain_amount(text: str, style: str) -> int | None:
     return int(whole) * 100 + (int(frac) if sep else 0)
 
 
-class _Amounts:
+class AmountReader:
     """The amounts of one file: the decimal mark from --decimal-comma/--decimal-point, else from
     the first amount that shows it, else from the first DECIMAL_SCAN_ROWS rows; never a guess."""
 
@@ -153,7 +153,7 @@ class _Amounts:
         self.why = _("as --decimal-{style} says").format(style=style) if style else ""
         self.scanned = False
 
-    def read(self, raw: Any, name: str) -> int:
+    def read(self, raw: Any, name: str, *, allow_negative: bool = False) -> int:
         if isinstance(raw, bool) or raw is None or raw == "":
             raise RowError(name, raw, _("empty: every payment needs an amount"))
         if isinstance(raw, int):
@@ -173,7 +173,7 @@ class _Amounts:
                 self.scanned = True
                 self._scan()
         try:
-            return parse_amount(text, field=name, decimal=self.style)
+            return parse_amount(text, field=name, decimal=self.style, allow_negative=allow_negative)
         except AmountStyleError as exc:
             if exc.ambiguous and self.style is None:
                 raise RowError(name, raw, _("{reading}, and the first {rows:,} rows have no amount that shows the "
@@ -197,7 +197,7 @@ class _Amounts:
                 return
 
 
-def _parse_rows(job: Job, dates: DateReader, amounts: _Amounts) -> Iterator[Row]:
+def _parse_rows(job: Job, dates: DateReader, amounts: AmountReader) -> Iterator[Row]:
     """Each row as a Row, or its row error recorded (the per-value caches: a file has a few hundred
     distinct dates, methods and kinds, not a hundred thousand)."""
     pos, header = job.pos, job.header
@@ -305,21 +305,14 @@ def import_payments(*, session: "Session", actor: Actor | None, path: Path, opti
 
     require(actor, "invoices.operate")
     started = time.perf_counter()
-    if options.partial and options.errors_path is None:
-        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
-                           "and re-import"))
+    check_partial(options)
     sources.check_input(path)
     mapping = load_mapping(options.mapping_path) if options.mapping_path else None
     fmt = sources.detect_format(path, options.format)
     if fmt == "ple":
         raise UsageError(_("{name}: a PLE register lists invoices, not payments; import it with `cuentas import`")
                          .format(name=path.name))
-    order = None
-    if options.date_format:
-        order = DATE_FORMATS.get(options.date_format.strip()) or DATE_FORMATS.get(options.date_format.strip().lower())
-        if order is None:
-            raise UsageError(_("--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD")
-                             .format(date_format=options.date_format))
+    order = date_order(options.date_format)
     source = sources.open_source(path, fmt, known=known_header, encoding=options.encoding,
                                  delimiter=options.delimiter, sheet=options.sheet)
     try:
@@ -333,7 +326,7 @@ def import_payments(*, session: "Session", actor: Actor | None, path: Path, opti
         recorder = Recorder(job)
         try:
             pending: list[Row] = []
-            for row in _parse_rows(job, dates, _Amounts(source, positions["amount"], options.decimal)):
+            for row in _parse_rows(job, dates, AmountReader(source, positions["amount"], options.decimal)):
                 pending.append(row)
                 if len(pending) >= CHUNK_ROWS:
                     recorder.chunk(pending)

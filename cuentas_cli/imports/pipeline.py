@@ -37,8 +37,8 @@ from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.imports import sources
-from cuentas_cli.imports.columns import DATE_FORMATS, LABELS, blank, direction_of, known_header, load_mapping, resolve_source
-from cuentas_cli.imports.context import ON_DUPLICATE, ImportResult, Job, Options
+from cuentas_cli.imports.columns import LABELS, date_order, blank, direction_of, known_header, load_mapping, resolve_source
+from cuentas_cli.imports.context import ON_DUPLICATE, ImportResult, Job, Options, check_partial
 from cuentas_cli.imports.convert import converter
 from cuentas_cli.imports.load import Loader
 from cuentas_cli.imports.notes import NOTE_TYPES, Notes
@@ -88,9 +88,7 @@ def import_file(
     when rows are invalid and `options.partial` is off; with `dry_run` the caller rolls back."""
     check_permissions(actor, options)
     started = time.perf_counter()
-    if options.partial and options.errors_path is None:
-        raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
-                           "and re-import"))
+    check_partial(options)
     sources.check_input(path)
     mapping = load_mapping(options.mapping_path) if options.mapping_path else None
     mopts = mapping["options"] if mapping else {}
@@ -114,14 +112,8 @@ def import_file(
     try:
         default_direction = direction_of(kind_default) if kind_default else None
         positions, ignored = resolve_source(source, mapping, need_kind=default_direction is None)
-        order = None
-        if date_format:
-            order = DATE_FORMATS.get(date_format.strip()) or DATE_FORMATS.get(date_format.strip().lower())
-            if order is None:
-                raise UsageError(_("--date-format {date_format!r}: use DD/MM/YYYY, MM/DD/YYYY or "
-                                   "YYYY-MM-DD")
-                                 .format(date_format=date_format))
-        elif source.fixed_date_format:
+        order = date_order(date_format)
+        if order is None and source.fixed_date_format:
             order = "dmy"
         result = ImportResult(file=path.name, sha256=file_sha256(path), format=source.format, dry_run=options.dry_run,
                               ignored_columns=ignored)
