@@ -7,12 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.common import AliasedGroup, FormatOpt, runtime
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, success
 from cuentas_cli.i18n import _
 
+class _Notify(AliasedGroup):
+    aliases = {"plantillas": "templates", "vista-previa": "preview"}
+
+
 app = typer.Typer(
+    cls=_Notify,
     help="Payment reminders: e-mail to clients, payables and a daily digest to staff, webhooks.\n\n"
          "Example: cuentas notify run --dry-run",
     no_args_is_help=True,
