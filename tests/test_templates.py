@@ -126,6 +126,13 @@ def test_unknown_variables_and_syntax_errors_are_refused_with_their_line():
     assert broken.value.line >= 3
     with pytest.raises(templates.TemplateProblem):
         templates.validate("{% if false %}x{% endif %}\n", part="subject", language="es")
+    # fine with the full sample, broken for a company without a detracciones account: refused
+    with pytest.raises(templates.TemplateProblem) as unguarded:
+        templates.validate("Hola\n{{ detracciones.number }}", part="text", language="es")
+    assert unguarded.value.line == 2 and "guard" in unguarded.value.message
+    with pytest.raises(templates.TemplateProblem):
+        templates.validate("{{ documents[1].document }}", part="text", language="es")
+    templates.validate("{% if detracciones %}{{ detracciones.number }}{% endif %}", part="text", language="es")
     with pytest.raises(templates.TemplateProblem) as attribute:  # a documented name, an unknown attribute
         templates.validate("line one\n{{ party.apodo }}", part="subject", language="es")
     assert attribute.value.line == 2 and "apodo" in attribute.value.message
@@ -190,6 +197,8 @@ def test_edit_with_a_file_show_preview_and_reset(company, tmp_path):
     assert (seven["subject"], seven["text"], seven["html"]) == ("custom", "default", "default")
     shown = company.run("notify", "templates", "show", "7", "--part", "subject")
     assert shown.stdout == mine.read_text(encoding="utf-8") + "\n"
+    rendered = company.run("notify", "templates", "show", "7", "--part", "subject", "--sample")
+    assert rendered.stdout == "Aviso 7: F001-123 vence el 15 de junio de 2026\n"
 
     preview = company.run("notify", "preview", invoice, "--level", "7", "-f", "json")
     assert preview.exit_code == 0, preview.output

@@ -221,6 +221,8 @@ def templates_show(
                                                    metavar="LEVEL")] = None,
     part: PartOpt = None,
     variables: Annotated[bool, typer.Option("--vars", help="List the variables and filters a template may use.")] = False,
+    sample: Annotated[bool, typer.Option("--sample", help="Print the template rendered with sample data instead "
+                                         "of its source.")] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Print a level's template (the firm's own, or the default), or the variables with --vars.
@@ -242,7 +244,7 @@ def templates_show(
     with rt.session() as session:
         parts = (template_store.check_part(part),) if part else templates.PARTS
         shown = template_store.show(session=session, actor=rt.actor(session), config=rt.config, level=level,
-                                    parts=parts)
+                                    parts=parts, sample=sample)
     if fmt is not None:
         emit(shown, fmt)
         return

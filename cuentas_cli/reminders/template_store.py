@@ -110,14 +110,22 @@ class Shown:
 
 
 def show(*, session: "Session", actor: Actor | None, config: Config, level: str | int,
-         parts: tuple[str, ...] = templates.PARTS) -> list[Shown]:
+         parts: tuple[str, ...] = templates.PARTS, sample: bool = False) -> list[Shown]:
+    """Each part's source, or (`sample`) the part rendered with the sample context."""
     require(actor, "notify")
-    levels, _language, _plan = _settings(session, config)
+    levels, language, _plan = _settings(session, config)
     number = check_level(level, levels)
     stored = custom(session)
     shown = []
     for part in parts:
         text, own = source(stored, number, part)
+        if sample:
+            try:
+                text = templates.render(text, templates.sample_context(language), part=part, language=language)
+            except templates.TemplateProblem as problem:
+                raise ValidationError(_("template {level}/{part}, line {line}: {problem}")
+                                      .format(level=number, part=part, line=problem.line,
+                                              problem=_(problem.message))) from None
         shown.append(Shown(number, part, own, text))
     return shown
 
