@@ -452,3 +452,22 @@ def test_preview_of_a_paid_invoice_or_a_digest_level_says_so(company):
     assert company.run("notify", "preview", "F001-101", "--level", "45").exit_code == 3
     assert company.run("notify", "preview", "F999-1").exit_code == 4
     assert book.ids
+
+
+def test_an_address_that_is_both_client_and_staff_gets_both_parts_in_one_message():
+    from cuentas_cli.reminders.messages import render_reminder
+    from cuentas_cli.reminders.policy import Policy
+    from cuentas_cli.reminders.templates import Line
+
+    policy = Policy(levels=[0, 7], staff_emails=[], webhook_url="", company="EMPRESA", smtp=None)
+    lines = [Line("receivable", "F001-1", "ANA S.A.C.", date(2026, 5, 1), date(2026, 6, 8), "PEN", 1000, "6",
+                  "20123456789", 7),
+             Line("payable", "E001-2", "PROVEEDOR S.A.C.", date(2026, 5, 1), date(2026, 6, 15), "USD", 5000, "6",
+                  "20987654321", 0)]
+    subject, text, html = render_reminder(lines, policy=policy, today=TODAY, level=7)
+    assert subject == "Recordatorio de pago: 1 comprobante vencido — EMPRESA"
+    client, staff = text.split("\n—\n\n")
+    assert client.startswith("Señores de ANA S.A.C.:") and "S/ 10.00" in client and "E001-2" not in client
+    assert staff.startswith("Comprobantes por pagar a proveedores") and "PROVEEDOR S.A.C." in staff
+    assert "US$ 50.00" in staff and "vence hoy" in staff
+    assert html.count("<table") == 2 and "<hr>" in html and html.startswith("<!DOCTYPE html><html lang='es'>")
