@@ -164,6 +164,7 @@ def environment(language: str, html: bool):  # noqa: ANN201 - jinja2.sandbox.San
     return env
 
 
+@lru_cache(maxsize=32)
 def default_source(kind: str, part: str) -> str:
     """A shipped template: kind reminder|payables|digest|webhook|sample, part subject|text|html."""
     return (DEFAULT_DIR / f"{kind}.{part}.j2").read_text(encoding="utf-8")
@@ -180,13 +181,18 @@ def _line_of(exc: BaseException) -> int:
     return line
 
 
+@lru_cache(maxsize=128)
+def _compiled(source: str, html: bool, language: str):  # noqa: ANN202 - a run renders each template many times
+    return environment(language, html).from_string(source)
+
+
 def compile_template(source: str, *, part: str, language: str):  # noqa: ANN201 - jinja2.Template
     from jinja2 import TemplateSyntaxError
 
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateProblem(N_("the template is longer than 100,000 characters"))
     try:
-        return environment(language, part == "html").from_string(source)
+        return _compiled(source, part == "html", language)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or "syntax error", exc.lineno or 0) from None
 
