@@ -471,3 +471,14 @@ def test_an_address_that_is_both_client_and_staff_gets_both_parts_in_one_message
     assert staff.startswith("Comprobantes por pagar a proveedores") and "PROVEEDOR S.A.C." in staff
     assert "US$ 50.00" in staff and "vence hoy" in staff
     assert html.count("<table") == 2 and "<hr>" in html and html.startswith("<!DOCTYPE html><html lang='es'>")
+
+
+def test_a_hostile_party_name_is_escaped_in_the_html_part(company):
+    from tests.factories import make_invoice, make_party
+
+    with open_session(company.url, write=True) as s:
+        hostile = make_party(s, name="ACME <script>alert(1)</script> & CIA S.A.C.", email="x@acme.pe")
+        make_invoice(s, hostile, serie="F010", numero=1, due=TODAY)
+    shown = company.run("notify", "preview", "F010-1", "-f", "json").json()
+    assert "<script>" not in shown["html"] and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; CIA" in shown["html"]
+    assert "Señores de ACME <script>alert(1)</script> & CIA S.A.C.:" in shown["text"]  # plain text stays literal
