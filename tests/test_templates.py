@@ -289,6 +289,12 @@ def test_only_an_administrador_edits_or_resets(company, tmp_path):
     assert snapshot(company.url) == before
     unknown_level = company.run("notify", "templates", "edit", "45", "--file", str(good))
     assert unknown_level.exit_code == 3 and "notify.levels" in unknown_level.stderr
+    missing = company.run("notify", "templates", "edit", "7", "--file", str(good) + ".no")
+    assert missing.exit_code == 2 and "cannot read" in missing.stderr
+    huge = good.with_name("huge.j2")
+    huge.write_text("x" * 500_000, encoding="utf-8")
+    assert company.run("notify", "templates", "edit", "7", "--file", str(huge)).exit_code == 2
+    assert snapshot(company.url) == before
 
 
 def test_variables_are_documented(company):

@@ -313,6 +313,8 @@ def templates_edit(
     elif file:
         path = Path(file).expanduser()
         try:
+            if path.stat().st_size > 400_000:  # a template is at most 100,000 characters
+                raise UsageError(_("--file {file}: too large for a template").format(file=file))
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(_("--file {file}: cannot read it ({reason})").format(file=file, reason=exc)) from None
