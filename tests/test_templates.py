@@ -79,6 +79,8 @@ def test_long_dates_and_money_filters():
     assert templates.render(source, ctx, part="text", language="es") == (
         "15 de junio de 2026|15/06/2026|US$ 1,234.56|15 de junio de 2026")
     assert templates.render("{{ today | long_date }}", ctx, part="text", language="en") == "June 15, 2026"
+    assert templates.render("[{{ 'ab' | pad(4) }}][{{ 'ab' | rpad(4) }}]", ctx, part="text", language="es") == "[ab  ][  ab]"
+    assert len(templates.render("{{ 'ab' | pad(10**8) }}", ctx, part="text", language="es")) == templates.MAX_PAD
 
 
 def test_the_html_part_escapes_and_the_text_part_does_not():

@@ -59,6 +59,7 @@ JINJA_GLOBALS = ("namespace", "_", "gettext", "ngettext", "pgettext", "npgettext
 MAX_OUTPUT_CHARS = 1_000_000  # a rendered part longer than this is refused
 MAX_REPEAT = 10_000  # 'x' * n and [..] * n beyond this, and n ** m beyond MAX_POWER, are refused
 MAX_POWER = 64
+MAX_PAD = 200  # the widest column | pad() and | rpad() make
 FILTERS_HELP: dict[str, str] = {
     "money": N_("cents | money(currency): 'S/ 1,234.56'"),
     "date": N_("a day as 15/06/2026"),
@@ -116,10 +117,10 @@ def _filters(gettext) -> dict[str, Any]:  # noqa: ANN001
         return gettext(LONG_DATE).format(day=day.day, month=gettext(MONTHS[day.month - 1]), year=day.year)
 
     def pad(value: Any, width: int = 0) -> str:
-        return f"{str(value):{int(width)}}"
+        return f"{str(value):{min(int(width), MAX_PAD)}}"
 
     def rpad(value: Any, width: int = 0) -> str:
-        return f"{str(value):>{int(width)}}"
+        return f"{str(value):>{min(int(width), MAX_PAD)}}"
 
     return {"money": money_filter, "date": date_filter, "long_date": long_date, "pad": pad, "rpad": rpad}
 
@@ -153,7 +154,7 @@ def environment(language: str, html: bool):  # noqa: ANN201 - jinja2.sandbox.San
     from cuentas_cli import i18n
 
     env = _bounded_environment_class()(autoescape=html, undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
-                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.policies["ext.i18n.trimmed"] = True
     translations = i18n.catalog(language)
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
