@@ -135,6 +135,18 @@ def _language(raw: str) -> str:
     return check(raw) if raw.strip() else ""
 
 
+def _notify_language(raw: str) -> str:
+    from cuentas_cli.i18n import check
+
+    return check(raw) if raw.strip() else "es"
+
+
+def _channels(raw: str):  # noqa: ANN202 - rules.channels.ChannelPlan
+    from cuentas_cli.rules.channels import parse_channels
+
+    return parse_channels(raw)
+
+
 def _database_url(raw: str) -> str:
     return normalise_url(raw)
 
@@ -199,6 +211,10 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("smtp.reply_to", _email, "", "Reply-To address of reminders"),
         SettingSpec("notify.levels", _int_list(increasing=True, low=-60, high=365), "-3,0,7,15,30", "Reminder day offsets from the due date"),
         SettingSpec("notify.staff_emails", _email_list, "", "Staff addresses (comma separated) for CxP reminders and the digest"),
+        SettingSpec("notify.language", _notify_language, "es", "Language of the reminders the clients read: es or en "
+                    "(not the operator's --lang)"),
+        SettingSpec("notify.channels", _channels, "", "Channels per reminder level, e.g. "
+                    "-3:email;0:email,staff;7:email,staff,webhook;30:digest (see `cuentas notify templates list`)"),
         SettingSpec("notify.webhook_url", _webhook_url, "", "Webhook URL (Slack/Teams compatible)"),
         SettingSpec("aging.buckets", _int_list(increasing=True, low=1, high=3650), "30,60,90,120", "Aging bucket cut-offs in days"),
         SettingSpec("files.mode", parse_mode, "0600", "Permissions of exports and error files (0600; 0640/0660 for a shared folder)"),

@@ -114,6 +114,12 @@ CASES: dict[str, Case] = {
     "cuentas notify serve": Case("notify", _c("notify", "serve", "--at", "03:00"), blocking=True, write=True),
     "cuentas notify list": Case("notify", _c("notify", "list")),
     "cuentas notify test-email": Case("notify", _c("notify", "test-email", "prueba@empresa.pe"), ok=(0, 3, 7)),
+    "cuentas notify preview": Case("notify", lambda b, r: ["notify", "preview", str(b.invoice)]),
+    "cuentas notify templates list": Case("notify", _c("notify", "templates", "list")),
+    "cuentas notify templates show": Case("notify", _c("notify", "templates", "show", "7")),
+    "cuentas notify templates edit": Case("settings", _c("notify", "templates", "edit", "7", "--file", "-"), write=True,
+                                          input=lambda role: "{{ greeting }} " + (role or "") + "\n"),
+    "cuentas notify templates reset": Case("settings", _c("notify", "templates", "reset", "7"), write=True),
     # dashboard
     "cuentas dashboard metrics": Case("dashboards", _c("dashboard", "metrics", "-f", "json")),
     "cuentas dashboard aging": Case("dashboards", _c("dashboard", "aging", "-f", "json")),

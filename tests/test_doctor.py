@@ -29,8 +29,9 @@ def test_healthy_company_passes_with_warnings(company):
     result = company.run("doctor", "--offline", "--format", "json")
     assert result.exit_code == 0, result.output
     found = checks(result)
-    assert [c for c in found] == ["database", "permissions", "keyring", "login", "lookup", "smtp", "exchange rate", "padrón",
-                                  "ledger"]
+    assert [c for c in found] == ["database", "permissions", "keyring", "login", "lookup", "smtp", "reminders",
+                                  "exchange rate", "padrón", "ledger"]
+    assert found["reminders"]["status"] == "ok"
     assert found["database"]["status"] == "ok" and "newest" in found["database"]["detail"]
     assert found["permissions"]["status"] == "ok"
     assert found["keyring"]["status"] == "ok"

@@ -45,7 +45,7 @@ def test_two_runs_on_the_same_day_send_each_reminder_exactly_once(company, smtp_
         assert "F001-101" in body and "F001-102" in body
         assert "F001-103" not in body  # paid
         assert "S/ 1,180.00" in body and "S/ 590.00" in body
-        assert "2026-06-18" in body and "2026-06-15" in body
+        assert "18/06/2026" in body and "15/06/2026" in body  # dates as people write them (issue 19)
     assert "vence en 3 días" in text and "vence hoy" in text
     assert "Recordatorio de pago" in str(ana.message["Subject"])
 

@@ -25,7 +25,8 @@ PACKAGE = ROOT / "cuentas_cli"
 LOCALE = PACKAGE / "locale"
 DOMAIN = "cuentas"
 TRANSLATED = ("es",)
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "gettext": None}  # gettext: a template's {% trans %}
+TEMPLATES = "**/default_templates/*.j2"  # reminders/default_templates: Jinja2 with the i18n extension
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]*)\}(?!\})")
 
 
@@ -59,8 +60,10 @@ def template():
                       copyright_holder="cuentas", msgid_bugs_address="")
     for where, text in help_texts():
         catalog.add(text, locations=[(where.replace(" ", "/"), 0)], flags=("python-brace-format",) if _PLACEHOLDER.search(text) else ())
-    found = extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS,
-                             comment_tags=("Translators:",), strip_comment_tags=True)
+    # the reminder templates' words ({% trans %} and _() of the jinja2 i18n extension) too
+    found = extract_from_dir(str(PACKAGE), method_map=[("**.py", "python"), (TEMPLATES, "jinja2.ext:babel_extract")],
+                             options_map={TEMPLATES: {"extensions": "jinja2.ext.i18n", "trimmed": "true"}},
+                             keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True)
     for filename, lineno, message, comments, _context in found:
         if not message or (isinstance(message, tuple) and not message[0]):
             continue

@@ -7,12 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, runtime
+from cuentas_cli.commands.common import AliasedGroup, FormatOpt, runtime
 from cuentas_cli.errors import UsageError
 from cuentas_cli.render import emit, emit_record, success
 from cuentas_cli.i18n import _
 
+class _Notify(AliasedGroup):
+    aliases = {"plantillas": "templates", "vista-previa": "preview"}
+
+
 app = typer.Typer(
+    cls=_Notify,
     help="Payment reminders: e-mail to clients, payables and a daily digest to staff, webhooks.\n\n"
          "Example: cuentas notify run --dry-run",
     no_args_is_help=True,
@@ -64,7 +69,8 @@ def run_(
                           today=rt.today, dry_run=dry_run, retry_now=retry_now)
     if dry_run:
         if fmt is not None or summary.planned:
-            emit(summary.planned, fmt, columns=["kind", "channel", "recipient", "reminders", "invoices", "subject"])
+            emit(summary.planned, fmt, columns=["kind", "channel", "recipient", "reminders", "invoices", "subject",
+                                                "attach_statement"])
         _line(summary.line())
         return
     if fmt is not None:
@@ -171,3 +177,211 @@ def test_email(
     where = sending.send_test_email(session_factory=rt.session, actor=_actor(rt), config=rt.config,
                                     address=address)
     success(_("test e-mail sent to {address} through {where}").format(address=address, where=where))
+
+
+# --- templates and preview ------------------------------------------------------------------------
+
+templates_app = typer.Typer(
+    help="The reminder e-mails' templates, one per level (subject, text, html): list, show, edit, reset.\n\n"
+         "Jinja2 in a sandbox; the defaults speak notify.language (es|en). Variables: "
+         "`cuentas notify templates show --vars`. Channels per level: the notify.channels setting.\n\n"
+         "Example: cuentas notify templates edit 7 --part subject --file asunto.j2",
+    no_args_is_help=True,
+)
+app.add_typer(templates_app, name="templates")
+
+# `edit -3`: a negative level is the LEVEL argument, not an unknown option
+NEGATIVE_LEVELS = {"ignore_unknown_options": True}
+PartOpt = Annotated[Optional[str], typer.Option("--part", help="subject, text or html.", metavar="PART")]
+
+
+@templates_app.command("list")
+def templates_list(fmt: FormatOpt = None) -> None:
+    """List the reminder levels, their channels and whether each part is the default or the firm's own.
+
+    Example: cuentas notify templates list
+    """
+    from cuentas_cli.reminders import template_store
+
+    rt = runtime()
+    with rt.session() as session:
+        rows = template_store.listing(session=session, actor=rt.actor(session), config=rt.config)
+    emit(rows, fmt)
+
+
+def _print_source(text: str) -> None:
+    import sys
+
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@templates_app.command("show", context_settings=NEGATIVE_LEVELS)
+def templates_show(
+    level: Annotated[Optional[str], typer.Argument(help="The level (days from the due date, e.g. -3, 0, 7).",
+                                                   metavar="LEVEL")] = None,
+    part: PartOpt = None,
+    variables: Annotated[bool, typer.Option("--vars", help="List the variables and filters a template may use.")] = False,
+    sample: Annotated[bool, typer.Option("--sample", help="Print the template rendered with sample data instead "
+                                         "of its source.")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Print a level's template (the firm's own, or the default), or the variables with --vars.
+
+    With --part the source alone is printed, ready to be edited and saved with `edit --file`.
+
+    Example: cuentas notify templates show 7 --part text > recordatorio.j2
+    """
+    from cuentas_cli.reminders import template_store, templates
+
+    if variables:
+        rows = [{"name": name, "description": _(text)} for name, text in templates.VARIABLES.items()]
+        rows += [{"name": f"| {name}", "description": _(text)} for name, text in templates.FILTERS_HELP.items()]
+        emit(rows, fmt)
+        return
+    if level is None:
+        raise UsageError(_("give the LEVEL (see `cuentas notify templates list`) or --vars"))
+    rt = runtime()
+    with rt.session() as session:
+        parts = (template_store.check_part(part),) if part else templates.PARTS
+        shown = template_store.show(session=session, actor=rt.actor(session), config=rt.config, level=level,
+                                    parts=parts, sample=sample)
+    if fmt is not None:
+        emit(shown, fmt)
+        return
+    if part:
+        _print_source(shown[0].source)
+        return
+    for item in shown:
+        origin = _("the firm's own") if item.custom else _("default")
+        _print_source(f"--- {item.part} ({origin}) ---")
+        _print_source(item.source)
+
+
+def _edit_in_editor(text: str) -> str:
+    """`text` in $VISUAL or $EDITOR on a private temporary file; what the editor left there."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    editor = (os.environ.get("VISUAL") or os.environ.get("EDITOR") or "").strip()
+    if not editor:
+        raise UsageError(_("no editor: set $EDITOR (e.g. export EDITOR=nano) or give --file"))
+    with tempfile.TemporaryDirectory(prefix="cuentas-template-") as folder:
+        path = Path(folder) / "template.j2"
+        path.write_text(text, encoding="utf-8")
+        try:
+            done = subprocess.run([*shlex.split(editor), str(path)], check=False)
+        except OSError as exc:
+            raise UsageError(_("cannot start the editor {editor!r}: {reason}").format(editor=editor, reason=exc)) from None
+        if done.returncode != 0:
+            raise UsageError(_("the editor exited with status {code}; nothing stored").format(code=done.returncode))
+        return path.read_text(encoding="utf-8")
+
+
+@templates_app.command("edit", context_settings=NEGATIVE_LEVELS)
+def templates_edit(
+    level: Annotated[str, typer.Argument(help="The level (days from the due date, e.g. -3, 0, 7).",
+                                         metavar="LEVEL")],
+    part: PartOpt = None,
+    file: Annotated[Optional[str], typer.Option("--file", help="Read the template from this file ('-': standard "
+                                                "input) instead of opening $EDITOR.", metavar="FILE")] = None,
+) -> None:
+    """Change one part of a level's template (administrador); --part text unless told.
+
+    Without --file, $EDITOR (or VISUAL) opens the current template. The template is checked before it
+    is stored: a syntax error or an unknown variable is refused with its line (exit 3), and nothing
+    is stored.
+
+    Example: cuentas notify templates edit -3 --part subject --file asunto.j2
+    """
+    from pathlib import Path
+
+    from cuentas_cli.reminders import template_store
+
+    rt = runtime()
+    chosen = template_store.check_part(part or "text")
+    with rt.session() as session:
+        template_store.may_edit(rt.actor(session))
+        current = template_store.show(session=session, actor=rt.actor(session), config=rt.config, level=level,
+                                      parts=(chosen,))[0]
+    if file == "-":
+        import sys
+
+        text = sys.stdin.read()
+    elif file:
+        path = Path(file).expanduser()
+        try:
+            if path.stat().st_size > 400_000:  # a template is at most 100,000 characters
+                raise UsageError(_("--file {file}: too large for a template").format(file=file))
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(_("--file {file}: cannot read it ({reason})").format(file=file, reason=exc)) from None
+    else:
+        edited = _edit_in_editor(current.source)
+        if edited == current.source:
+            success(_("template {level}/{part} unchanged; nothing stored").format(level=current.level, part=chosen))
+            return
+        text = edited
+    with rt.session(write=True) as session:
+        number = template_store.save(session=session, actor=rt.actor(session), config=rt.config, level=level,
+                                     part=chosen, text=text)
+    success(_("template {level}/{part} stored; `cuentas notify preview INVOICE --level {level}` shows it")
+            .format(level=number, part=chosen))
+
+
+@templates_app.command("reset", context_settings=NEGATIVE_LEVELS)
+def templates_reset(
+    level: Annotated[str, typer.Argument(help="The level (days from the due date, e.g. -3, 0, 7).",
+                                         metavar="LEVEL")],
+    part: PartOpt = None,
+) -> None:
+    """Go back to the default template of a level: every part, or the one of --part (administrador).
+
+    Example: cuentas notify templates reset 7
+    """
+    from cuentas_cli.reminders import template_store
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        dropped = template_store.reset(session=session, actor=rt.actor(session), config=rt.config, level=level,
+                                       part=part)
+    success(_("level {level}: {count} part(s) back to the default").format(level=level.strip(), count=dropped))
+
+
+@app.command("preview")
+def preview_(
+    invoice: Annotated[str, typer.Argument(help="The invoice: its id or SERIE-NUMERO (F001-123).")],
+    level: Annotated[Optional[int], typer.Option("--level", help="The reminder level; the one reached today "
+                                                 "unless told.", metavar="N")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Show exactly what the reminder of an invoice would say (subject, text, html); nothing is sent.
+
+    Example: cuentas notify preview F001-123 --level 7 --format json
+    """
+    from cuentas_cli.reminders import preview as previews
+
+    rt = runtime()
+    with rt.session() as session:
+        shown = previews.preview(session=session, actor=rt.actor(session), config=rt.config, invoice=invoice,
+                                 today=rt.today, level=level)
+    if fmt is not None:
+        emit_record(shown, fmt)
+        return
+    from cuentas_cli.render import safe
+
+    head = [_("Level: {level} ({channels})").format(level=shown.level, channels=shown.channels),
+            _("To: {to}").format(to=", ".join(shown.to) or "—")]
+    if shown.cc:
+        head.append(_("Cc: {cc}").format(cc=", ".join(shown.cc)))
+    head.append(_("Subject: {subject}").format(subject=shown.subject))
+    if shown.attach_statement:
+        head.append(_("Attachment: the statement of account"))
+    body = ["\n".join(head), "", shown.text.rstrip("\n"), "", "--- html ---", shown.html]
+    if shown.webhook:
+        body += ["", "--- webhook ---", shown.webhook]
+    _print_source(safe("\n".join(body)))
+    for note in shown.notes:
+        _line(note)

@@ -1,4 +1,5 @@
-"""E-mail over SMTP (smtplib): verified TLS, a password from the keyring, Spanish templates.
+"""E-mail over SMTP (smtplib): verified TLS, a password from the keyring; what a reminder says is
+rendered from templates (reminders/templates.py).
 
 Security rules, each a trap seen before (design.md):
 - TLS always uses `ssl.create_default_context()`, which verifies the certificate chain and the
@@ -13,14 +14,12 @@ Security rules, each a trap seen before (design.md):
 
 from __future__ import annotations
 
-import html
 import os
 import smtplib
 import ssl
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -32,7 +31,6 @@ PASSWORD_SECRET = "smtp-password"
 PASSWORD_FILE_ENV = "CUENTAS_SMTP_PASSWORD_FILE"
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 DEFAULT_TIMEOUT_S = 30.0
-MAX_LINES = 300  # invoices listed in one message; the rest are summarised in one line
 
 
 class SmtpUnavailable(Exception):
@@ -267,170 +265,3 @@ def money(cents: int, currency: str) -> str:
     sign = "-" if cents < 0 else ""
     cents = abs(cents)
     return f"{sign}{CURRENCY_SIGNS.get(currency, currency)} {cents // 100:,}.{cents % 100:02d}"
-
-
-@dataclass(frozen=True)
-class Line:
-    """One invoice in a message."""
-
-    direction: str  # receivable | payable
-    document: str  # F001-123
-    party: str
-    issue_date: date
-    due_date: date
-    currency: str
-    balance_cents: int
-
-    def situation(self, today: date) -> str:
-        days = (self.due_date - today).days
-        if days > 1:
-            return f"vence en {days} días"
-        if days == 1:
-            return "vence mañana"
-        if days == 0:
-            return "vence hoy"
-        return "vencido hace 1 día" if days == -1 else f"vencido hace {-days} días"
-
-
-def totals(lines: Iterable[Line]) -> str:
-    sums: dict[str, int] = {}
-    for line in lines:
-        sums[line.currency] = sums.get(line.currency, 0) + line.balance_cents
-    return "; ".join(money(sums[c], c) for c in sorted(sums, key=lambda c: (c != "PEN", c))) or "—"
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def _severity(lines: list[Line], today: date) -> str:
-    if any(line.due_date < today for line in lines):
-        return "vencidos" if len(lines) > 1 else "vencido"
-    if any(line.due_date == today for line in lines):
-        return "que vencen hoy" if len(lines) > 1 else "que vence hoy"
-    return "por vencer"
-
-
-def _text_table(lines: list[Line], today: date, *, with_party: bool) -> list[str]:
-    out = []
-    for line in lines[:MAX_LINES]:
-        party = f"{line.party[:40]:40}  " if with_party else ""
-        out.append(f"  {party}{line.document:16} emitido {line.issue_date.isoformat()}  vence {line.due_date.isoformat()}  "
-                   f"{line.situation(today):22} saldo {money(line.balance_cents, line.currency)}")
-    if len(lines) > MAX_LINES:
-        out.append(f"  … y {len(lines) - MAX_LINES} comprobantes más (ver `cuentas invoices list`)")
-    return out
-
-
-def _html_table(lines: list[Line], today: date, *, with_party: bool) -> str:
-    e = html.escape
-    head = ("<th align='left'>Proveedor</th>" if with_party else "") + (
-        "<th align='left'>Comprobante</th><th>Emisión</th><th>Vencimiento</th><th align='left'>Situación</th>"
-        "<th>Moneda</th><th align='right'>Saldo</th>")
-    rows = []
-    for line in lines[:MAX_LINES]:
-        party = f"<td>{e(line.party)}</td>" if with_party else ""
-        rows.append(
-            f"<tr>{party}<td>{e(line.document)}</td><td>{line.issue_date.isoformat()}</td>"
-            f"<td>{line.due_date.isoformat()}</td><td>{e(line.situation(today))}</td><td>{e(line.currency)}</td>"
-            f"<td align='right'>{e(money(line.balance_cents, line.currency))}</td></tr>")
-    more = (f"<p>… y {len(lines) - MAX_LINES} comprobantes más.</p>" if len(lines) > MAX_LINES else "")
-    return (f"<table border='1' cellpadding='4' cellspacing='0' style='border-collapse:collapse'>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}")
-
-
-def reminder_email(*, company: str, today: date, lines: list[Line]) -> tuple[str, str, str]:
-    """(subject, text, html) of one reminder: a client's receivables and/or staff's payables."""
-    e = html.escape
-    company_name = company or "nuestra empresa"
-    receivable = [line for line in lines if line.direction == "receivable"]
-    payable = [line for line in lines if line.direction == "payable"]
-    text_parts: list[str] = []
-    html_parts: list[str] = []
-    if receivable:
-        parties = sorted({line.party for line in receivable})
-        greeting = f"Estimados señores de {parties[0]}:" if len(parties) == 1 else "Estimado cliente:"
-        text_parts += [
-            greeting, "",
-            f"Le recordamos el estado de los siguientes comprobantes emitidos por {company_name}:", "",
-            *_text_table(receivable, today, with_party=False), "",
-            f"Saldo total: {totals(receivable)}", "",
-            "Si ya realizó el pago, le agradeceremos responder a este correo con la constancia; "
-            "en ese caso, por favor ignore este recordatorio.", "",
-            "Atentamente,", company_name,
-        ]
-        html_parts.append(
-            f"<p>{e(greeting)}</p><p>Le recordamos el estado de los siguientes comprobantes emitidos por "
-            f"{e(company_name)}:</p>{_html_table(receivable, today, with_party=False)}"
-            f"<p><b>Saldo total:</b> {e(totals(receivable))}</p>"
-            "<p>Si ya realizó el pago, le agradeceremos responder a este correo con la constancia; en ese caso, "
-            f"por favor ignore este recordatorio.</p><p>Atentamente,<br>{e(company_name)}</p>")
-    if payable:
-        if text_parts:
-            text_parts += ["", "—", ""]
-        text_parts += [
-            "Comprobantes por pagar a proveedores que requieren atención:", "",
-            *_text_table(payable, today, with_party=True), "",
-            f"Saldo total por pagar: {totals(payable)}",
-        ]
-        html_parts.append(
-            "<p>Comprobantes por pagar a proveedores que requieren atención:</p>"
-            f"{_html_table(payable, today, with_party=True)}<p><b>Saldo total por pagar:</b> {e(totals(payable))}</p>")
-    n = len(lines)
-    if receivable:
-        subject = f"Recordatorio de pago: {_plural(n, 'comprobante', 'comprobantes')} {_severity(lines, today)}"
-        if company:
-            subject += f" — {company}"
-    else:
-        subject = f"Cuentas por pagar: {_plural(n, 'comprobante', 'comprobantes')} {_severity(lines, today)}"
-    text = "\n".join(text_parts) + "\n"
-    html_body = ("<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'></head><body style='font-family:sans-serif'>"
-                 + "<hr>".join(html_parts) + "</body></html>")
-    return subject, text, html_body
-
-
-@dataclass
-class DigestSection:
-    title: str
-    lines: list[Line] = field(default_factory=list)
-    count: int = 0
-    totals: dict[str, int] = field(default_factory=dict)
-
-    def totals_text(self) -> str:
-        return "; ".join(money(self.totals[c], c) for c in sorted(self.totals, key=lambda c: (c != "PEN", c))) or "—"
-
-
-def digest_email(*, company: str, today: date, sections: list[DigestSection]) -> tuple[str, str, str]:
-    """(subject, text, html) of the daily staff digest."""
-    e = html.escape
-    subject = f"Resumen diario de cobranzas y pagos {today.isoformat()}" + (f" — {company}" if company else "")
-    text_parts = [f"Resumen al {today.isoformat()}", ""]
-    html_parts = [f"<h2>Resumen al {today.isoformat()}</h2>"]
-    for section in sections:
-        text_parts.append(f"{section.title}: {section.count} comprobante(s), saldo {section.totals_text()}")
-        html_parts.append(f"<h3>{e(section.title)}</h3><p>{section.count} comprobante(s), saldo "
-                          f"{e(section.totals_text())}</p>")
-        if section.lines:
-            text_parts += _text_table(section.lines, today, with_party=True)
-            html_parts.append(_html_table(section.lines, today, with_party=True))
-            if section.count > len(section.lines):
-                text_parts.append(f"  … y {section.count - len(section.lines)} más")
-                html_parts.append(f"<p>… y {section.count - len(section.lines)} más.</p>")
-        text_parts.append("")
-    if not any(section.count for section in sections):
-        text_parts.append("Nada vencido ni por vencer.")
-        html_parts.append("<p>Nada vencido ni por vencer.</p>")
-    text = "\n".join(text_parts) + "\n"
-    html_body = ("<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'></head><body style='font-family:sans-serif'>"
-                 + "".join(html_parts) + "</body></html>")
-    return subject, text, html_body
-
-
-def sample_email(*, company: str) -> tuple[str, str, str]:
-    subject = "Prueba de correo de cuentas" + (f" — {company}" if company else "")
-    text = ("Este es un correo de prueba enviado por `cuentas notify test-email`.\n"
-            "Si lo recibe, la configuración SMTP de los recordatorios funciona.\n")
-    html_body = ("<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'></head><body>"
-                 "<p>Este es un correo de prueba enviado por <code>cuentas notify test-email</code>.</p>"
-                 "<p>Si lo recibe, la configuración SMTP de los recordatorios funciona.</p></body></html>")
-    return subject, text, html_body

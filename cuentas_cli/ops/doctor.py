@@ -95,6 +95,7 @@ def run_checks(*, config: "Config", today: date, network: bool = True, timeout_s
             report.checks.append(check_login(state, session))
             report.checks.append(check_lookup(state, session))
             report.checks.append(check_smtp(state, session, smtp_password))
+            report.checks.append(check_reminders(state, session))
             report.checks.append(check_exchange_rate(state, session))
             report.checks.append(check_padron(state, session))
             report.checks.append(check_ledger(state, session))
@@ -103,6 +104,7 @@ def run_checks(*, config: "Config", today: date, network: bool = True, timeout_s
         report.checks.append(Check("login", "skip", moot))
         report.checks.append(check_lookup(state, None))
         report.checks.append(check_smtp(state, None, smtp_password))
+        report.checks.append(Check("reminders", "skip", moot))
         report.checks.append(Check("exchange rate", "skip", moot))
         report.checks.append(Check("padrón", "skip", moot))
         report.checks.append(Check("ledger", "skip", moot))
@@ -357,6 +359,35 @@ def check_smtp(state: _State, session: "Session | None", password: Callable[[], 
 
 
 # --- data the daily work needs ------------------------------------------------------------------
+
+
+def check_reminders(state: _State, session: "Session") -> Check:
+    """notify.channels against notify.levels, and every stored template still valid and used."""
+    from cuentas_cli.admin import settings
+    from cuentas_cli.reminders import template_store, templates
+    from cuentas_cli.reminders.policy import check_channels
+
+    try:
+        levels = list(settings.get(session, state.config, "notify.levels"))
+        language = settings.get(session, state.config, "notify.language")
+        check_channels(settings.get(session, state.config, "notify.channels"), levels)
+    except CuentasError as exc:
+        return Check("reminders", "fail", exc.message, _("`cuentas settings set notify.channels ...` (or notify.levels)"))
+    stored = template_store.custom(session)
+    for (level, part), source in sorted(stored.items()):
+        try:
+            templates.validate(source, part=part, language=language)
+        except templates.TemplateProblem as problem:
+            return Check("reminders", "fail", template_store.problem_text(level, part, problem),
+                         _("`cuentas notify templates edit {level} --part {part}` or `reset {level}`")
+                         .format(level=level, part=part))
+    unused = sorted({level for level, _part in stored if level not in levels})
+    if unused:
+        return Check("reminders", "warn", _("templates stored for level(s) {unused}, which notify.levels no "
+                                            "longer has: they are not used").format(unused=", ".join(map(str, unused))),
+                     _("`cuentas notify templates reset LEVEL`, or add the level back to notify.levels"))
+    return Check("reminders", "ok", _("levels {levels}, in {language}; {count} template part(s) of the firm's own")
+                 .format(levels=",".join(map(str, levels)), language=language, count=len(stored)))
 
 
 def check_exchange_rate(state: _State, session: "Session") -> Check:

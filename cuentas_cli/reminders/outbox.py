@@ -107,26 +107,36 @@ def cancel_settled(session: "Session", *, channel: str | None = None, recipient:
 
 
 def _targets(policy: Policy):  # noqa: ANN202
-    """Who gets a due invoice, as a tiny derived table r(direction, channel, addr): the client's own
-    e-mail (addr NULL) for receivables, each staff address for payables, the webhook for both."""
+    """Who gets a due invoice at each level, as a tiny derived table r(level, direction, channel,
+    addr): per notify.channels, the client's own e-mail (addr NULL) for receivables and each staff
+    address for payables where the level says `email`, the webhook for both where it says
+    `webhook`; a `digest` level has no row (the digest lists it). None when no level sends."""
     from sqlalchemy import String, cast, literal, literal_column, null, select, union_all
 
-    def row(direction: str, channel: str, addr: str | None):  # noqa: ANN202
-        return select(literal_column(f"'{direction}'").label("direction"), literal_column(f"'{channel}'").label("channel"),
+    def row(level: int, direction: str, channel: str, addr: str | None):  # noqa: ANN202
+        return select(literal_column(str(int(level))).label("level"),
+                      literal_column(f"'{direction}'").label("direction"), literal_column(f"'{channel}'").label("channel"),
                       (cast(null(), String) if addr is None else literal(addr, String)).label("addr"))
 
-    rows = [row("receivable", "email", None)]
-    rows += [row("payable", "email", address) for address in policy.staff_emails]
-    if policy.webhook_url:
-        rows += [row("receivable", "webhook", WEBHOOK_RECIPIENT), row("payable", "webhook", WEBHOOK_RECIPIENT)]
+    rows = []
+    for level in policy.levels:
+        channels = policy.channels.for_level(level)
+        if channels.email:
+            rows.append(row(level, "receivable", "email", None))
+            rows += [row(level, "payable", "email", address) for address in policy.staff_emails]
+        if channels.webhook and policy.webhook_url:
+            rows += [row(level, "receivable", "webhook", WEBHOOK_RECIPIENT),
+                     row(level, "payable", "webhook", WEBHOOK_RECIPIENT)]
+    if not rows:
+        return None
     return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("r")
 
 
 def enqueue(session: "Session", *, policy: Policy, today: date, now: datetime) -> int:
     """Queue the due reminders in one INSERT ... SELECT ... ON CONFLICT DO NOTHING; returns rows added.
 
-    Each open invoice whose due date + the lowest level has come is joined to its recipients
-    (r); the highest level reached is queued unless a row of that level or a higher one exists
+    Each open invoice whose due date + the lowest level has come is joined to the recipients
+    of the highest level it reached (r, per notify.channels); that level is queued unless a row of that level or a higher one exists
     for the same invoice, channel and recipient (so levels skipped while cron was off are not
     all sent at once, and a date moved back never re-sends a lower level).
     """
@@ -138,6 +148,8 @@ def enqueue(session: "Session", *, policy: Policy, today: date, now: datetime) -
     n, i, p = tables()
     h = n.alias("h")
     r = _targets(policy)
+    if r is None:
+        return 0
     level = _level_case(i, policy.levels, today)
     last_due = today - timedelta(days=min(policy.levels))
     recipient = func.coalesce(r.c.addr, p.c.email)
@@ -145,7 +157,8 @@ def enqueue(session: "Session", *, policy: Policy, today: date, now: datetime) -
         h.c.invoice_id == i.c.id, h.c.channel == r.c.channel, h.c.recipient == recipient, h.c.level >= level))
     query = (select(literal_column("'reminder'"), i.c.id, level, r.c.channel, recipient, literal_column("'pending'"),
                     literal_column("0"), literal(now, UTCDateTime()))
-             .select_from(i.join(p, p.c.id == i.c.party_id).join(r, r.c.direction == i.c.direction))
+             .select_from(i.join(p, p.c.id == i.c.party_id)
+                          .join(r, and_(r.c.direction == i.c.direction, r.c.level == level)))
              .where(and_(i.c.due_date <= last_due, open_invoice(i), recipient.isnot(None), recipient != ""),
                     ~already))
     columns = ["kind", "invoice_id", "level", "channel", "recipient", "status", "attempts", "created_at"]
@@ -282,6 +295,7 @@ class Planned:
     reminders: int
     invoices: int
     subject: str
+    attach_statement: bool = False  # notify.channels `attach`: the statement goes with this e-mail
 
 
 @dataclass

@@ -9,10 +9,13 @@ days overdue on a first run gets one "vencida" reminder, not five (docs/reminder
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.config import Config
+from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import _
+from cuentas_cli.rules.channels import ChannelPlan
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -33,6 +36,20 @@ class Policy:
     webhook_url: str
     company: str
     smtp: Any  # integrations.email.SmtpSettings
+    language: str = "es"  # notify.language: what the clients read
+    channels: ChannelPlan = field(default_factory=ChannelPlan)
+    company_ruc: str = ""
+    bank_accounts: list = field(default_factory=list)  # bank.accounts.BankAccount
+    custom_templates: dict = field(default_factory=dict)  # (level, part) -> source (template_store)
+
+
+def check_channels(plan: ChannelPlan, levels: list[int]) -> None:
+    """notify.channels may only name levels of notify.levels."""
+    stray = [level for level in plan.named_levels() if level not in levels]
+    if stray:
+        raise ValidationError(_("notify.channels names level {level}, which is not in notify.levels ({levels}); "
+                                "fix one of the two with `cuentas settings set`")
+                              .format(level=stray[0], levels=",".join(map(str, levels))))
 
 
 def load_policy(session: "Session", config: Config) -> Policy:
@@ -47,5 +64,13 @@ def load_policy(session: "Session", config: Config) -> Policy:
         host=get("smtp.host"), port=get("smtp.port"), security=get("smtp.security"), user=get("smtp.user"),
         from_addr=get("smtp.from"), reply_to=get("smtp.reply_to"), company=company,
     )
-    return Policy(levels=list(get("notify.levels")), staff_emails=list(get("notify.staff_emails")),
-                  webhook_url=get("notify.webhook_url"), company=company, smtp=smtp)
+    from cuentas_cli.bank.accounts import list_accounts
+    from cuentas_cli.reminders import template_store
+
+    levels = list(get("notify.levels"))
+    channels = get("notify.channels")
+    check_channels(channels, levels)
+    return Policy(levels=levels, staff_emails=list(get("notify.staff_emails")),
+                  webhook_url=get("notify.webhook_url"), company=company, smtp=smtp,
+                  language=get("notify.language"), channels=channels, company_ruc=get("company.ruc"),
+                  bank_accounts=list_accounts(session), custom_templates=template_store.custom(session))

@@ -217,7 +217,7 @@ def _dry_run(session_factory: SessionFactory, *, config: Config, today: date, no
                 if composed is None:
                     continue
                 summary.planned.append(Planned(group.kind, group.channel, group.recipient, group.rows,
-                                               composed.invoices, composed.subject))
+                                               composed.invoices, composed.subject, composed.attach_statement))
         finally:
             session.rollback()
     return summary
@@ -243,7 +243,9 @@ def send_test_email(*, session_factory: SessionFactory, actor: Actor | None, con
         raise ValidationError(_("give the address to send the test e-mail to"))
     with session_factory() as session:
         policy = load_policy(session, config)
-    subject, text, html_body = email.sample_email(company=policy.company)
+    from cuentas_cli.reminders.messages import sample_message
+
+    subject, text, html_body = sample_message(policy)
     message = email.build_message(policy.smtp, to=[address], subject=subject, text=text, html_body=html_body)
     try:
         with email.SmtpConnection(policy.smtp) as smtp:

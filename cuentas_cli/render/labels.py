@@ -56,6 +56,10 @@ LABELS: dict[str, str] = {
     "concept": N_("Concept"), "credit": N_("Credit"), "debit": N_("Debit"), "opening_balance": N_("Opening balance"),
     "closing_balance": N_("Closing balance"),
 }
+LABELS.update({  # the reminder templates (notify templates list | show)
+    "level": N_("Level"), "channels": N_("Channels"), "text": N_("Text"), "html": N_("HTML"),
+    "part": N_("Part"), "custom": N_("The firm's own"), "attach_statement": N_("Statement attached"),
+})
 
 
 def label(name: str) -> str:
