@@ -177,6 +177,8 @@ for _kind, _ref in (("clients", "client"), ("suppliers", "supplier")):
         f"cuentas {_kind} refresh": Case("parties.write", lambda b, r, a=_ref, k=_kind: [k, "refresh", getattr(b, a)],
                                          ok=(0, 3, 4, 7), write=True),
         f"cuentas {_kind} invoices": Case("read", lambda b, r, a=_ref, k=_kind: [k, "invoices", getattr(b, a)]),
+        f"cuentas {_kind} statement": Case("read", lambda b, r, a=_ref, k=_kind: [
+            k, "statement", getattr(b, a), "--format", "json"]),
     })
 
 
