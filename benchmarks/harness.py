@@ -35,6 +35,8 @@ class Result:
     # (operation, backend) when the row belongs in the table of how cost grows with size
     # (`python -m benchmarks.growth`); None for the rest.
     growth: tuple[str, str] | None = None
+    # An absolute ceiling in seconds where an issue sets one (besides the ratio).
+    limit_s: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -45,6 +47,8 @@ class Result:
         ok = self.ratio <= self.target
         if self.peak_target_mib is not None:
             ok = ok and self.peak_mib <= self.peak_target_mib
+        if self.limit_s is not None:
+            ok = ok and self.time_s <= self.limit_s
         return ok
 
 

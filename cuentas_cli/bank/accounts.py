@@ -106,6 +106,19 @@ def list_accounts(session: "Session") -> list[BankAccount]:
     return sorted(accounts, key=lambda a: (a.detracciones, a.currency != "PEN", a.currency, a.name.lower()))
 
 
+def find_account(session: "Session", name: str) -> BankAccount:
+    """One of the company's accounts by its name."""
+    from sqlalchemy import select
+
+    from cuentas_cli.db.tables import bank_account as t
+
+    row = session.execute(select(t).where(t.c.name == " ".join(name.split()))).first()
+    if row is None:
+        raise NotFound(_("no bank account named {name!r}; see `cuentas bank accounts list` (or add it with `cuentas "
+                         "bank accounts add`)").format(name=name))
+    return _view(row)
+
+
 def listed(session: "Session", actor: Actor) -> list[BankAccount]:
     require(actor, "read")
     return list_accounts(session)

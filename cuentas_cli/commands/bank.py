@@ -12,12 +12,15 @@ from cuentas_cli.i18n import _
 from cuentas_cli.render import emit, emit_record, info, success, warn
 
 class _Bank(AliasedGroup):
-    aliases = {"importar": "import", "cuentas": "accounts"}
+    aliases = {"importar": "import", "cuentas": "accounts", "conciliar": "match", "revisar": "review",
+               "confirmar": "confirm", "ignorar": "ignore", "deshacer": "undo", "estado": "status"}
 
 
 app = typer.Typer(
     cls=_Bank,
-    help="The company's banks: its accounts, shown on statements, reminders and the PDF report.\n\n"
+    help="The company's banks: its accounts, their statements and their reconciliation with the invoices "
+    "(import, match, review, confirm, ignore, undo, status).\n\n"
+    "Example: cuentas bank import movimientos-junio.xlsx --account soles-bcp && cuentas bank match --auto\n\n"
     "Example: cuentas bank accounts add soles-bcp --bank BCP --currency PEN --number 193-1234567-0-12 "
     "--cci 00219300123456701212",
     no_args_is_help=True,
@@ -161,3 +164,184 @@ def import_(
              .format(**gap))
     if as_json:
         emit_record(result.summary(), "json")
+
+
+LINE_COLUMNS = ["line", "account", "date", "amount", "description", "operation", "state", "score", "documents", "why"]
+LineArg = Annotated[int, typer.Argument(help="The movement's line number (see `cuentas bank review`).",
+                                        metavar="LINE")]
+AccountOpt = Annotated[Optional[str], typer.Option("--account", help="Only this account's movements (see `cuentas "
+                                                   "bank accounts list`).", metavar="NAME")]
+
+
+def _show_lines(views, fmt: str | None) -> None:  # noqa: ANN001
+    from cuentas_cli.render import resolve_format
+
+    shown = resolve_format(fmt.strip().lower() if fmt else None)
+    emit(views, shown, columns=None if shown in ("json", "jsonl") else LINE_COLUMNS)
+
+
+@app.command("match")
+def match(
+    account: AccountOpt = None,
+    auto: Annotated[bool, typer.Option("--auto", help="Record the unambiguous proposals scoring at least "
+                                       "--threshold (needs invoices.operate); the rest stay for review.")] = False,
+    threshold: Annotated[int, typer.Option("--threshold", help="The lowest score --auto records (50-100).",
+                                           metavar="N")] = 80,
+    fmt: FormatOpt = None,
+) -> None:
+    """Propose, for every unmatched movement, the invoices it pays, with a score and the reason.
+
+    Credits pay receivables, debits payables. The evidence: a serie-número in the description;
+    a party's RUC or name in it; an amount equal to an open balance, or to the balance net of the
+    detracción or the retención; one deposit for several invoices of one party; the dates. On the
+    detracciones account a credit matches the detracción part of the invoices. With --auto the
+    unambiguous proposals are recorded as payments linked to their movement (`bank undo LINE`
+    takes one back); never two for one movement.
+
+    Example: cuentas bank match --account soles-bcp --auto
+
+    Example: cuentas bank match --format json
+    """
+    from cuentas_cli.bank import reconcile
+
+    rt = runtime()
+    with rt.session(write=auto) as session:
+        run = reconcile.match(session=session, actor=rt.actor(session), today=rt.today, account=account, auto=auto,
+                              threshold=threshold)
+    if run.lines or fmt is not None:
+        _show_lines(run.lines, fmt)
+    counts = {"lines": len(run.lines), "proposed": run.proposed, "left": len(run.lines) - run.recorded,
+              "recorded": run.recorded, "payments": run.payments, "share": f"{100 * run.share():.0f}"}
+    if not run.lines:
+        info(_("no unmatched movements; import a statement with `cuentas bank import FILE --account NAME`"))
+    elif auto:
+        success(_("{lines} movements: {recorded} recorded automatically ({share}%, {payments} payments), {left} left "
+                  "for review (`cuentas bank review`)").format(**counts))
+    else:
+        info(_("{lines} movements, {proposed} with a proposal; `cuentas bank confirm LINE` records one, `--auto` the "
+               "unambiguous ones").format(**counts))
+
+
+@app.command("review")
+def review(
+    account: AccountOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every movement: matched and ignored too.")] = False,
+    state: Annotated[Optional[str], typer.Option("--state", help="unmatched (default), matched or ignored.",
+                                                 metavar="STATE")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The movements still to reconcile, each with its best proposal (json: every proposal).
+
+    Example: cuentas bank review --account soles-bcp
+
+    Example: cuentas bank review --all --format json
+    """
+    from cuentas_cli.bank import reconcile
+    from cuentas_cli.errors import UsageError
+
+    states = ("unmatched", "matched", "ignored")
+    if all_ and state:
+        raise UsageError(_("give --all or --state, not both"))
+    if state and state.strip().lower() not in states:
+        raise UsageError(_("--state: unmatched, matched or ignored"))
+    chosen = states if all_ else ((state.strip().lower(),) if state else ("unmatched",))
+    rt = runtime()
+    with rt.session() as session:
+        views = reconcile.review(session=session, actor=rt.actor(session), account=account, states=chosen)
+    if views or fmt is not None:
+        _show_lines(views, fmt)
+    if not views:
+        info(_("no movements to show"))
+
+
+@app.command("confirm")
+def confirm(
+    line: LineArg,
+    invoices: Annotated[Optional[list[str]], typer.Argument(
+        help="INVOICE[:AMOUNT] (id or serie-número) for each invoice the movement pays; none: its best proposal.",
+        metavar="INVOICE[:AMOUNT]...")] = None,
+    proposal: Annotated[Optional[int], typer.Option("--proposal", help="Record the movement's proposal N (as "
+                                                    "`bank review --format json` lists them).", metavar="N")] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="transferencia, cheque, efectivo or detraccion "
+                                                  "(default: detraccion on the detracciones account, else "
+                                                  "transferencia).", metavar="METHOD")] = None,
+    retencion: Annotated[bool, typer.Option("--retencion", help="Record each invoice's retención with it (the "
+                                            "client, an agente de retención, paid the rest).")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Record the payments of one movement, linked to it: the invoices named, or its proposal.
+
+    The payments (without retenciones) add up to the movement's amount; an invoice without an
+    amount takes the movement's amount when it is the only one, else what it owes. The rules of
+    `invoices pay` apply. Needs invoices.operate.
+
+    Example: cuentas bank confirm 17
+
+    Example: cuentas bank confirm 18 F001-120 F001-121:500.00
+    """
+    from cuentas_cli.bank import reconcile
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        view = reconcile.confirm(session=session, actor=rt.actor(session), today=rt.today, line_id=line,
+                                 specs=invoices or [], proposal=proposal, method=method, retencion=retencion)
+    success(_("line {line} ({amount:.2f} {currency}) reconciled: {documents}")
+            .format(line=view.line, amount=view.amount, currency=view.currency, documents=view.documents))
+    if fmt is not None:
+        emit_record(view, fmt)
+
+
+@app.command("ignore")
+def ignore(
+    line: LineArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not a payment: comisión, ITF, traspaso entre "
+                                        "cuentas...", metavar="TEXT")],
+) -> None:
+    """Set a movement aside (a bank fee, a transfer between the company's accounts). Needs invoices.operate.
+
+    Example: cuentas bank ignore 21 --reason "comisión de mantenimiento"
+    """
+    from cuentas_cli.bank import reconcile
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        view = reconcile.ignore(session=session, actor=rt.actor(session), line_id=line, reason=reason)
+    success(_("line {line} ({amount:.2f} {currency}) ignored: {reason}")
+            .format(line=view.line, amount=view.amount, currency=view.currency, reason=view.why))
+
+
+@app.command("undo")
+def undo(line: LineArg) -> None:
+    """Take back a movement's reconciliation: the payments it recorded are deleted (the invoices owe
+    again) or the ignore is lifted. Needs invoices.operate.
+
+    Example: cuentas bank undo 17
+    """
+    from cuentas_cli.bank import reconcile
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        done = reconcile.undo(session=session, actor=rt.actor(session), today=rt.today, line_id=line)
+    if done.state_before == "ignored":
+        success(_("line {line} is no longer ignored").format(line=line))
+    else:
+        success(_("line {line} unmatched: {count} payments deleted ({documents})")
+                .format(line=line, count=done.payments, documents=done.documents))
+
+
+@app.command("status")
+def status(account: AccountOpt = None, fmt: FormatOpt = None) -> None:
+    """Per account and month: the movements, the payments recorded from them, what is ignored,
+    what is left, and the difference still to reconcile.
+
+    Example: cuentas bank status --account soles-bcp
+    """
+    from cuentas_cli.bank import reconcile
+
+    rt = runtime()
+    with rt.session() as session:
+        rows = reconcile.status(session=session, actor=rt.actor(session), account=account)
+    if rows or fmt is not None:
+        emit(rows, fmt)
+    if not rows:
+        info(_("no movements yet; import a statement with `cuentas bank import FILE --account NAME`"))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
+from cuentas_cli.bank.accounts import find_account
 from cuentas_cli.errors import NotFound, UsageError, ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.imports import sources
@@ -185,18 +186,6 @@ class Line:
     counterpart: str | None
 
 
-def _account(session: "Session", name: str) -> Any:
-    from sqlalchemy import select
-
-    from cuentas_cli.db.tables import bank_account
-
-    row = session.execute(select(bank_account).where(bank_account.c.name == " ".join(name.split()))).first()
-    if row is None:
-        raise NotFound(_("no bank account named {name!r}; see `cuentas bank accounts list` (or add it with `cuentas "
-                         "bank accounts add`)").format(name=name))
-    return row
-
-
 def _read_lines(job: Job, layout: Preset, dates: DateReader, amounts: AmountReader) -> list[Line]:
     pos = job.pos
     names = {n: (str(job.header[i] or "").strip() or n) for n, i in pos.items()}
@@ -294,7 +283,7 @@ def import_statement(*, session: "Session", actor: Actor | None, path: Path, acc
     if preset is not None and options.mapping_path is not None:
         raise UsageError(_("--preset and --mapping exclude each other: give one (or neither, to detect)"))
     check_partial(options)
-    acct = _account(session, account)
+    acct = find_account(session, account)
     sources.check_input(path)
     fmt = sources.detect_format(path, options.format)
     if fmt == "ple":

@@ -276,5 +276,5 @@ def show_invoice(*, session: "Db", actor: Actor | None, today: date, ref: str) -
                 "issue_date": n.issue_date, "amount": money(n.total_cents if n.doc_type == "08" else -n.total_cents),
                 "status": n.status} for n in notes],
         payments=[{"id": p.id, "paid_on": p.paid_on, "amount": p.amount, "method": p.method,
-                   "reference": p.reference, "recorded_by": p.recorded_by} for p in payments],
+                   "reference": p.reference, "recorded_by": p.recorded_by, "bank_line": p.bank_line_id} for p in payments],
     )

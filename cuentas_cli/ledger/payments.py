@@ -59,6 +59,7 @@ class PaymentRow:
     reference: str | None
     recorded_by: str | None
     created_at: datetime
+    bank_line_id: int | None = None  # the bank movement it was reconciled from (`cuentas bank confirm`)
 
 
 def payment_rows(session: "Db", *, invoice_ids: Sequence[int] | None = None,
@@ -70,7 +71,7 @@ def payment_rows(session: "Db", *, invoice_ids: Sequence[int] | None = None,
     query = (
         select(payment.c.id, payment.c.invoice_id, invoice.c.serie, invoice.c.numero, payment.c.paid_on,
                payment.c.amount_cents, invoice.c.currency, payment.c.method, payment.c.reference, app_user.c.username,
-               payment.c.created_at)
+               payment.c.created_at, payment.c.bank_line_id)
         .join(invoice, invoice.c.id == payment.c.invoice_id)
         .outerjoin(app_user, app_user.c.id == payment.c.recorded_by)
         .order_by(payment.c.paid_on, payment.c.id)
@@ -81,7 +82,7 @@ def payment_rows(session: "Db", *, invoice_ids: Sequence[int] | None = None,
         query = query.where(payment.c.id == payment_id)
     return [
         PaymentRow(r.id, r.invoice_id, document_label(r.serie, r.numero), r.paid_on, money(r.amount_cents), r.currency,
-                   r.method, r.reference, r.username, r.created_at)
+                   r.method, r.reference, r.username, r.created_at, r.bank_line_id)
         for r in session.execute(query)
     ]
 
@@ -131,11 +132,12 @@ def new_status(inv: Any, *, paid_cents: int, today: date) -> str:
 
 
 def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date,
-                    items: Sequence[tuple[int, date, str, str | None]]) -> list[int]:
+                    items: Sequence[tuple[int, date, str, str | None]], bank_line_id: int | None = None) -> list[int]:
     """Add payments (céntimos, date, method, reference) to a locked invoice (an ORM object or a
     `find_invoice` record); every check first, then the insert (one executemany for many), the
     invoice's paid amount and status, and one audit row. Returns the new payment's id for a
-    single payment, nothing for many."""
+    single payment, nothing for many. `bank_line_id` links them to the bank movement they
+    reconcile."""
     from sqlalchemy import insert
 
     from cuentas_cli.db.enums import utcnow
@@ -150,7 +152,8 @@ def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
         balance -= cents
         rows.append({"invoice_id": inv.id, "paid_on": paid_on, "amount_cents": cents, "method": normalise_method(method),
                      "reference": (reference or "").strip() or None,
-                     "recorded_by": actor.user_id if actor else None, "created_at": now})
+                     "recorded_by": actor.user_id if actor else None, "created_at": now,
+                     "bank_line_id": bank_line_id})
     if not rows:
         return []
     before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status}
@@ -168,6 +171,8 @@ def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
              "payments": len(rows), "method": rows[0]["method"] if len(rows) == 1 else None}
     if first_id is not None:
         after["payment_id"] = first_id
+    if bank_line_id is not None:
+        after["bank_line"] = bank_line_id
     audit.record(session, actor, action="payment.add", entity="invoice", entity_id=inv.id, before=before, after=after)
     return created
 
@@ -264,5 +269,32 @@ def delete_payment(*, session: "Db", actor: Actor | None, today: date, payment_i
     return Unpaid(shown, row_of(session, inv, today=today), status_before)
 
 
+def remove_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date, payment_ids: Sequence[int],
+                    reason: dict[str, Any]) -> int:
+    """Delete some payments of a locked invoice (the caller checked the permission and that they
+    are the invoice's); its paid amount and status follow, with one audit row. Returns the
+    céntimos removed."""
+    from sqlalchemy import delete, func, select
+
+    from cuentas_cli.db.enums import utcnow
+    from cuentas_cli.db.tables import payment as payments_table
+
+    ids = list(payment_ids)
+    if not ids:
+        return 0
+    where = (payments_table.c.id.in_(ids), payments_table.c.invoice_id == inv.id)
+    removed = int(session.execute(select(func.coalesce(func.sum(payments_table.c.amount_cents), 0))
+                                  .where(*where)).scalar_one())
+    before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "payments": len(ids),
+              "amount": f"{money(removed):.2f}", **reason}
+    session.execute(delete(payments_table).where(*where))
+    paid = inv.paid_cents - removed
+    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today),
+                  updated_at=utcnow())
+    audit.record(session, actor, action="payment.delete", entity="invoice", entity_id=inv.id, before=before,
+                 after={"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status})
+    return removed
+
+
 __all__ = ["PaymentRow", "pay", "pay_many", "list_payments", "delete_payment", "payment_rows", "insert_payments",
-           "normalise_method", "check_payable", "check_payment", "new_status"]
+           "normalise_method", "check_payable", "check_payment", "new_status", "remove_payments"]

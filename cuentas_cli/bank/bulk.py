@@ -1,0 +1,121 @@
+"""`bank match --auto`'s writes, for thousands of movements at once: the invoices the chosen
+proposals pay are read once (locked on PostgreSQL), every payment is checked by `invoices pay`'s
+rules against what the movements before it left, and the payments, the invoices' paid amounts
+and statuses, the movements' state and one audit row per movement go in a few executemany
+statements, in the caller's transaction. A movement one of whose payments fails a check is left
+unmatched (for review); the others are recorded.
+
+One movement at a time (bank/reconcile.py `_record`) costs six statements; ten thousand of them
+cost about 11 s on SQLite where this path takes well under one (benchmarks/scenarios/bankmatch.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Sequence
+
+from cuentas_cli.admin import audit
+from cuentas_cli.admin.auth import Actor
+from cuentas_cli.bank import matching
+from cuentas_cli.errors import ValidationError
+from cuentas_cli.ledger.payments import check_payable, check_payment, new_status
+from cuentas_cli.ledger.records import money
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+CHUNK = 5000
+
+
+@dataclass(slots=True)
+class _Inv:
+    id: int
+    direction: str
+    serie: str
+    numero: int
+    currency: str
+    status: str
+    references_id: int | None
+    issue_date: date
+    due_date: date
+    total_cents: int
+    adjust_cents: int
+    paid_cents: int
+
+
+def _invoices(session: "Session", ids: Sequence[int]) -> dict[int, _Inv]:
+    from sqlalchemy import select
+
+    from cuentas_cli.db.tables import invoice
+
+    i = invoice.c
+    out: dict[int, _Inv] = {}
+    ordered = sorted(set(ids))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for start in range(0, len(ordered), CHUNK):
+        query = (select(i.id, i.direction, i.serie, i.numero, i.currency, i.status, i.references_id, i.issue_date,
+                        i.due_date, i.total_cents, i.adjust_cents, i.paid_cents)
+                 .where(i.id.in_(ordered[start:start + CHUNK])))
+        if postgres:
+            query = query.with_for_update(of=invoice)
+        for row in session.execute(query):
+            out[row.id] = _Inv(*row)
+    return out
+
+
+def record_many(session: "Session", actor: Actor | None, today: date,
+                chosen: Sequence[tuple[matching.Movement, matching.Proposal]]) -> tuple[set[int], int]:
+    """Record the chosen proposals; returns the movements recorded and the payments written."""
+    from sqlalchemy import bindparam, insert, update
+
+    from cuentas_cli.db.enums import utcnow
+    from cuentas_cli.db.tables import bank_line, invoice, payment
+
+    invs = _invoices(session, [a.invoice_id for _m, p in chosen for a in p.allocations])
+    paid: dict[int, int] = {}
+    now = utcnow()
+    user_id = actor.user_id if actor else None
+    payments: list[dict[str, Any]] = []
+    done: set[int] = set()
+    audits = []
+    for movement, proposal in sorted(chosen, key=lambda c: (c[0].line_date, c[0].id)):
+        direction = "receivable" if movement.amount > 0 else "payable"
+        tentative = dict(paid)
+        rows = []
+        try:
+            for a in proposal.allocations:
+                inv = invs.get(a.invoice_id)
+                if inv is None or inv.direction != direction or inv.currency != movement.currency:
+                    raise ValidationError("changed meanwhile")
+                check_payable(inv)
+                so_far = tentative.get(inv.id, inv.paid_cents)
+                check_payment(inv, balance=inv.total_cents + inv.adjust_cents - so_far, cents=a.cents,
+                              paid_on=movement.line_date, today=today, reference=None)
+                tentative[inv.id] = so_far + a.cents
+                rows.append({"invoice_id": inv.id, "paid_on": movement.line_date, "amount_cents": a.cents,
+                             "method": a.method, "reference": (movement.operation or None) and movement.operation[:100],
+                             "recorded_by": user_id, "created_at": now, "bank_line_id": movement.id})
+        except ValidationError:
+            continue  # left for review: `bank confirm` says what is wrong
+        paid = tentative
+        payments.extend(rows)
+        done.add(movement.id)
+        audits.append((movement.id, None, {"how": "auto", "score": proposal.score,
+                                           "amount": f"{money(movement.amount):.2f}",
+                                           "payments": [{"invoice_id": a.invoice_id, "amount": f"{money(a.cents):.2f}",
+                                                         "method": a.method} for a in proposal.allocations]}))
+    if not done:
+        return done, 0
+    for start in range(0, len(payments), CHUNK):
+        session.execute(insert(payment), payments[start:start + CHUNK])
+    changes = [{"b_id": inv_id, "b_paid": cents, "b_status": new_status(invs[inv_id], paid_cents=cents, today=today),
+                "b_now": now} for inv_id, cents in paid.items()]
+    session.execute(update(invoice).where(invoice.c.id == bindparam("b_id"))
+                    .values(paid_cents=bindparam("b_paid"), status=bindparam("b_status"),
+                            updated_at=bindparam("b_now")), changes)
+    lines = [{"b_id": line_id} for line_id in sorted(done)]
+    session.execute(update(bank_line).where(bank_line.c.id == bindparam("b_id"), bank_line.c.state == "unmatched")
+                    .values(state="matched"), lines)
+    audit.record_many(session, actor, action="bank.confirm", entity="bank_line", items=audits)
+    return done, len(payments)
