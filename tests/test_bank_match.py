@@ -381,3 +381,19 @@ def test_the_matching_of_pure_data_never_auto_confirms_two_lines_for_one_invoice
     assert all(r.best.score >= matching.THRESHOLD for r in results)
     assert matching.choose_automatic(results, book) == {}
     assert set(matching.choose_automatic(results[:1], book)) == {1}
+
+
+def test_a_name_with_particles_and_accents_as_the_bank_writes_it():
+    """Regression: the bank drops accents and cuts the name; particles (DEL, DE LA) are skipped on
+    both sides, so "DISTRIBUIDORA DEL PACIFICO" names "DISTRIBUIDORA DEL PACÍFICO S.A.C."."""
+    from cuentas_cli.bank import matching
+
+    party = matching.PartyName(3, "client", valid_ruc(11), "DISTRIBUIDORA DEL PACÍFICO S.A.C.")
+    other = matching.PartyName(4, "client", valid_ruc(12), "DISTRIBUIDORA NORTEÑA S.A.")
+    doc = matching.OpenDocument(9, "receivable", 3, "F001", 40, "PEN", date(2026, 6, 1), date(2026, 7, 1), 250_000)
+    book = matching.Book([doc], [party, other])
+    for text in ("TRANSF DE DISTRIBUIDORA DEL PACIFICO", "TRANSF DISTRIBUIDORA DEL PACIF", "DISTRIBUIDORA PACIFICO SAC"):
+        result = matching.propose(book, matching.Movement(1, 1, "PEN", False, date(2026, 6, 9), 250_000, text))
+        assert result.best is not None and result.best.invoices == (9,) and "name" in result.best.reasons, text
+    alone = matching.propose(book, matching.Movement(2, 1, "PEN", False, date(2026, 6, 9), 250_000, "DISTRIBUIDORA"))
+    assert "name" not in alone.best.reasons  # one common word names nobody

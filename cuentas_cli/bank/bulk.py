@@ -83,11 +83,12 @@ def record_many(session: "Session", actor: Actor | None, today: date,
         direction = "receivable" if movement.amount > 0 else "payable"
         tentative = dict(paid)
         rows = []
+        if any(a.invoice_id not in invs or invs[a.invoice_id].direction != direction
+               or invs[a.invoice_id].currency != movement.currency for a in proposal.allocations):
+            continue  # changed since the proposal was made: left for review
         try:
             for a in proposal.allocations:
-                inv = invs.get(a.invoice_id)
-                if inv is None or inv.direction != direction or inv.currency != movement.currency:
-                    raise ValidationError("changed meanwhile")
+                inv = invs[a.invoice_id]
                 check_payable(inv)
                 so_far = tentative.get(inv.id, inv.paid_cents)
                 check_payment(inv, balance=inv.total_cents + inv.adjust_cents - so_far, cents=a.cents,

@@ -204,7 +204,7 @@ class Book:
         by_ruc = [self.by_ruc[(kind, r)] for r in _RUC.findall(text) if _valid_ruc(r) and (kind, r) in self.by_ruc]
         if by_ruc:
             return list(dict.fromkeys(by_ruc)), "ruc"
-        words = _WORD.findall(text)
+        words = [w for w in _WORD.findall(text) if w not in LEGAL_FORMS]  # as the names' words are kept
         best: list[PartyName] = []
         best_len = 0
         for i, word in enumerate(words):

@@ -30,6 +30,7 @@ PURCHASES_FILE = "compras.xlsx"
 PAYMENTS_FILE = "pagos.csv"
 LEGACY_FILE = "cartera-sistema-anterior.csv"
 MAPPING_FILE = "mapping-sistema-anterior.toml"
+STATEMENT_FILE = "extracto-bcp.csv"  # the company's BCP account, the month before DEMO_TODAY
 # The May 2026 Registro de Ventas (14.1) as SUNAT's PLE names it: LE + RUC + period + book + flags.
 PLE_PERIOD = "202605"
 
@@ -117,11 +118,14 @@ class Company:
     ple_annulled: Invoice
 
 
-def _slug(name: str) -> str:
+def _slug_words(name: str) -> list[str]:
     import unicodedata
 
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return "".join(c for c in plain if c.isalnum())[:30]
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().upper().replace(".", " ").split()
+
+
+def _slug(name: str) -> str:
+    return "".join(c for c in "".join(_slug_words(name)).lower() if c.isalnum())[:30]
 
 
 def _money(cents: int) -> str:
@@ -410,6 +414,61 @@ def write_purchases_xlsx(company: Company, path: Path) -> None:
     workbook.close()
 
 
+def statement_csv(company: Company) -> str:
+    """The company's BCP statement from 16/05 to 15/06 in the bank's download layout: deposits
+    naming a serie-número, a client's name or RUC, or only an amount; one partial payment; two
+    payments to suppliers; fees and a transfer between the company's accounts. Every movement is
+    of an invoice still open after pagos.csv, so `bank match` has work to do."""
+    rng = random.Random(SEED + 20)
+    start = DEMO_TODAY - timedelta(days=30)
+
+    def open_of(invoices: list[Invoice]) -> list[tuple[Invoice, int]]:
+        out = []
+        for inv in invoices:
+            left = inv.total_cents - sum(p[1] for p in inv.payments)
+            if inv.currency == "PEN" and not inv.detraccion_pct and left > 0 and inv.issued < DEMO_TODAY:
+                out.append((inv, left))
+        return out
+
+    sales, purchases = open_of(company.sales), open_of(company.purchases)
+    rng.shuffle(sales)
+    rng.shuffle(purchases)
+    moves: list[tuple[date, int, str]] = []
+
+    def day(inv: Invoice | None) -> date:
+        low = max(start, inv.issued + timedelta(days=1)) if inv else start
+        return low + timedelta(days=rng.randint(0, max(0, (DEMO_TODAY - low).days)))
+
+    for k, (inv, left) in enumerate(sales[:20]):
+        who = " ".join(_slug_words(inv.party.name))
+        if k < 9:
+            text = rng.choice([f"ABONO {inv.serie}-{inv.numero}", f"TRANSF {who[:16].strip()} {inv.serie}-{inv.numero:08d}",
+                               f"DEP {inv.serie} {inv.numero}"])
+        elif k < 13 and inv.party.doc.startswith("20"):
+            text = f"TRANSF DE {who[:24].strip()}"
+        elif k < 16:
+            text = f"TRANSF INTERBANC {inv.party.doc}"
+        elif k < 18:
+            text = "DEPOSITO EN EFECTIVO"
+        elif k == 18:
+            left = left // 2  # a partial payment naming the invoice: proposed, left for a person
+            text = f"ABONO {inv.serie}-{inv.numero}"
+        else:
+            continue
+        moves.append((day(inv), left, text))
+    for inv, left in purchases[:2]:
+        moves.append((day(inv), -left, f"PAGO PROV {inv.serie}-{inv.numero}"))
+    moves += [(start + timedelta(days=14), -1500, "COMISION MANTENIMIENTO"), (start + timedelta(days=20), -235, "ITF"),
+              (start + timedelta(days=3), 500_000, "TRASPASO ENTRE CUENTAS PROPIAS")]
+    balance, rows = 4_825_000, []
+    for n, (when, cents, text) in enumerate(sorted(moves, key=lambda m: (m[0], m[2]))):
+        balance += cents
+        rows.append([f"{when:%d/%m/%Y}", f"{when:%d/%m/%Y}", text, ("-" if cents < 0 else "") + _money(abs(cents)),
+                     _money(balance), f"{1_040_100 + n * 37}"])
+    return _csv_text(["Fecha", "Fecha valuta", "Descripción operación", "Monto", "Saldo", "Operación - Número"], rows,
+                     delimiter=";")
+
+
 def write_all(folder: Path, company: Company | None = None) -> list[Path]:
     """Write every demo file into `folder`; returns their paths."""
     company = company or build()
@@ -420,6 +479,7 @@ def write_all(folder: Path, company: Company | None = None) -> list[Path]:
         PAYMENTS_FILE: payments_csv(company),
         LEGACY_FILE: legacy_csv(company),
         MAPPING_FILE: MAPPING_TOML,
+        STATEMENT_FILE: statement_csv(company),
     }
     written = []
     for name, text in texts.items():
@@ -435,4 +495,5 @@ def write_all(folder: Path, company: Company | None = None) -> list[Path]:
     return written
 
 
-DEMO_FILES = (PARTIES_FILE, SALES_FILE, PURCHASES_FILE, PAYMENTS_FILE, LEGACY_FILE, MAPPING_FILE, PLE_FILE)
+DEMO_FILES = (PARTIES_FILE, SALES_FILE, PURCHASES_FILE, PAYMENTS_FILE, LEGACY_FILE, MAPPING_FILE, PLE_FILE,
+              STATEMENT_FILE)
