@@ -290,6 +290,12 @@ def test_confirm_ignore_undo_and_the_link_in_invoices_show(banked, tmp_path):
     assert shown["payments"][0]["reference"] == "7001"
     again = banked.run("bank", "confirm", str(deposit), "F001-11", role="contador")
     assert again.exit_code != 0 and "already matched" in again.stderr
+    # a reconciled payment is taken back with its movement, not alone; its invoice is not deleted
+    linked = shown["payments"][0]["id"]
+    unpay = banked.run("invoices", "unpay", str(linked))
+    assert unpay.exit_code != 0 and f"bank undo {deposit}" in unpay.stderr and "Traceback" not in unpay.output
+    gone = banked.run("invoices", "delete", str(ids[0]), "--with-payments")
+    assert gone.exit_code != 0 and f"bank undo {deposit}" in gone.stderr
 
     assert banked.run("bank", "ignore", str(fee), "--reason", "comisión", role="contador").exit_code == 0
     status = banked.run("bank", "status", "--format", "json").json()

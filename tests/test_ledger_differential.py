@@ -97,7 +97,7 @@ class Pay:
     doc: int
     on: date
     cents: int
-    path: str = "cli"  # cli (`invoices pay`) or import (`payments import`, a CSV of many)
+    path: str = "cli"  # cli (`invoices pay`), import (`payments import`, a CSV of many) or bank (`bank confirm`)
 
 
 @dataclass
@@ -182,7 +182,8 @@ invoice_st = st.tuples(
 )
 note_st = st.tuples(st.integers(0, 20), st.booleans(), st.integers(0, 40), st.integers(1, 200_000),
                     st.sampled_from(["cli", "csv", "xlsx", "ple"]))
-payment_st = st.tuples(st.integers(0, 20), st.integers(0, 90), st.integers(1, 100), st.sampled_from(["cli", "import"]))
+payment_st = st.tuples(st.integers(0, 20), st.integers(0, 90), st.integers(1, 100),
+                       st.sampled_from(["cli", "import", "bank"]))
 histories = st.builds(
     plan,
     st.lists(invoice_st, min_size=1, max_size=7),
@@ -355,6 +356,9 @@ def books(company):  # noqa: ANN001, ANN201
                        ("smtp.user", "avisos@empresa.pe"), ("smtp.from", "avisos@empresa.pe"),
                        ("notify.staff_emails", STAFF), ("notify.levels", ",".join(map(str, LEVELS)))):
         ok(company.run("settings", "set", "--", key, value), key)
+    for name, currency, number in (("soles", "PEN", "193-1"), ("dolares", "USD", "193-2")):
+        ok(company.run("bank", "accounts", "add", name, "--bank", "BCP", "--currency", currency, "--number", number),
+           "bank account")
     return company
 
 
@@ -363,6 +367,7 @@ def reset(company) -> None:  # noqa: ANN001
     with open_session(company.url, write=True) as s:
         s.execute(text("DELETE FROM notification"))
         s.execute(text("DELETE FROM payment"))
+        s.execute(text("DELETE FROM bank_line"))
         s.execute(text("UPDATE invoice SET references_id = NULL"))
         s.execute(text("DELETE FROM invoice"))
 
@@ -502,6 +507,9 @@ def build(company, h: History, tmp: Path) -> dict[int, int]:  # noqa: ANN001
         if p.path == "cli":
             ok(company.run("invoices", "pay", str(ids[p.doc]), amount(p.cents), "--date", p.on.isoformat(),
                            role="contador"), f"pay {h.docs[p.doc].document}")
+    banked = [p for p in h.payments if p.path == "bank"]
+    if banked:
+        pay_through_the_bank(company, h, ids, banked, tmp)
     bulk = [p for p in h.payments if p.path == "import"]
     if bulk:  # one file of payments, by invoice id, Spanish amounts and dates; imported twice (the second adds nothing)
         lines = ["id factura;fecha de pago;monto"] + [
@@ -516,6 +524,28 @@ def build(company, h: History, tmp: Path) -> dict[int, int]:  # noqa: ANN001
     for file, told in imported:
         ok(company.run("import", str(file), *told, role="contador"), f"import {file.name} again")
     return ids
+
+
+def pay_through_the_bank(company, h: History, ids: dict[int, int], payments: list[Pay], tmp: Path) -> None:  # noqa: ANN001
+    """Payments as bank movements (a credit for a receivable, a debit for a payable, in the
+    account of its currency), each confirmed against its invoice with `bank confirm`."""
+    for currency, account in (("PEN", "soles"), ("USD", "dolares")):
+        mine = [(k, p) for k, p in enumerate(payments) if h.docs[p.doc].currency == currency]
+        if not mine:
+            continue
+        path = tmp / f"banco-{currency}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle, delimiter=";")
+            out.writerow(["Fecha", "Descripción", "Monto", "Número de operación"])
+            for k, p in mine:
+                sign = 1 if h.docs[p.doc].kind == "cxc" else -1
+                out.writerow([p.on.isoformat(), f"ABONO {h.docs[p.doc].document}", amount(sign * p.cents), f"B{k}"])
+        ok(company.run("bank", "import", str(path), "--account", account, "--date-format", "YYYY-MM-DD",
+                       role="contador"), "bank import")
+    lines = {v["operation"]: v["line"] for v in ok(company.run("bank", "review", "--format", "json"), "review").json()}
+    for k, p in enumerate(payments):
+        ok(company.run("bank", "confirm", str(lines[f"B{k}"]), f"{ids[p.doc]}:{amount(p.cents)}", role="contador"),
+           f"bank confirm {h.docs[p.doc].document}")
 
 
 # --- comparing ------------------------------------------------------------------------------
@@ -661,6 +691,9 @@ def compare(company, h: History, ids: dict[int, int], tmp: Path) -> Mismatches: 
                      **{k: cents(r[k]) for k in ("inflows", "outflows", "net", "cumulative")}} for r in flows]
         bad.check(f"cashflow as of {as_of}", got_flow, o.cashflow(as_of))
 
+    statements(run, o, bad)
+    bank_proposals(run, o, ids, tmp, bad)
+
     planned = ok(run("notify", "run", "--dry-run", "-f", "json"), "notify dry-run").json()
     got_rem: dict[str, int] = {}
     for r in planned:
@@ -668,6 +701,50 @@ def compare(company, h: History, ids: dict[int, int], tmp: Path) -> Mismatches: 
             got_rem[r["recipient"]] = got_rem.get(r["recipient"], 0) + r["invoices"]
     bad.check("notify run --dry-run: invoices per recipient", got_rem, o.reminders())
     return bad
+
+
+def statements(run, o: "Oracle", bad: "Mismatches") -> None:  # noqa: ANN001
+    """Each party's statement of account: the closing balance per currency and its open documents."""
+    for i, (kind, ruc, _, _) in enumerate(PARTIES):
+        group = "clients" if kind == "cxc" else "suppliers"
+        stmt = ok(run(group, "statement", ruc, "--format", "json"), f"{group} statement").json()
+        mine = [d for d in o.open_docs() if d.party == i and d.kind == kind]
+        want: dict[str, int] = {}
+        for d in mine:
+            want[d.currency] = want.get(d.currency, 0) + o.balance(d)
+        got = {s["currency"]: cents(s["closing_balance"]) for s in stmt["currencies"] if cents(s["closing_balance"])}
+        bad.check(f"{group} statement {ruc}: closing balance", got, want)
+        got_docs = sorted((x["document"], cents(x["balance"])) for s in stmt["currencies"] for x in s["open_documents"])
+        bad.check(f"{group} statement {ruc}: open documents", got_docs, sorted((d.document, o.balance(d)) for d in mine))
+
+
+def bank_proposals(run, o: "Oracle", ids: dict[int, int], tmp: Path, bad: "Mismatches") -> None:  # noqa: ANN001
+    """A bank movement naming each open document with its balance: `bank match` proposes that
+    document for that amount (credits for receivables, debits for payables, per currency)."""
+    expected: dict[str, tuple[int, int]] = {}
+    for currency, account in (("PEN", "soles"), ("USD", "dolares")):
+        docs = [d for d in o.open_docs() if d.currency == currency]
+        if not docs:
+            continue
+        path = tmp / f"extracto-{currency}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle, delimiter=";")
+            out.writerow(["Fecha", "Descripción", "Monto", "Número de operación"])
+            for k, d in enumerate(docs):
+                sign = 1 if d.kind == "cxc" else -1
+                operation = f"{currency}-{k}"
+                expected[operation] = (ids[d.n], o.balance(d))
+                out.writerow([TODAY.isoformat(), f"PAGO {d.document}", amount(sign * o.balance(d)), operation])
+        ok(run("bank", "import", str(path), "--account", account, "--date-format", "YYYY-MM-DD"), "bank import")
+    if not expected:
+        return
+    for line in ok(run("bank", "match", "--format", "json"), "bank match").json():
+        want = expected.get(line["operation"])
+        if want is None:
+            continue
+        offered = [{(i["id"], cents(i["amount"])) for i in p["invoices"]} for p in line["proposals"]
+                   if p["kind"] == "pay" and "amount" in p["reasons"]]  # the balance, not a part of it
+        bad.check(f"bank match {line['description']}: proposal of the balance", {want} in offered, True)
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -708,6 +785,13 @@ def check_history(company, tmp_path: Path, h: History) -> None:  # noqa: ANN001
                 [(0, True, 5, 30000, "cli")],
                 [(0, 10, 40, "import"), (0, 12, 50, "cli"), (1, 30, 100, "import"), (2, 5, 30, "import"),
                  (2, 6, 20, "import")], [], [35, 50, 1000]))
+# Payments reconciled from bank movements (`bank confirm`) beside payments by hand and from a file,
+# on a PEN receivable, a USD receivable and a payable (a debit), two on one invoice.
+@example(h=plan([("cxc", 0, False, 30, 20, 100000, None, "cli"), ("cxc", 1, False, 40, 60, 50000, 37500, "csv"),
+                 ("cxp", 2, False, 20, 30, 90000, None, "xlsx")],
+                [(0, True, 5, 30000, "cli")],
+                [(0, 10, 40, "bank"), (0, 12, 30, "cli"), (0, 14, 30, "bank"), (1, 30, 100, "bank"),
+                 (2, 5, 50, "bank"), (2, 6, 20, "import")], [], [25, 50, 1000]))
 # Excel-in-Spanish CSV (decimal comma, thousands dot, DD/MM/YYYY), the exchange rate too ("3,8000");
 # as-of on and the day before events.
 @example(h=plan([("cxc", 1, False, 50, 40, 123456, None, "csv_es"), ("cxp", 0, False, 70, 10, 99, 38000, "csv_es"),

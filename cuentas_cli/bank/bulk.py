@@ -19,6 +19,7 @@ from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor
 from cuentas_cli.bank import matching
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.ledger.balances import balance_cents
 from cuentas_cli.ledger.payments import check_payable, check_payment, new_status
 from cuentas_cli.ledger.records import money
 
@@ -32,6 +33,7 @@ CHUNK = 5000
 class _Inv:
     id: int
     direction: str
+    doc_type: str
     serie: str
     numero: int
     currency: str
@@ -54,7 +56,7 @@ def _invoices(session: "Session", ids: Sequence[int]) -> dict[int, _Inv]:
     ordered = sorted(set(ids))
     postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(ordered), CHUNK):
-        query = (select(i.id, i.direction, i.serie, i.numero, i.currency, i.status, i.references_id, i.issue_date,
+        query = (select(i.id, i.direction, i.doc_type, i.serie, i.numero, i.currency, i.status, i.references_id, i.issue_date,
                         i.due_date, i.total_cents, i.adjust_cents, i.paid_cents)
                  .where(i.id.in_(ordered[start:start + CHUNK])))
         if postgres:
@@ -91,7 +93,9 @@ def record_many(session: "Session", actor: Actor | None, today: date,
                 inv = invs[a.invoice_id]
                 check_payable(inv)
                 so_far = tentative.get(inv.id, inv.paid_cents)
-                check_payment(inv, balance=inv.total_cents + inv.adjust_cents - so_far, cents=a.cents,
+                balance = balance_cents(doc_type=inv.doc_type, status=inv.status, total_cents=inv.total_cents,
+                                        adjust_cents=inv.adjust_cents, paid_cents=so_far)
+                check_payment(inv, balance=balance, cents=a.cents,
                               paid_on=movement.line_date, today=today, reference=None)
                 tentative[inv.id] = so_far + a.cents
                 rows.append({"invoice_id": inv.id, "paid_on": movement.line_date, "amount_cents": a.cents,

@@ -30,7 +30,7 @@ from cuentas_cli.bank.accounts import find_account
 from cuentas_cli.errors import Conflict, NotFound, UsageError, ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.ledger import documents
-from cuentas_cli.ledger.balances import OPEN_STATUSES
+from cuentas_cli.ledger.balances import OPEN_STATUSES, balance_cents
 from cuentas_cli.ledger.payments import insert_payments, normalise_method, remove_payments
 from cuentas_cli.ledger.records import document_label, find_invoice, money
 
@@ -107,8 +107,8 @@ def load_book(session: "Session", movements: Sequence[matching.Movement]) -> mat
     if not movements:
         return matching.Book((), ())
     open_rows = session.execute(
-        select(I.id, I.direction, I.party_id, I.serie, I.numero, I.currency, I.issue_date, I.due_date,
-               I.total_cents, I.adjust_cents, I.paid_cents, I.detraccion_cents, I.retencion_cents)
+        select(I.id, I.direction, I.party_id, I.serie, I.numero, I.currency, I.issue_date, I.due_date, I.doc_type,
+               I.status, I.total_cents, I.adjust_cents, I.paid_cents, I.detraccion_cents, I.retencion_cents)
         .where(I.status.in_(OPEN_STATUSES), I.references_id.is_(None), I.doc_type.notin_(("07", "08")),
                I.direction.in_(directions), I.currency.in_(currencies))
     ).all()
@@ -123,7 +123,8 @@ def load_book(session: "Session", movements: Sequence[matching.Movement]) -> mat
             withheld[(r[0], r[1])] = int(r[2])
     docs = []
     for r in open_rows:
-        balance = int(r.total_cents) + int(r.adjust_cents) - int(r.paid_cents)
+        balance = balance_cents(doc_type=r.doc_type, status=r.status, total_cents=r.total_cents,
+                                adjust_cents=r.adjust_cents, paid_cents=r.paid_cents)
         detraccion = max(0, min(int(r.detraccion_cents) - withheld[(r.id, "detraccion")], balance))
         retencion = max(0, min(int(r.retencion_cents) - withheld[(r.id, "retencion")], balance))
         docs.append(matching.OpenDocument(r.id, r.direction, r.party_id, r.serie, r.numero, r.currency, r.issue_date,

@@ -451,6 +451,11 @@ def delete_invoice(*, session: "Session", actor: Actor | None, today: date, ref:
         raise Conflict(_("{label} has {count} payment(s) of {money_int_paid:.2f} {currency}; delete them "
                          "too with `cuentas invoices delete {id} --with-payments`")
                        .format(label=label, count=count, money_int_paid=money(int(paid)), currency=inv.currency, id=inv.id))
+    banked = session.execute(select(Payment.bank_line_id).where(Payment.invoice_id == inv.id,
+                                                                Payment.bank_line_id.is_not(None)).limit(1)).first()
+    if banked:
+        raise Conflict(_("{label} has payments reconciled from bank line {line}; take the movement back first "
+                         "with `cuentas bank undo {line}`").format(label=label, line=banked[0]))
     notes = session.execute(select(Invoice.serie, Invoice.numero).where(Invoice.references_id == inv.id)).all()
     if notes:
         names = ", ".join(document_label(s, n) for s, n in notes)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.db.enums import PAYMENT_METHODS
-from cuentas_cli.errors import NotFound, ValidationError
+from cuentas_cli.errors import Conflict, NotFound, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger import documents
@@ -254,6 +254,9 @@ def delete_payment(*, session: "Db", actor: Actor | None, today: date, payment_i
     if payment is None:
         raise NotFound(_("no payment {payment_id}; see `cuentas invoices payments INVOICE_ID`")
                        .format(payment_id=payment_id))
+    if payment.bank_line_id is not None:
+        raise Conflict(_("payment {payment_id} was recorded from bank line {line}; `cuentas bank undo {line}` takes "
+                         "the whole movement back").format(payment_id=payment_id, line=payment.bank_line_id))
     shown = payment_rows(session, payment_id=payment_id)[0]
     inv = find_invoice(session, payment.invoice_id, lock=True)
     before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "payment_id": payment.id,
