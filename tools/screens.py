@@ -29,6 +29,13 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("`cuentas tablero` (the dashboard) at 100 columns", ["COLUMNS=100 cuentas tablero --format table"]),
     ("A mistake, and the invoices that are overdue",
      ["cuentas facturas pagar F001-1001", "COLUMNS=100 cuentas facturas vencidas --kind cxc --format table | head -12"]),
+    ("A client's statement of account (estado de cuenta)",
+     ["COLUMNS=100 cuentas clientes estado-de-cuenta 20999991140 --from 01/05/2026 --format table | head -40"]),
+    ("The bank: a month of the statement and its reconciliation",
+     ["cuentas banco cuentas add soles-bcp --bank BCP --currency PEN --number 193-1234567-0-12",
+      "cuentas banco importar examples/extracto-bcp.csv --account soles-bcp",
+      "COLUMNS=100 cuentas banco conciliar --auto --format table | tail -3",
+      "COLUMNS=100 cuentas banco revisar --format table", "COLUMNS=100 cuentas banco estado --format table"]),
 ]
 
 
@@ -53,7 +60,7 @@ def render() -> str:
         for title, lines in SECTIONS:
             out += [f"## {title}", "", "```text"]
             for line in lines:
-                out += [f"$ {line}", _run(line, env, Path(tmp))]
+                out += [f"$ {line}", _run(line, env, ROOT)]  # from the repository: examples/ as the README
             out += ["```", ""]
         return "\n".join(out)
 

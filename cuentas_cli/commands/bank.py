@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import AliasedGroup, FormatOpt, runtime
-from cuentas_cli.i18n import _
+from cuentas_cli.i18n import N_, _
 from cuentas_cli.render import emit, emit_record, info, success, warn
 
 class _Bank(AliasedGroup):
@@ -173,11 +173,18 @@ AccountOpt = Annotated[Optional[str], typer.Option("--account", help="Only this 
                                                    "bank accounts list`).", metavar="NAME")]
 
 
+STATE_WORDS = {"unmatched": N_("unmatched"), "matched": N_("matched"), "ignored": N_("ignored")}
+
+
 def _show_lines(views, fmt: str | None) -> None:  # noqa: ANN001
-    from cuentas_cli.render import resolve_format
+    from cuentas_cli.render import as_dict, resolve_format
 
     shown = resolve_format(fmt.strip().lower() if fmt else None)
-    emit(views, shown, columns=None if shown in ("json", "jsonl") else LINE_COLUMNS)
+    if shown in ("json", "jsonl"):
+        emit(views, shown)  # the state codes, every proposal
+        return
+    rows = [{**as_dict(v), "state": _(STATE_WORDS[v.state])} for v in views] if shown == "table" else views
+    emit(rows, shown, columns=LINE_COLUMNS, drop_order=["why", "operation", "account", "state"])
 
 
 @app.command("match")
@@ -342,6 +349,6 @@ def status(account: AccountOpt = None, fmt: FormatOpt = None) -> None:
     with rt.session() as session:
         rows = reconcile.status(session=session, actor=rt.actor(session), account=account)
     if rows or fmt is not None:
-        emit(rows, fmt)
+        emit(rows, fmt, drop_order=["currency", "ignored_amount", "credits", "debits", "ignored", "recorded"])
     if not rows:
         info(_("no movements yet; import a statement with `cuentas bank import FILE --account NAME`"))

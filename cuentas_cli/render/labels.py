@@ -55,6 +55,12 @@ LABELS: dict[str, str] = {
     # a statement of account's lines
     "concept": N_("Concept"), "credit": N_("Credit"), "debit": N_("Debit"), "opening_balance": N_("Opening balance"),
     "closing_balance": N_("Closing balance"),
+    # bank reconciliation (bank match | review | status)
+    "line": N_("Line"), "account": N_("Account"), "operation": N_("Operation no."), "state": N_("State"),
+    "score": N_("Score"), "documents": N_("Documents"), "why": N_("Why"), "month": N_("Month"),
+    "movements": N_("Movements"), "credits": N_("Credits"), "debits": N_("Debits"), "matched": N_("Matched"),
+    "recorded": N_("Recorded"), "ignored": N_("Ignored"), "ignored_amount": N_("Ignored amount"),
+    "unmatched": N_("Unmatched"), "unmatched_amount": N_("Unmatched amount"), "difference": N_("Difference"),
 }
 LABELS.update({  # the reminder templates (notify templates list | show)
     "level": N_("Level"), "channels": N_("Channels"), "text": N_("Text"), "html": N_("HTML"),
