@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Mapping
 
@@ -106,3 +108,16 @@ def activate(code: str) -> None:
     global _translation, _language
     _translation = catalog(code)
     _language = code
+
+
+@contextmanager
+def speaking(code: str) -> Iterator[None]:
+    """`code` active inside the block, the previous language after it: what a client reads (a
+    reminder's attached statement, in notify.language) next to what the operator reads."""
+    global _translation, _language
+    previous = (_translation, _language)
+    activate(code)
+    try:
+        yield
+    finally:
+        _translation, _language = previous

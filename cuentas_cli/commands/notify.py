@@ -61,12 +61,14 @@ def run_(
     Example: cuentas notify run --dry-run --format json
     """
     from cuentas_cli.errors import ExternalError
+    from cuentas_cli.exports import statements as files
     from cuentas_cli.reminders import sending
 
     rt = runtime()
     actor = _actor(rt)
     summary = sending.run(session_factory=rt.session, url=rt.url, actor=actor, config=rt.config,
-                          today=rt.today, dry_run=dry_run, retry_now=retry_now)
+                          today=rt.today, dry_run=dry_run, retry_now=retry_now,
+                          render_pdf=files.pdf_bytes, attachment_name=files.attachment_name)
     if dry_run:
         if fmt is not None or summary.planned:
             emit(summary.planned, fmt, columns=["kind", "channel", "recipient", "reminders", "invoices", "subject",
@@ -101,6 +103,7 @@ def serve(
     import threading
     from datetime import date
 
+    from cuentas_cli.exports import statements as files
     from cuentas_cli.reminders import scheduler, sending
 
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
@@ -119,7 +122,8 @@ def serve(
     def job(enqueue_due: bool) -> None:
         rt.forget_actor()  # a revoked token or role change takes effect at the next job
         summary = sending.run(session_factory=rt.session, url=rt.url, actor=_actor(rt), config=rt.config,
-                              today=fixed_today or date.today(), enqueue_due=enqueue_due)
+                              today=fixed_today or date.today(), enqueue_due=enqueue_due,
+                              render_pdf=files.pdf_bytes, attachment_name=files.attachment_name)
         if summary.failed:
             logger.warning("%s; first error: %s", summary.line(), sorted(set(summary.errors))[0])
         elif summary.changed or enqueue_due:

@@ -4,7 +4,9 @@ subject and body of an e-mail or a webhook post (`compose`), rendered from the t
 
 A client's e-mail that gathers invoices of several levels uses the template of the highest level
 among them; it copies the staff when any of those levels says `staff` and attaches the statement
-when any says `attach` (notify.channels)."""
+when any says `attach` (notify.channels): one statement per client with an invoice at such a level
+(one, unless several clients share the address), built when the message is sent
+(reminders/attachments.py). A payable (the staff's e-mail) never brings one."""
 
 from __future__ import annotations
 
@@ -40,15 +42,15 @@ def reminder_lines(session: "Session", group: Group, status_filter: Any) -> list
 
     n, i, p = tables()
     query = (select(i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, i.c.due_date, i.c.currency,
-                    balances.open_balance(i.c), p.c.doc_type, p.c.doc_number, func.max(n.c.level))
+                    balances.open_balance(i.c), p.c.doc_type, p.c.doc_number, func.max(n.c.level), i.c.party_id)
              .select_from(n.join(i, i.c.id == n.c.invoice_id).join(p, p.c.id == i.c.party_id))
              .where(group_where(n, group), status_filter)
              .group_by(i.c.id, i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, i.c.due_date,
-                       i.c.currency, p.c.doc_type, p.c.doc_number)
+                       i.c.currency, p.c.doc_type, p.c.doc_number, i.c.party_id)
              .order_by(i.c.direction.desc(), p.c.name, i.c.due_date, i.c.id))
     return [Line(direction, document_label(serie, numero), name, issued, due, currency, int(balance), doc_type,
-                 doc_number, int(level))
-            for direction, serie, numero, name, issued, due, currency, balance, doc_type, doc_number, level
+                 doc_number, int(level), int(party_id))
+            for direction, serie, numero, name, issued, due, currency, balance, doc_type, doc_number, level, party_id
             in session.execute(query)]
 
 
@@ -119,6 +121,7 @@ class Composed:
     cc: list[str] = field(default_factory=list)
     level: int | None = None
     attach_statement: bool = False
+    statement_parties: tuple[int, ...] = ()  # the clients whose statement goes attached, in the message's order
 
 
 def render_set(kind: str, context: dict[str, Any], language: str, *, sources: dict[str, str] | None = None,
@@ -199,10 +202,15 @@ def compose(session: "Session", group: Group, *, policy: Policy, today: date, st
         context.update(count=len(lines), more=max(len(lines) - WEBHOOK_LINES, 0))
         text = render_set("webhook", context, language, parts=("text",))["text"].rstrip("\n")
         return Composed(group, text.splitlines()[0].strip("*"), text, "", invoices=len(lines), level=level)
-    levels = {line.level for line in lines if line.direction == "receivable"}
-    attach = any(policy.channels.for_level(lvl).attach for lvl in levels)
+    receivable = [line for line in lines if line.direction == "receivable"]
+    levels = {line.level for line in receivable}
+    # a payable never brings a statement; a client's does when one of its invoices is at an `attach` level
+    parties = tuple(dict.fromkeys(line.party_id for line in receivable
+                                  if line.party_id is not None and policy.channels.for_level(line.level).attach))
+    attach = bool(parties)
     subject, text, html_body = render_reminder(lines, policy=policy, today=today, level=level, attach=attach)
     cc: list[str] = []
     if any(policy.channels.for_level(lvl).staff for lvl in levels):
         cc = [a for a in policy.staff_emails if a.lower() != group.recipient.lower()]
-    return Composed(group, subject, text, html_body, invoices=len(lines), cc=cc, level=level, attach_statement=attach)
+    return Composed(group, subject, text, html_body, invoices=len(lines), cc=cc, level=level, attach_statement=attach,
+                    statement_parties=parties)

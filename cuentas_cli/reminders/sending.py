@@ -13,6 +13,9 @@ A run (`cuentas notify run`, or a job of `notify serve`):
    staff member's payables in one e-mail, all reminders in one webhook post. Each message is
    claimed (rows -> "sending", committed), handed to the server, and then marked "sent"
    (committed) or "failed" with the error, attempts + 1 and the time of the next attempt.
+   A client's e-mail at a level that says `attach` (notify.channels) carries the client's
+   statement of account as a PDF, built when the message is sent, each attempt anew: the outbox
+   stores no file, and a retry attaches the statement of the day it goes out.
 
 The policy (who is due which level) is in `policy` and `outbox.enqueue`. Crash window: a kill
 after the server accepted a message and before "sent" was committed leaves that one message's
@@ -26,14 +29,17 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.config import Config
 from cuentas_cli.errors import LockHeld, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
-from cuentas_cli.reminders.messages import compose
+from cuentas_cli.reminders.attachments import (AttachmentName, RenderPdf, attachment, company_context,
+                                              party_statement)
+from cuentas_cli.reminders.messages import Composed, compose
 from cuentas_cli.reminders.outbox import (Group, Planned, RunSummary, cancel_group, cancel_settled, claim,
                                           count_status, counts_after, due_groups, mark_failed, mark_sent, prepare,
                                           sendable, tables)
@@ -42,6 +48,8 @@ from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
+
+    from cuentas_cli.reports.statements import Statement
 
 log = logging.getLogger("cuentas.notify")
 
@@ -107,9 +115,13 @@ def run_lock(url: str) -> Iterator[None]:
 
 
 def run(*, session_factory: SessionFactory, url: str, actor: Actor | None, config: Config, today: date,
-        dry_run: bool = False, retry_now: bool = False, enqueue_due: bool = True,
-        now_fn: Callable[[], datetime] = utcnow) -> RunSummary:
-    """One reminder run; see the module docstring. `session_factory(write=...)` opens a transaction."""
+        render_pdf: RenderPdf, attachment_name: AttachmentName, dry_run: bool = False, retry_now: bool = False,
+        enqueue_due: bool = True, now_fn: Callable[[], datetime] = utcnow) -> RunSummary:
+    """One reminder run; see the module docstring. `session_factory(write=...)` opens a transaction.
+
+    `render_pdf` and `attachment_name` turn a statement of account into the PDF a reminder of an
+    `attach` level carries (exports.statements, passed in by the command: exports sit beside
+    reminders, not below them). A dry run builds no PDF."""
     require(actor, "notify")
     summary = RunSummary(today=today, dry_run=dry_run)
     if dry_run:
@@ -120,6 +132,7 @@ def run(*, session_factory: SessionFactory, url: str, actor: Actor | None, confi
         with session_factory(write=True) as session:
             policy = load_policy(session, config)
             prepare(session, policy=policy, today=today, now=now, enqueue_due=enqueue_due, summary=summary)
+            files = StatementFiles(company_context(session, config), render_pdf, attachment_name)
         with session_factory() as session:
             groups = due_groups(session, now=now, retry_now=retry_now)
             summary.resumed = int(count_status(session, "sending"))
@@ -127,7 +140,7 @@ def run(*, session_factory: SessionFactory, url: str, actor: Actor | None, confi
             log.warning("%d reminder(s) were being sent when an earlier run stopped; sending them again",
                         summary.resumed)
         _send_all(session_factory, groups, policy=policy, today=today, now_fn=now_fn, retry_now=retry_now,
-                  summary=summary)
+                  summary=summary, files=files)
         with session_factory() as session:
             counts_after(session, summary, now=now_fn())
         if summary.changed:
@@ -137,8 +150,24 @@ def run(*, session_factory: SessionFactory, url: str, actor: Actor | None, confi
     return summary
 
 
+@dataclass(frozen=True)
+class StatementFiles:
+    """What a run needs to attach statements: the company's header, the PDF renderer, the file name."""
+
+    context: dict[str, Any]
+    render_pdf: RenderPdf
+    attachment_name: AttachmentName
+
+
+def _statements(session: "Session", composed: Composed, *, today: date, files: StatementFiles) -> list[Statement]:
+    """The statements a message carries, built in the transaction that claimed it (the figures
+    of the moment it is sent; a retry builds them again): from the first day of the month to today."""
+    return [party_statement(session, party_id, as_of=today, context=files.context)
+            for party_id in composed.statement_parties]
+
+
 def _send_all(session_factory: SessionFactory, groups: list[Group], *, policy: Policy, today: date,
-              now_fn: Callable[[], datetime], retry_now: bool, summary: RunSummary) -> None:
+              now_fn: Callable[[], datetime], retry_now: bool, summary: RunSummary, files: StatementFiles) -> None:
     from cuentas_cli.integrations import webhook
     from cuentas_cli.integrations.email import SendRefused, SmtpConnection, SmtpUnavailable, build_message
 
@@ -171,13 +200,18 @@ def _send_all(session_factory: SessionFactory, groups: list[Group], *, policy: P
                     summary.cancelled += cancel_group(session, group, now=now, retry_now=True,
                                                        reason="nothing left to send")
                     continue
+                statements = ([] if email_down or group.channel != "email" else
+                              _statements(session, composed, today=today, files=files))
             error = None
             if group.channel == "email":
                 if email_down:
                     error = email_down
                 else:
+                    attached = [attachment(stmt, render_pdf=files.render_pdf, attachment_name=files.attachment_name,
+                                           language=policy.language) for stmt in statements]
                     message = build_message(policy.smtp, to=[group.recipient], cc=composed.cc,
-                                            subject=composed.subject, text=composed.text, html_body=composed.html)
+                                            subject=composed.subject, text=composed.text, html_body=composed.html,
+                                            attachments=attached)
                     try:
                         smtp.send(message)
                     except SmtpUnavailable as exc:

@@ -12,8 +12,9 @@ A run (`cuentas clients statement --all --email`):
    month queues nothing;
 3. sends each row still to send (pending, left "sending" by a stopped run, or failed and due
    again, as `notify run` does): claimed (-> "sending", committed), the statement built and
-   rendered (the PDF renderer is passed in: exports sit beside reminders, not below), handed to
-   the SMTP server, then marked "sent" or "failed" with the error and the next attempt's time.
+   rendered (reminders/attachments.py, which a reminder of an `attach` level shares; the PDF
+   renderer is passed in: exports sit beside reminders, not below), handed to the SMTP server,
+   then marked "sent" or "failed" with the error and the next attempt's time.
 
 A dry run reads only: it lists who would get one (and who already has it this month, or has no
 e-mail) and writes nothing, not even an outbox row.
@@ -32,9 +33,10 @@ from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.config import Config
 from cuentas_cli.i18n import _
+from cuentas_cli.reminders.attachments import attachment, company_context, month_start, party_statement
 from cuentas_cli.reminders.outbox import MAX_ATTEMPTS, backoff, sendable, tables
 from cuentas_cli.reports.common import money as decimal_money
-from cuentas_cli.reports.statements import Candidate, Statement, build, candidates
+from cuentas_cli.reports.statements import Candidate, Statement, candidates
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -139,23 +141,18 @@ def send_statements(*, session_factory: SessionFactory, url: str, actor: Actor |
                     render_pdf: Callable[[Statement], bytes], attachment_name: Callable[[Statement], str],
                     now_fn: Callable[[], datetime] = utcnow) -> MailRun:
     """One statement run; see the module docstring. Needs `notify` (as reminders do) and `read`."""
-    from cuentas_cli.admin import settings
-    from cuentas_cli.bank.accounts import list_accounts
     from cuentas_cli.reminders.policy import load_policy
 
     require(actor, "notify")
     require(actor, "read")
     level = period_key(as_of)
     run = MailRun(as_of=as_of, period=f"{as_of:%Y-%m}", dry_run=dry_run)
-    date_from = date_from or as_of.replace(day=1)
+    date_from = date_from or month_start(as_of)
     with session_factory() as session:
         found = candidates(session, as_of=as_of, min_balance_cents=min_balance_cents, overdue_only=overdue_only)
         existing = _existing(session, level)
         policy = load_policy(session, config)
-        context = dict(buckets=tuple(settings.get(session, config, "aging.buckets")),
-                       company_name=str(settings.get(session, config, "company.name") or ""),
-                       company_ruc=str(settings.get(session, config, "company.ruc") or ""),
-                       bank_accounts=list_accounts(session))
+        context = company_context(session, config)
     by_party = {c.party.id: c for c in found}
     mailable = []
     for c in found:
@@ -225,12 +222,11 @@ def _send(session_factory: SessionFactory, queued: list[Any], *, by_party: dict[
           now_fn: Callable[[], datetime]) -> None:
     from sqlalchemy import update
 
-    from cuentas_cli.integrations.email import Attachment, SendRefused, SmtpConnection, SmtpUnavailable, build_message
-    from cuentas_cli.reports.statements import PartyInfo
+    from cuentas_cli.integrations.email import SendRefused, SmtpConnection, SmtpUnavailable, build_message
 
     if not queued:
         return
-    n, _i, p = tables()
+    n, _i, _p = tables()
     smtp = SmtpConnection(policy.smtp)
     down: str | None = None
     try:
@@ -246,17 +242,14 @@ def _send(session_factory: SessionFactory, queued: list[Any], *, by_party: dict[
             if not claimed:
                 continue
             with session_factory() as session:
-                from sqlalchemy import select
-
-                row = session.execute(select(p).where(p.c.id == party_id)).one()
-                party = PartyInfo(row.id, row.kind, row.doc_type, row.doc_number, row.name, row.address, row.email)
-                stmt = build(session, party=party, date_from=date_from, date_to=as_of, as_of=as_of,
-                             open_only=open_only, **context)
+                stmt = party_statement(session, party_id, as_of=as_of, date_from=date_from, open_only=open_only,
+                                       context=context)
             subject, text, html_body = message_texts(stmt, company=policy.company)
             error = down
             if error is None:
+                pdf = attachment(stmt, render_pdf=render_pdf, attachment_name=attachment_name)
                 message = build_message(policy.smtp, to=[recipient], subject=subject, text=text, html_body=html_body,
-                                        attachments=[Attachment(attachment_name(stmt), render_pdf(stmt))])
+                                        attachments=[pdf])
                 try:
                     smtp.send(message)
                 except SmtpUnavailable as exc:
@@ -265,7 +258,7 @@ def _send(session_factory: SessionFactory, queued: list[Any], *, by_party: dict[
                     error = str(exc)
             with session_factory(write=True) as session:
                 _mark(session, row_id, now=now_fn(), error=error)
-            c = by_party.get(party_id) or Candidate(party, 0, 0)
+            c = by_party.get(party_id) or Candidate(stmt.party, 0, 0)
             run.items.append(_item(c, "sent" if error is None else "failed", error))
     finally:
         smtp.close()

@@ -287,6 +287,7 @@ class Line:
     doc_type: str = ""
     doc_number: str = ""
     level: int = 0
+    party_id: int | None = None  # whose statement goes attached at an `attach` level
 
     def situation(self, today: date, gettext=lambda s: s) -> str:  # noqa: ANN001
         days = (self.due_date - today).days
