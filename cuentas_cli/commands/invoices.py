@@ -101,11 +101,15 @@ def add(
     detraccion: Annotated[Optional[str], typer.Option("--detraccion", help="Detracción (SPOT) percentage of the total, e.g. 12.", metavar="PCT")] = None,
     retencion: Annotated[Optional[bool], typer.Option("--retencion/--no-retencion", help="A 3% IGV retención is withheld (default: yes for a client flagged as retention agent when the total exceeds S/ 700 and no detracción applies).")] = None,
     references: Annotated[Optional[str], typer.Option("--references", help="For notes 07/08: the invoice modified, SERIE-NUMERO.", metavar="DOC")] = None,
+    cuota: Annotated[Optional[list[str]], typer.Option("--cuota", help="Al crédito: one cuota, DATE:AMOUNT; repeat it for each. They add up to the total less detracción and retención; the invoice is due on the last.", metavar="DATE:AMOUNT")] = None,
+    contado: Annotated[bool, typer.Option("--contado", help="Al contado: no cuotas; due on the issue date unless --due says otherwise.")] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Add an invoice, or a credit/debit note that adjusts the invoice it references.
 
     Example: cuentas invoices add --kind cxc --party 20131312955 --serie F001 --numero 123 --issued 2026-06-01 --due 2026-07-01 --total 1180.00 --detraccion 12
+
+    Example: cuentas invoices add --kind cxc --party 20131312955 --serie F001 --numero 124 --issued 2026-06-01 --total 1180.00 --cuota 2026-07-01:590.00 --cuota 2026-08-01:590.00
     """
     from cuentas_cli.ledger import invoices
 
@@ -118,7 +122,8 @@ def add(
             session=session, actor=rt.actor(session), today=rt.today, kind=kind, party=party, serie=serie,
             numero=numero, issued=parse_date(issued, "--issued"), due=parse_date(due, "--due"), total=total,
             base=base, igv=igv, currency=currency, rate=rate, doc_type=doc_type, description=description,
-            detraccion=detraccion, retencion=retencion, references=references, notes=notes,
+            detraccion=detraccion, retencion=retencion, references=references, notes=notes, cuotas=cuota or [],
+            contado=contado,
         )
     for note in notes:
         warn(note)
@@ -143,16 +148,18 @@ def show(ref: IdArg, fmt: FormatOpt = None) -> None:
     if resolve_format(fmt) != "table":
         emit_record(detail, fmt)
         return
-    record = {k: v for k, v in vars(detail).items() if k not in {"payments", "notes"}}
+    record = {k: v for k, v in vars(detail).items() if k not in {"payments", "notes", "cuotas"}}
     if not detail.detraccion_pct:
         record.pop("detraccion_recorded")
     if not detail.retencion:
         record.pop("retencion_recorded")
     emit_record(record, "table", title=f"{detail.document} ({detail.kind})")
     if detail.notes:
-        emit(detail.notes, "table", title="Credit/debit notes")
+        emit(detail.notes, "table", title=_("Credit/debit notes"))
+    if detail.cuotas:
+        emit(detail.cuotas, "table", title=_("Cuotas"))
     if detail.payments:
-        emit(detail.payments, "table", title="Payments")
+        emit(detail.payments, "table", title=_("Payments"))
 
 
 @app.command()

@@ -292,6 +292,27 @@ class Payment(SQLModel, table=True):
     bank_line_id: Optional[int] = Field(default=None, sa_column=_fk("bank_line.id", ondelete="SET NULL"))
 
 
+class InvoiceCuota(SQLModel, table=True):
+    """One installment (cuota) of a credit sale or purchase, as SUNAT's forma de pago Crédito
+    states it: its number, due date and amount. The cuotas of an invoice add up to its net
+    pending amount (total - detracción - retención); an invoice without cuotas is due whole on
+    its due date."""
+
+    __tablename__ = "invoice_cuota"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "number", name="uq_invoice_cuota_number"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("number BETWEEN 1 AND 999", name="number"),
+        Index("ix_invoice_cuota_due_date", "due_date"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    invoice_id: int = Field(sa_column=_fk("invoice.id", nullable=False, ondelete="CASCADE"))
+    number: int
+    due_date: date
+    amount_cents: int = Field(sa_type=BigInteger)
+
+
 class ExchangeRate(SQLModel, table=True):
     """SBS/SUNAT rate of one day: PEN per USD x 10,000."""
 

@@ -135,6 +135,17 @@ invoice = Table(
 )
 
 
+invoice_cuota = Table(
+    'invoice_cuota',
+    metadata,
+    Column('id', Integer(), primary_key=True),
+    Column('invoice_id', Integer(), ForeignKey('invoice.id', ondelete='CASCADE'), nullable=False),
+    Column('number', Integer(), nullable=False),
+    Column('due_date', Date(), nullable=False),
+    Column('amount_cents', BigInteger(), nullable=False),
+)
+
+
 notification = Table(
     'notification',
     metadata,

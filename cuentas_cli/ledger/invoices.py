@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cuentas_cli.db.enums import utcnow
 from cuentas_cli.errors import Conflict, NotFound, ValidationError
 from cuentas_cli.admin import audit
+from cuentas_cli.ledger import cuotas as cuota_rules
 from cuentas_cli.ledger import documents
 from cuentas_cli.ledger import fx
 from cuentas_cli.admin.auth import Actor, require
@@ -158,11 +159,15 @@ def add_invoice(
     retencion: bool | None = None,
     references: str | None = None,
     notes: list[str] | None = None,
+    cuotas: list[str] | None = None,
+    contado: bool = False,
 ) -> InvoiceRow:
     """Record an invoice or a credit/debit note (which is applied to the invoice it references).
 
     `retencion=None` lets a receivable to a retention-agent client get the 3% retención (see
-    `_retencion_for`); messages for the user about it are appended to `notes`."""
+    `_retencion_for`); messages for the user about it are appended to `notes`. `cuotas`
+    (`DATE:AMOUNT` each) make it a credit sale in installments, due on the last one;
+    `contado` without a due date makes it due on its issue date (ledger/cuotas.py)."""
     from cuentas_cli.db.models import Invoice
 
     require(actor, "invoices.create")
@@ -171,13 +176,14 @@ def add_invoice(
     serie = documents.check_serie(doc_type, serie)
     numero = documents.check_numero(numero)
     is_note = doc_type in documents.NOTE_TYPES
+    currency = normalise_currency(currency)
+    planned, due = cuota_rules.planned(cuotas or [], contado=contado, due=due, issued=issued, currency=currency)
     if due is None:
         if not is_note:
             raise ValidationError(_("give the due date with --due (only a credit or debit note may omit "
                                     "it)"))
         due = issued
     _check_dates(issued, due)
-    currency = normalise_currency(currency)
     base_c = documents.parse_amount(base, field="base", currency=currency) if base is not None else None
     igv_c = documents.parse_amount(igv, field="IGV", currency=currency) if igv is not None else None
     total_c = documents.parse_amount(total, field="total", currency=currency) if total is not None else None
@@ -192,6 +198,8 @@ def add_invoice(
                                notes=notes if notes is not None else [])
     detraccion_c, retencion_c = _withholdings(doc_type=doc_type, total=total_c, rate_e4=rate_e4,
                                               detraccion_bp=detraccion_bp, retencion=retencion)
+    plan = cuota_rules.check_cuotas(planned, doc_type=doc_type, issued=issued, total_cents=total_c,
+                                    detraccion_cents=detraccion_c, retencion_cents=retencion_c, currency=currency)
 
     target = None
     if is_note:
@@ -225,7 +233,12 @@ def add_invoice(
     session.flush()
     if target is not None:
         apply_note(session, note=inv, target=target, today=today, sign=+1)
-    audit.record(session, actor, action="invoice.add", entity="invoice", entity_id=inv.id, after=audit_view(inv))
+    cuota_rules.store(session, inv.id, plan)
+    after = audit_view(inv)
+    if plan:
+        after["cuotas"] = [{"number": c.number, "due_date": c.due_date.isoformat(),
+                            "amount": f"{money(c.amount_cents):.2f}"} for c in plan]
+    audit.record(session, actor, action="invoice.add", entity="invoice", entity_id=inv.id, after=after)
     return row_of(session, inv, today=today)
 
 
@@ -413,6 +426,7 @@ def edit_invoice(
                 doc_type=inv.doc_type, total=inv.total_cents, rate_e4=inv.exchange_rate_e4, detraccion_bp=bp,
                 retencion=keep_retencion)
         check_edit(columns_before, edit_view(inv), invoice_id=inv.id)
+        cuota_rules.check_still_fit(session, inv)
         _refuse_duplicate(session, direction=inv.direction, party=party_row, doc_type=inv.doc_type, serie=inv.serie,
                           numero=inv.numero, exclude_id=inv.id)
     refresh_status(inv, today=today)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from cuentas_cli.errors import NotFound, UsageError, ValidationError
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger import balances
+from cuentas_cli.ledger import cuotas as cuota_rules
 from cuentas_cli.ledger.payments import payment_rows
 from cuentas_cli.ledger.records import (
     PARTY_KIND,
@@ -253,6 +254,9 @@ def show_invoice(*, session: "Db", actor: Actor | None, today: date, ref: str) -
         creator = session.execute(select(app_user.c.username).where(app_user.c.id == inv.created_by)).first()
     due_total = inv.total_cents + inv.adjust_cents
     withheld_recorded = by_method.get("detraccion", 0) + by_method.get("retencion", 0)
+    plan = cuota_rules.cuotas_of(session, inv.id)
+    pending = cuota_rules.pending_of(inv, balance_cents=balances.balance_of(inv),
+                                     withheld_recorded_cents=withheld_recorded) if plan else 0
     return InvoiceDetail(
         **{f: getattr(base, f) for f in InvoiceRow.__dataclass_fields__},
         base=money(inv.base_cents) if inv.base_cents is not None else None,
@@ -277,4 +281,6 @@ def show_invoice(*, session: "Db", actor: Actor | None, today: date, ref: str) -
                 "status": n.status} for n in notes],
         payments=[{"id": p.id, "paid_on": p.paid_on, "amount": p.amount, "method": p.method,
                    "reference": p.reference, "recorded_by": p.recorded_by, "bank_line": p.bank_line_id} for p in payments],
+        cuotas=[{"cuota": c.number, "due_date": c.due_date, "amount": c.amount, "balance": c.balance}
+                for c in cuota_rules.rows(plan, pending)],
     )

@@ -133,6 +133,7 @@ class InvoiceDetail(InvoiceRow):
     updated_at: Any = None
     notes: list[dict] = field(default_factory=list)
     payments: list[dict] = field(default_factory=list)
+    cuotas: list[dict] = field(default_factory=list)  # forma de pago Crédito: each cuota and what it owes
 
 
 def effective_status(*, stored: str, total_cents: int, adjust_cents: int, paid_cents: int, due_date: date,

@@ -61,6 +61,7 @@ LABELS: dict[str, str] = {
     "movements": N_("Movements"), "credits": N_("Credits"), "debits": N_("Debits"), "matched": N_("Matched"),
     "recorded": N_("Recorded"), "ignored": N_("Ignored"), "ignored_amount": N_("Ignored amount"),
     "unmatched": N_("Unmatched"), "unmatched_amount": N_("Unmatched amount"), "difference": N_("Difference"),
+    "bank_line": N_("Bank line"), "cuota": N_("Cuota"),
 }
 LABELS.update({  # the reminder templates (notify templates list | show)
     "level": N_("Level"), "channels": N_("Channels"), "text": N_("Text"), "html": N_("HTML"),
