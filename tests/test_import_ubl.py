@@ -14,7 +14,7 @@ import pytest
 
 from tests.dbstate import snapshot
 from tests.test_import import RUC_A, RUC_B, RUC_C, count, rows
-from tests.ubl_files import Doc, cdr
+from benchmarks.ubl_files import Doc, cdr
 
 OURS = RUC_C  # the company whose books these are
 CLIENT = ("6", RUC_A, "CLIENTE S.A.")

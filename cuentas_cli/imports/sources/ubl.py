@@ -48,17 +48,18 @@ def claims(path: Path) -> bool:
 
 
 def open_ubl(path: Path, *, company_ruc: str | None) -> Source:
-    if not company_ruc:
-        raise UsageError(_("importing UBL XML needs this company's RUC, to tell sales (cxc) from purchases (cxp): "
-                           "set it with `cuentas settings set company.ruc RUC`"))
     if path.is_dir():
         entries = _folder_entries(path)
         if not entries:
-            raise ValidationError(_("{name}: no .xml or .zip files in the folder").format(name=printable(path.name)))
+            raise ValidationError(_("{name} is a folder with no .xml or .zip files (UBL invoices) to import")
+                                  .format(name=printable(str(path))))
     else:
         entries = [path]
-        if path.suffix.lower() == ".zip" and not CDR_NAME.match(path.name):
-            _check_zip_headers(path, path.name)  # a bomb is refused before the import starts
+    if not company_ruc:
+        raise UsageError(_("importing UBL XML needs this company's RUC, to tell sales (cxc) from purchases (cxp): "
+                           "set it with `cuentas settings set company.ruc RUC`"))
+    if path.is_file() and path.suffix.lower() == ".zip" and not CDR_NAME.match(path.name):
+        _check_zip_headers(path, path.name)  # a bomb is refused before the import starts
     state: dict[str, Any] = {"at": 0}
     counts: dict[str, int] = {}
     notices: list[str] = []

@@ -8,6 +8,8 @@ never needs a DTD, so one that declares anything is refused before a parser sees
 
 from __future__ import annotations
 
+import functools
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +20,14 @@ _NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
 }
+
+
+@functools.cache
+def _q(path: str) -> str:
+    """'cac:Party/cbc:ID' in Clark notation: lxml finds it without resolving prefixes each call."""
+    return re.sub(r"\b(cac|cbc):", lambda m: "{" + _NS[m.group(1)] + "}", path)
+
+
 _ROOTS = {
     "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice": "Invoice",
     "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote": "CreditNote",
@@ -110,8 +120,8 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
     serie, dash, numero = document.rpartition("-")
     if not dash or not serie or not numero:
         raise ValueError(_("cbc:ID {document!r} is not a serie-número such as F001-123").format(document=document))
-    supplier = _party(root.find("cac:AccountingSupplierParty/cac:Party", _NS))
-    customer = _party(root.find("cac:AccountingCustomerParty/cac:Party", _NS))
+    supplier = _party(root.find(_q("cac:AccountingSupplierParty/cac:Party")))
+    customer = _party(root.find(_q("cac:AccountingCustomerParty/cac:Party")))
     if supplier[1] == company_ruc:
         direction, party = "cxc", customer
     elif customer[1] == company_ruc and customer[0] == "6":
@@ -128,10 +138,10 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
     if total is None:
         raise ValueError(_("no {path}: the document's total").format(path=total_path))
     base = igv = None
-    for sub in root.iterfind("cac:TaxTotal/cac:TaxSubtotal", _NS):
-        if (sub.findtext("cac:TaxCategory/cac:TaxScheme/cbc:ID", "", _NS) or "").strip() == IGV_SCHEME:
-            b = _amount(sub.findtext("cbc:TaxableAmount", "", _NS), "TaxableAmount")
-            t = _amount(sub.findtext("cbc:TaxAmount", "", _NS), "TaxAmount")
+    for sub in root.iterfind(_q("cac:TaxTotal/cac:TaxSubtotal")):
+        if (sub.findtext(_q("cac:TaxCategory/cac:TaxScheme/cbc:ID"), "") or "").strip() == IGV_SCHEME:
+            b = _amount(sub.findtext(_q("cbc:TaxableAmount"), ""), "TaxableAmount")
+            t = _amount(sub.findtext(_q("cbc:TaxAmount"), ""), "TaxAmount")
             base, igv = (base or 0) + (b or 0), (igv or 0) + (t or 0)
     if igv is None:
         igv = Decimal(0)  # no IGV subtotal: exonerado, inafecto or exportación
@@ -187,7 +197,7 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
 
 def _texts(root: Any):  # noqa: ANN202
     def text(path: str) -> str:
-        return (root.findtext(path, "", _NS) or "").strip()
+        return (root.findtext(_q(path), "") or "").strip()
 
     return text
 
@@ -196,48 +206,48 @@ def _party(party: Any) -> tuple[str, str, str, str]:
     """(identity document type, number, name, address) of a supplier or customer party."""
     if party is None:
         return "", "", "", ""
-    ident = party.find("cac:PartyIdentification/cbc:ID", _NS)
+    ident = party.find(_q("cac:PartyIdentification/cbc:ID"))
     scheme = (ident.get("schemeID") or "").strip() if ident is not None else ""
     number = (ident.text or "").strip() if ident is not None else ""
-    name = (party.findtext("cac:PartyLegalEntity/cbc:RegistrationName", "", _NS)
-            or party.findtext("cac:PartyName/cbc:Name", "", _NS) or "")
-    address = party.findtext("cac:PartyLegalEntity/cac:RegistrationAddress/cac:AddressLine/cbc:Line", "", _NS) or ""
+    name = (party.findtext(_q("cac:PartyLegalEntity/cbc:RegistrationName"), "")
+            or party.findtext(_q("cac:PartyName/cbc:Name"), "") or "")
+    address = party.findtext(_q("cac:PartyLegalEntity/cac:RegistrationAddress/cac:AddressLine/cbc:Line"), "") or ""
     return scheme, number, " ".join(name.split()), " ".join(address.split())
 
 
 def _payment_terms(root: Any) -> dict[str, list[tuple[str, str, str, str]]]:
     """cac:PaymentTerms by their cbc:ID (lower case): [(PaymentMeansID, Amount, PaymentDueDate, PaymentPercent)]."""
     found: dict[str, list[tuple[str, str, str, str]]] = {}
-    for term in root.iterfind("cac:PaymentTerms", _NS):
-        key = (term.findtext("cbc:ID", "", _NS) or "").strip().lower()
-        found.setdefault(key, []).append(tuple((term.findtext(f"cbc:{name}", "", _NS) or "").strip()
+    for term in root.iterfind(_q("cac:PaymentTerms")):
+        key = (term.findtext(_q("cbc:ID"), "") or "").strip().lower()
+        found.setdefault(key, []).append(tuple((term.findtext(_q(f"cbc:{name}"), "") or "").strip()
                                                for name in ("PaymentMeansID", "Amount", "PaymentDueDate", "PaymentPercent")))
     return found
 
 
 def _retencion(root: Any) -> Decimal | None:
-    for charge in root.iterfind("cac:AllowanceCharge", _NS):
-        if (charge.findtext("cbc:AllowanceChargeReasonCode", "", _NS) or "").strip() == RETENCION_REASON:
-            return _amount(charge.findtext("cbc:Amount", "", _NS), "AllowanceCharge/Amount")
+    for charge in root.iterfind(_q("cac:AllowanceCharge")):
+        if (charge.findtext(_q("cbc:AllowanceChargeReasonCode"), "") or "").strip() == RETENCION_REASON:
+            return _amount(charge.findtext(_q("cbc:Amount"), ""), "AllowanceCharge/Amount")
     return None
 
 
 def _reference(root: Any) -> tuple[str, str, str]:
     """(document type, serie, número) of the document a note modifies."""
-    refs = root.findall("cac:BillingReference/cac:InvoiceDocumentReference", _NS)
+    refs = root.findall(_q("cac:BillingReference/cac:InvoiceDocumentReference"))
     if not refs:
         raise ValueError(_("a credit or debit note without cac:BillingReference: which document does it modify?"))
-    distinct = {(r.findtext("cbc:ID", "", _NS) or "").strip() for r in refs}
+    distinct = {(r.findtext(_q("cbc:ID"), "") or "").strip() for r in refs}
     if len(distinct) > 1:
         raise ValueError(_("the note modifies {n} documents ({docs}); the ledger links a note to one")
                          .format(n=len(distinct), docs=", ".join(sorted(distinct))))
     ref = refs[0]
-    document = (ref.findtext("cbc:ID", "", _NS) or "").strip()
+    document = (ref.findtext(_q("cbc:ID"), "") or "").strip()
     serie, dash, numero = document.rpartition("-")
     if not dash:
         raise ValueError(_("BillingReference {document!r} is not a serie-número such as F001-123")
                          .format(document=document))
-    return (ref.findtext("cbc:DocumentTypeCode", "", _NS) or "").strip() or "01", serie.strip(), numero.strip()
+    return (ref.findtext(_q("cbc:DocumentTypeCode"), "") or "").strip() or "01", serie.strip(), numero.strip()
 
 
 def _amount(raw: str | None, where: str) -> Decimal | None:

@@ -1,4 +1,4 @@
-"""SUNAT UBL 2.1 documents as the tests (and the benchmark) write them: namespaces, signature
+"""SUNAT UBL 2.1 documents as the benchmark and the tests write them: namespaces, signature
 extension and all, in the shape SUNAT's own validator accepts."""
 
 from __future__ import annotations
