@@ -27,7 +27,7 @@ def test_the_format_is_the_one_asked_for_or_the_one_the_name_claims(name, forced
 
 
 def test_an_unknown_format_and_an_old_workbook_are_refused():
-    with pytest.raises(UsageError, match="use csv, xlsx or ple"):
+    with pytest.raises(UsageError, match="use csv, xlsx, ple or ubl"):
         sources.detect_format(Path("v.csv"), "pdf")
     with pytest.raises(ValidationError, match=r"old \.xls workbooks"):
         sources.detect_format(Path("v.xls"), None)

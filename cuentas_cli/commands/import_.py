@@ -1,4 +1,4 @@
-"""`cuentas import FILE`: invoices from CSV, Excel or SUNAT PLE registers."""
+"""`cuentas import FILE`: invoices from CSV, Excel, SUNAT PLE registers or UBL XML invoices."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from cuentas_cli.i18n import _, ngettext
 
 
 def import_file(
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX/XLSM or PLE .txt file.", metavar="FILE")],
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX/XLSM or PLE .txt file; a UBL .xml, a .zip of them or a folder of them.", metavar="FILE")],
     kind: Annotated[Optional[str], typer.Option("--kind", help="cxc or cxp, for a file without a kind column.", metavar="KIND")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Worksheet of an XLSX (default: the first).", metavar="NAME")] = None,
-    file_format: Annotated[Optional[str], typer.Option("--format", help="The file's format: csv, xlsx or ple (default: from the file name).", metavar="FMT")] = None,
+    file_format: Annotated[Optional[str], typer.Option("--format", help="The file's format: csv, xlsx, ple or ubl (default: from the file name).", metavar="FMT")] = None,
     encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of a CSV (default: detected; UTF-8, BOM or cp1252).", metavar="ENC")] = None,
     delimiter: Annotated[Optional[str], typer.Option("--delimiter", help="CSV delimiter (default: detected among , ; tab |).", metavar="CHAR")] = None,
     date_format: Annotated[Optional[str], typer.Option("--date-format", help="DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD, when the file's dates are ambiguous.", metavar="FMT")] = None,
@@ -34,16 +34,19 @@ def import_file(
     lookup: Annotated[bool, typer.Option("--lookup", help="Look up unknown RUCs with the provider before creating them.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on standard output.")] = False,
 ) -> None:
-    """Import invoices from a CSV, Excel or SUNAT PLE file: all rows or none (unless --partial).
+    """Import invoices from a CSV, Excel, SUNAT PLE or UBL XML file: all rows or none (unless --partial).
 
     Columns are found by their header in Spanish or English (RUC, serie, número, fecha de
     emisión, fecha de vencimiento, moneda, total, ...). A second import of the same file adds
     nothing. Credit and debit notes (07/08) need ref_serie and ref_numero columns (PLE: the
     modified document's fields) and are applied to that invoice as `invoices add` applies them.
+    SUNAT electronic invoices (UBL 2.1 .xml, a .zip or a folder of them) are sales (cxc) when
+    company.ruc issued them and purchases (cxp) when it is their customer; CDRs are skipped.
     Needs invoices.create; --on-duplicate update also needs invoices.edit (an update is checked
     like `invoices edit`), and a file naming an unknown RUC/DNI needs parties.write.
 
     Example: cuentas import ventas-junio.csv --kind cxc --errors errores.csv
+    Example: cuentas import comprobantes-junio.zip
     """
     from cuentas_cli.errors import UsageError
     from cuentas_cli.imports import context, pipeline
@@ -53,7 +56,7 @@ def import_file(
                          .format(on_duplicate=on_duplicate))
     delimiter, errors, decimal = check_inputs(file, encoding=encoding, delimiter=delimiter, mapping=mapping,
                                               errors=errors, partial=partial, decimal_comma=decimal_comma,
-                                              decimal_point=decimal_point, invoice_mapping=True)
+                                              decimal_point=decimal_point, invoice_mapping=True, folders=True)
     options = context.Options(
         kind=kind, sheet=sheet, format=file_format, encoding=encoding, delimiter=delimiter, date_format=date_format,
         on_duplicate=on_duplicate, partial=partial, dry_run=dry_run, errors_path=errors, mapping_path=mapping, lookup=lookup,
@@ -78,6 +81,11 @@ def import_file(
                                    result.parties_created).format(n=result.parties_created)
     if result.anulados:
         message += "; " + _("{n} anulados in the register not imported").format(n=result.anulados)
+    if result.skipped_cdr:
+        message += "; " + ngettext("{n} CDR (SUNAT's answer) skipped", "{n} CDRs (SUNAT's answers) skipped",
+                                   result.skipped_cdr).format(n=result.skipped_cdr)
+    for notice in result.notices:
+        warn(notice)
     if dry_run:
         info(message + " " + _("(dry run: nothing written)"))
     elif result.new == 0 and result.updated == 0 and result.rejected == 0:
@@ -93,7 +101,7 @@ def import_file(
 
 def check_inputs(file: Path, *, encoding: str | None, delimiter: str | None, mapping: Path | None,
                  errors: Path | None, partial: bool, decimal_comma: bool, decimal_point: bool,
-                 invoice_mapping: bool) -> tuple[str | None, Path | None, str | None]:
+                 invoice_mapping: bool, folders: bool = False) -> tuple[str | None, Path | None, str | None]:
     """The checks every file import makes before any work (invoices, payments, bank statements):
     the file, its encoding and delimiter, the mapping (an invoice mapping is read now), the
     --errors file, --partial and the decimal mark. Returns (delimiter, errors path, decimal style)."""
@@ -103,7 +111,7 @@ def check_inputs(file: Path, *, encoding: str | None, delimiter: str | None, map
     if partial and errors is None:
         raise UsageError(_("--partial needs --errors FILE: the rejected rows are written there to fix "
                            "and re-import"))
-    sources.check_input(file)  # exit 2 for no such file, 3 for a folder, device or unreadable file
+    sources.check_input(file, folders=folders)  # exit 2 for no such file, 3 for a folder, device or unreadable file
     if encoding is not None:
         sources.check_encoding(encoding)
     if delimiter is not None:

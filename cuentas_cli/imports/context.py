@@ -55,9 +55,10 @@ class ImportError_:
     column: str
     value: str
     message: str
+    file: str = ""  # the file the row came from, where the source reads several (UBL: "lote.zip:F001-1.xml")
 
     def line(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        where = (self.file or f"row {self.row}") + (f", column {self.column}" if self.column else "")
         shown = f", value {self.value!r}" if self.value not in ("", None) else ""
         return f"{where}{shown}: {self.message}"
 
@@ -73,6 +74,8 @@ class ImportResult:
     skipped: int = 0
     rejected: int = 0
     anulados: int = 0
+    skipped_cdr: int = 0  # UBL: SUNAT's answers (CDR) met and not imported
+    skipped_cuota_corrections: int = 0  # UBL: credit notes type 13 (new cuotas, 0.00), not applied yet
     parties_created: int = 0
     dry_run: bool = False
     committed: bool = False
@@ -80,11 +83,13 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
     errors: list[ImportError_] = field(default_factory=list)  # the first ones, for the screen
+    notices: list[str] = field(default_factory=list)  # what the source skipped and the user should know
 
     def summary(self) -> dict[str, Any]:
         return {
             "file": self.file, "sha256": self.sha256, "format": self.format, "rows": self.rows, "new": self.new,
             "updated": self.updated, "skipped": self.skipped, "rejected": self.rejected, "anulados": self.anulados,
+            "skipped_cdr": self.skipped_cdr, "skipped_cuota_corrections": self.skipped_cuota_corrections,
             "parties_created": self.parties_created, "dry_run": self.dry_run, "committed": self.committed,
             "errors_file": self.errors_file,
         }
@@ -115,6 +120,7 @@ class Job:
         self.error_rows: set[int] = set()
         self.errors_writer = None
         self.errors_handle = None
+        self.label_at = source.label_column
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -123,7 +129,9 @@ class Job:
             return
         self.error_rows.add(row)
         self.all_errors_count += 1
-        err = ImportError_(row, column, cell_text(value), message)
+        raw = cells.cells if isinstance(cells, sources.ShortRow) else (cells or [])
+        label = self.label_at is not None and self.label_at < len(raw) and raw[self.label_at] or ""
+        err = ImportError_(row, column, cell_text(value), message, label)
         if len(self.result.errors) < SCREEN_ERRORS:
             self.result.errors.append(err)
         if self.options.errors_path is None:
@@ -133,12 +141,11 @@ class Job:
             if self.options.partial:
                 self.errors_writer.writerow([*self.header, "error"])
             else:
-                self.errors_writer.writerow(["row", "column", "value", "message"])
+                self.errors_writer.writerow(["file" if self.label_at is not None else "row", "column", "value", "message"])
         if self.options.partial:
-            raw = cells.cells if isinstance(cells, sources.ShortRow) else (cells or [])
             self.errors_writer.writerow([*cell_rows_text(raw), err.line()])
         else:
-            self.errors_writer.writerow([row, column, err.value, message])
+            self.errors_writer.writerow([label or row, column, err.value, message])
 
     def _open_errors_file(self) -> None:
         """The --errors file goes to a temporary file beside it (mode 0600, or files.mode); it

@@ -89,7 +89,7 @@ def import_file(
     check_permissions(actor, options)
     started = time.perf_counter()
     check_partial(options)
-    sources.check_input(path)
+    sources.check_input(path, folders=True)
     mapping = load_mapping(options.mapping_path) if options.mapping_path else None
     mopts = mapping["options"] if mapping else {}
     kind_default = options.kind or mopts.get("kind")
@@ -107,19 +107,31 @@ def import_file(
             raise UsageError(_("--format ple with a file not named as SUNAT names PLE files: say --kind "
                                "cxc (ventas 14.1) or --kind cxp (compras 8.1)"))
         book = "ventas" if direction_of(kind_default) == "receivable" else "compras"
+    if path.is_dir() and fmt != "ubl":
+        raise ValidationError(_("{name} is a folder: a folder imports as UBL XML invoices (--format ubl), not as "
+                                "{fmt}").format(name=sources.printable(path.name), fmt=fmt))
+    company_ruc = _company_ruc(session, config) if fmt == "ubl" else None
     source = sources.open_source(path, fmt, known=known_header, encoding=encoding, delimiter=delimiter,
-                                 sheet=options.sheet or mopts.get("sheet"), book=book)
+                                 sheet=options.sheet or mopts.get("sheet"), book=book, company_ruc=company_ruc)
     try:
         default_direction = direction_of(kind_default) if kind_default else None
         positions, ignored = resolve_source(source, mapping, need_kind=default_direction is None)
+        if source.label_column is not None or source.pending_columns:  # the source's own, not the user's, columns
+            quiet = source.pending_columns | {source.header[source.label_column] if source.label_column is not None else ""}
+            ignored = [c for c in ignored if c not in quiet]
         order = date_order(date_format)
         if order is None and source.fixed_date_format:
             order = "dmy"
-        result = ImportResult(file=path.name, sha256=file_sha256(path), format=source.format, dry_run=options.dry_run,
-                              ignored_columns=ignored)
+        result = ImportResult(file=path.name, sha256=file_sha256(path) if source.digest is None else "",
+                              format=source.format, dry_run=options.dry_run, ignored_columns=ignored)
         job = Job(session=session, actor=actor, source=source, positions=positions, options=options, today=today,
                   default_direction=default_direction, result=result, config=config)
         _Run(job, order, progress).run()
+        if source.digest is not None:
+            result.sha256 = source.digest()
+        result.skipped_cdr = source.counts.get("cdr", 0)
+        result.skipped_cuota_corrections = source.counts.get("cuota_correction", 0)
+        result.notices = list(source.notices)
         result.seconds = time.perf_counter() - started
         if job.all_errors_count and not options.partial:
             result.rejected = job.all_errors_count
@@ -138,6 +150,18 @@ def import_file(
         return result
     finally:
         source.close()  # a workbook's background parse
+
+
+def _company_ruc(session: "Session", config: Any) -> str | None:
+    """The setting company.ruc (UBL documents are sales or purchases by it)."""
+    if config is not None:
+        from cuentas_cli.admin import settings
+
+        return str(settings.get(session, config, "company.ruc") or "") or None
+    from sqlalchemy import text
+
+    row = session.execute(text("SELECT value FROM setting WHERE key = 'company.ruc'")).first()
+    return str(row[0]).strip() or None if row else None
 
 
 def file_sha256(path: Path) -> str:

@@ -1,5 +1,5 @@
 """The sources of an import: the first stage of the pipeline, which opens a file and yields its
-raw rows with the row numbers the user sees (CSV, XLSX, SUNAT PLE).
+raw rows with the row numbers the user sees (CSV, XLSX, SUNAT PLE, UBL XML).
 
 This module is the package's public interface: what the rest of the importer needs from a source.
 A new kind of file (a bank statement, UBL XML) plugs in as one module with an opener and one
@@ -25,6 +25,8 @@ from cuentas_cli.imports.sources.base import (
 )
 from cuentas_cli.imports.sources.delimited import open_csv
 from cuentas_cli.imports.sources.ple import PLE_NAME, open_ple
+from cuentas_cli.imports.sources.ubl import claims as ubl_claims
+from cuentas_cli.imports.sources.ubl import open_ubl
 from cuentas_cli.imports.sources.xlsx import discard_prefetch, open_xlsx, prefetch_xlsx
 from cuentas_cli.i18n import _
 
@@ -44,6 +46,7 @@ class Options:
     delimiter: str | None = None
     sheet: str | None = None
     book: str | None = None  # PLE register (ventas | compras) when the file name does not say
+    company_ruc: str | None = None  # UBL: our RUC, which says whether a document is a sale or a purchase
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ FORMATS: dict[str, Format] = {
                    lambda path: path.suffix.lower() in {".xlsx", ".xlsm"}),
     "ple": Format(lambda path, o: open_ple(path, encoding=o.encoding, book=o.book),
                   lambda path: PLE_NAME.match(path.name) is not None),
+    # SUNAT electronic invoices: an .xml, a .zip of them or a folder
+    "ubl": Format(lambda path, o: open_ubl(path, company_ruc=o.company_ruc), ubl_claims),
 }
 DEFAULT_FORMAT = "csv"
 
@@ -85,7 +90,9 @@ def detect_format(path: Path, forced: str | None) -> str:
 
 
 def open_source(path: Path, fmt: str, *, known: Callable[[str], bool], encoding: str | None = None,
-                delimiter: str | None = None, sheet: str | None = None, book: str | None = None) -> Source:
+                delimiter: str | None = None, sheet: str | None = None, book: str | None = None,
+                company_ruc: str | None = None) -> Source:
     """The file opened as `fmt` (a name in FORMATS, as detect_format gives it): its header found
     with `known`, its rows ready to stream."""
-    return FORMATS[fmt].open(path, Options(known, encoding=encoding, delimiter=delimiter, sheet=sheet, book=book))
+    return FORMATS[fmt].open(path, Options(known, encoding=encoding, delimiter=delimiter, sheet=sheet, book=book,
+                                           company_ruc=company_ruc))

@@ -55,7 +55,7 @@ class Source:
     """An opened import file: its header and a re-iterable stream of data rows."""
 
     path: Path
-    format: str  # csv | xlsx | ple
+    format: str  # csv | xlsx | ple | ubl
     header: list[str]
     header_row: int
     _rows: Callable[[], Iterator[tuple[int, list[Any]]]]
@@ -69,6 +69,16 @@ class Source:
     # The first data rows without starting the read over (XLSX: from the parse already made);
     # None: rows() read up to where the caller stops
     peek: Callable[[int], list[tuple[int, list[Any]]]] | None = None
+    # The column whose cell names the file a row came from (UBL: "lote.zip:F001-123.xml"), which
+    # row errors show instead of the row number; None: rows are lines of the one file
+    label_column: int | None = None
+    # Columns the source gives that the importer does not read yet: not reported as ignored
+    pending_columns: frozenset[str] = frozenset()
+    # What the source skipped, by kind (UBL: "cdr"), and lines for the user about it; filled as rows are read
+    counts: dict[str, int] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    # The sha256 of what was read, where the input is not one file (a folder); None: the file's own
+    digest: Callable[[], str] | None = None
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         return self._rows()
@@ -80,9 +90,10 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def check_input(path: Path) -> None:
+def check_input(path: Path, *, folders: bool = False) -> None:
     """The file to import exists and is a regular file this process can read (a clear error,
-    not an OSError, for a name too long, a folder, a device or a file without permission)."""
+    not an OSError, for a name too long, a folder, a device or a file without permission).
+    With `folders`, a readable folder is accepted too (a folder of UBL XML files)."""
     import errno
     import os
     import stat
@@ -100,6 +111,11 @@ def check_input(path: Path) -> None:
                              .format(printable_str_path=printable(str(path)))) from None
         raise ValidationError(_("{printable_str_path}: cannot read it ({exc_strerror_or_type_exc})")
                               .format(printable_str_path=printable(str(path)), exc_strerror_or_type_exc=exc.strerror or type(exc).__name__)) from None
+    if stat.S_ISDIR(info.st_mode) and folders:
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise ValidationError(_("{printable_str_path}: no permission to read it")
+                                  .format(printable_str_path=printable(str(path))))
+        return
     if stat.S_ISDIR(info.st_mode):
         raise ValidationError(_("{printable_str_path} is a folder; give the file to import")
                               .format(printable_str_path=printable(str(path))))
