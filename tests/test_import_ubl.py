@@ -89,7 +89,7 @@ def test_factura_a_credito_in_three_cuotas_with_detraccion(books, tmp_path):
               cuotas=[("346.13", "2026-07-01"), ("346.13", "2026-08-01"), ("346.14", "2026-08-31")])
     imported(books, put(tmp_path / "x", doc))
     inv = invoices(books)["F001-7"]
-    assert inv["due"] == "2026-08-31"  # no cbc:DueDate: the last cuota's (the ledger has no cuotas yet)
+    assert inv["due"] == "2026-08-31"  # no cbc:DueDate: the last cuota's
     assert (inv["det_bp"], inv["det"]) == (1200, 14160)  # 12% of 1180.00
 
 

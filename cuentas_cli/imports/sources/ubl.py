@@ -88,8 +88,8 @@ def open_ubl(path: Path, *, company_ruc: str | None) -> Source:
                     counts[skipped.kind] = counts.get(skipped.kind, 0) + 1
                     if skipped.kind == "cuota_correction":
                         notices.append(_("{name}: credit note {detail} corrects the cuotas (type 13, total 0.00); "
-                                         "not applied: the ledger has no cuotas yet, change that invoice's due date "
-                                         "by hand").format(name=name, detail=skipped.detail))
+                                         "not applied: an import does not change an invoice's cuotas yet; review "
+                                         "that invoice by hand").format(name=name, detail=skipped.detail))
                 except ValidationError as exc:
                     raise ValidationError(f"{name}: {exc.message}") from None
                 except ValueError as exc:

@@ -162,7 +162,7 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
         if forma.lower() == "credito" or cuotas:
             if not cuotas:
                 raise ValueError(_("forma de pago Crédito without cuotas or cbc:DueDate: no due date"))
-            due = cuotas[-1][0]  # the ledger has no cuotas yet: due on the last one
+            due = cuotas[-1][0]  # an invoice in cuotas is due on the last one
         else:
             due = issued  # al contado (and notes): due on issue
     if len(cuotas) > MAX_CUOTAS:
