@@ -526,6 +526,16 @@ def build(company, h: History, tmp: Path) -> dict[int, int]:  # noqa: ANN001
     return ids
 
 
+def import_statement(run, path: Path, account: str, moves: list[tuple[date, str, int, str]]) -> None:  # noqa: ANN001
+    """A bank statement (date, description, signed céntimos, operation number) into `account`."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle, delimiter=";")
+        out.writerow(["Fecha", "Descripción", "Monto", "Número de operación"])
+        out.writerows([day.isoformat(), text, amount(cents), operation] for day, text, cents, operation in moves)
+    ok(run("bank", "import", str(path), "--account", account, "--date-format", "YYYY-MM-DD", role="contador"),
+       "bank import")
+
+
 def pay_through_the_bank(company, h: History, ids: dict[int, int], payments: list[Pay], tmp: Path) -> None:  # noqa: ANN001
     """Payments as bank movements (a credit for a receivable, a debit for a payable, in the
     account of its currency), each confirmed against its invoice with `bank confirm`."""
@@ -533,15 +543,9 @@ def pay_through_the_bank(company, h: History, ids: dict[int, int], payments: lis
         mine = [(k, p) for k, p in enumerate(payments) if h.docs[p.doc].currency == currency]
         if not mine:
             continue
-        path = tmp / f"banco-{currency}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            out = csv.writer(handle, delimiter=";")
-            out.writerow(["Fecha", "Descripción", "Monto", "Número de operación"])
-            for k, p in mine:
-                sign = 1 if h.docs[p.doc].kind == "cxc" else -1
-                out.writerow([p.on.isoformat(), f"ABONO {h.docs[p.doc].document}", amount(sign * p.cents), f"B{k}"])
-        ok(company.run("bank", "import", str(path), "--account", account, "--date-format", "YYYY-MM-DD",
-                       role="contador"), "bank import")
+        import_statement(company.run, tmp / f"banco-{currency}.csv", account, [
+            (p.on, f"ABONO {h.docs[p.doc].document}", (1 if h.docs[p.doc].kind == "cxc" else -1) * p.cents, f"B{k}")
+            for k, p in mine])
     lines = {v["operation"]: v["line"] for v in ok(company.run("bank", "review", "--format", "json"), "review").json()}
     for k, p in enumerate(payments):
         ok(company.run("bank", "confirm", str(lines[f"B{k}"]), f"{ids[p.doc]}:{amount(p.cents)}", role="contador"),
@@ -726,16 +730,11 @@ def bank_proposals(run, o: "Oracle", ids: dict[int, int], tmp: Path, bad: "Misma
         docs = [d for d in o.open_docs() if d.currency == currency]
         if not docs:
             continue
-        path = tmp / f"extracto-{currency}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            out = csv.writer(handle, delimiter=";")
-            out.writerow(["Fecha", "Descripción", "Monto", "Número de operación"])
-            for k, d in enumerate(docs):
-                sign = 1 if d.kind == "cxc" else -1
-                operation = f"{currency}-{k}"
-                expected[operation] = (ids[d.n], o.balance(d))
-                out.writerow([TODAY.isoformat(), f"PAGO {d.document}", amount(sign * o.balance(d)), operation])
-        ok(run("bank", "import", str(path), "--account", account, "--date-format", "YYYY-MM-DD"), "bank import")
+        for k, d in enumerate(docs):
+            expected[f"{currency}-{k}"] = (ids[d.n], o.balance(d))
+        import_statement(run, tmp / f"extracto-{currency}.csv", account, [
+            (TODAY, f"PAGO {d.document}", (1 if d.kind == "cxc" else -1) * o.balance(d), f"{currency}-{k}")
+            for k, d in enumerate(docs)])
     if not expected:
         return
     for line in ok(run("bank", "match", "--format", "json"), "bank match").json():

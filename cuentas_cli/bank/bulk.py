@@ -11,7 +11,6 @@ cost about 11 s on SQLite where this path takes well under one (benchmarks/scena
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -20,7 +19,7 @@ from cuentas_cli.admin.auth import Actor
 from cuentas_cli.bank import matching
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.ledger.balances import balance_cents
-from cuentas_cli.ledger.payments import check_payable, check_payment, new_status
+from cuentas_cli.ledger.payments import InvoiceState, check_payable, check_payment, new_status, state_query
 from cuentas_cli.ledger.records import money
 
 if TYPE_CHECKING:
@@ -29,40 +28,18 @@ if TYPE_CHECKING:
 CHUNK = 5000
 
 
-@dataclass(slots=True)
-class _Inv:
-    id: int
-    direction: str
-    doc_type: str
-    serie: str
-    numero: int
-    currency: str
-    status: str
-    references_id: int | None
-    issue_date: date
-    due_date: date
-    total_cents: int
-    adjust_cents: int
-    paid_cents: int
-
-
-def _invoices(session: "Session", ids: Sequence[int]) -> dict[int, _Inv]:
-    from sqlalchemy import select
-
+def _invoices(session: "Session", ids: Sequence[int]) -> dict[int, InvoiceState]:
     from cuentas_cli.db.tables import invoice
 
-    i = invoice.c
-    out: dict[int, _Inv] = {}
+    out: dict[int, InvoiceState] = {}
     ordered = sorted(set(ids))
     postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(ordered), CHUNK):
-        query = (select(i.id, i.direction, i.doc_type, i.serie, i.numero, i.currency, i.status, i.references_id, i.issue_date,
-                        i.due_date, i.total_cents, i.adjust_cents, i.paid_cents)
-                 .where(i.id.in_(ordered[start:start + CHUNK])))
+        query = state_query().where(invoice.c.id.in_(ordered[start:start + CHUNK]))
         if postgres:
             query = query.with_for_update(of=invoice)
         for row in session.execute(query):
-            out[row.id] = _Inv(*row)
+            out[row.id] = InvoiceState(*row)
     return out
 
 

@@ -9,40 +9,20 @@ from __future__ import annotations
 
 from collections import Counter
 from sqlite3 import sqlite_version_info
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.imports.context import Job, sqlite_ts
 from cuentas_cli.imports.values import RowError
-from cuentas_cli.ledger.payments import check_payable, check_payment, new_status
+from cuentas_cli.ledger.payments import InvoiceState as Inv
+from cuentas_cli.ledger.payments import check_payable, check_payment, new_status, state_query
 from cuentas_cli.ledger.records import document_label
 
 CHUNK_ROWS = 10_000
 _INSERT = ("INSERT INTO payment (invoice_id, paid_on, amount_cents, method, reference, recorded_by, created_at) "
            "VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0})")
 _UPDATE = "UPDATE invoice SET paid_cents = {0}, status = {0}, updated_at = {0} WHERE id = {0}"
-
-
-@dataclass(slots=True)
-class Inv:
-    """What the checks read of an invoice (the attribute names of the ledger's rules)."""
-
-    id: int
-    direction: str
-    serie: str
-    numero: int
-    party_doc: str
-    currency: str
-    status: str
-    references_id: int | None
-    issue_date: date
-    due_date: date
-    total_cents: int
-    adjust_cents: int
-    paid_cents: int
 
 
 def _among(column: Any, values: list[int]) -> Any:
@@ -77,14 +57,10 @@ class Recorder:
     # -- reading ----------------------------------------------------------------------------
 
     def _read(self, rows: list) -> None:
-        from sqlalchemy import select
-
-        from cuentas_cli.db.tables import invoice, party
+        from cuentas_cli.db.tables import invoice
 
         i = invoice.c
-        base = select(i.id, i.direction, i.serie, i.numero, party.c.doc_number, i.currency, i.status, i.references_id,
-                      i.issue_date, i.due_date, i.total_cents, i.adjust_cents, i.paid_cents
-                      ).join(party, party.c.id == i.party_id)
+        base = state_query()
         queries = []
         ids = sorted({r.invoice_id for r in rows if r.invoice_id is not None} - self.ids_read)
         if ids:

@@ -87,6 +87,39 @@ def payment_rows(session: "Db", *, invoice_ids: Sequence[int] | None = None,
     ]
 
 
+@dataclass(slots=True)
+class InvoiceState:
+    """What the payment checks read of an invoice, for the bulk paths (`payments import`, `bank
+    match --auto`) that read many at once: `state_query()`'s columns, in its order."""
+
+    id: int
+    direction: str
+    doc_type: str
+    serie: str
+    numero: int
+    party_doc: str
+    currency: str
+    status: str
+    references_id: int | None
+    issue_date: date
+    due_date: date
+    total_cents: int
+    adjust_cents: int
+    paid_cents: int
+
+
+def state_query() -> Any:
+    """SELECT of InvoiceState's columns (invoice joined to its party); the caller adds the WHERE."""
+    from sqlalchemy import select
+
+    from cuentas_cli.db.tables import invoice, party
+
+    i = invoice.c
+    return (select(i.id, i.direction, i.doc_type, i.serie, i.numero, party.c.doc_number, i.currency, i.status,
+                   i.references_id, i.issue_date, i.due_date, i.total_cents, i.adjust_cents, i.paid_cents)
+            .join(party, party.c.id == i.party_id))
+
+
 def check_payable(inv: Any) -> None:
     """An invoice that may take payments at all: not ANULADA, not a credit/debit note."""
     label = document_label(inv.serie, inv.numero)
@@ -299,5 +332,5 @@ def remove_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
     return removed
 
 
-__all__ = ["PaymentRow", "pay", "pay_many", "list_payments", "delete_payment", "payment_rows", "insert_payments",
+__all__ = ["InvoiceState", "state_query", "PaymentRow", "pay", "pay_many", "list_payments", "delete_payment", "payment_rows", "insert_payments",
            "normalise_method", "check_payable", "check_payment", "new_status", "remove_payments"]
