@@ -18,6 +18,7 @@ from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor
 from cuentas_cli.bank import matching
 from cuentas_cli.errors import ValidationError
+from cuentas_cli.i18n import _
 from cuentas_cli.ledger.balances import balance_cents
 from cuentas_cli.ledger.payments import InvoiceState, check_payable, check_payment, new_status, state_query
 from cuentas_cli.ledger.records import money
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 CHUNK = 5000
+
+
+def reference_of(movement: matching.Movement) -> str:
+    """A reconciled payment's reference: the bank's operation number, else the line."""
+    return (movement.operation or _("bank line {line}").format(line=movement.id))[:100]
 
 
 def _invoices(session: "Session", ids: Sequence[int]) -> dict[int, InvoiceState]:
@@ -76,7 +82,7 @@ def record_many(session: "Session", actor: Actor | None, today: date,
                               paid_on=movement.line_date, today=today, reference=None)
                 tentative[inv.id] = so_far + a.cents
                 rows.append({"invoice_id": inv.id, "paid_on": movement.line_date, "amount_cents": a.cents,
-                             "method": a.method, "reference": (movement.operation or None) and movement.operation[:100],
+                             "method": a.method, "reference": reference_of(movement),
                              "recorded_by": user_id, "created_at": now, "bank_line_id": movement.id})
         except ValidationError:
             continue  # left for review: `bank confirm` says what is wrong

@@ -217,7 +217,7 @@ def _record(session: "Session", actor: Actor | None, today: date, movement: matc
     by_invoice: dict[int, list[matching.Allocation]] = defaultdict(list)
     for a in allocations:
         by_invoice[a.invoice_id].append(a)
-    reference = _reference(movement)
+    reference = bulk.reference_of(movement)
     for invoice_id, parts in by_invoice.items():
         inv = find_invoice(session, invoice_id, lock=True)
         label = document_label(inv.serie, inv.numero)
@@ -242,11 +242,6 @@ def _record(session: "Session", actor: Actor | None, today: date, movement: matc
                         "payments": [{"invoice_id": a.invoice_id, "amount": f"{money(a.cents):.2f}",
                                       "method": a.method} for a in allocations]})
     return len(allocations)
-
-
-def _reference(movement: matching.Movement) -> str:
-    """The payment's reference: the bank's operation number, else the line."""
-    return (movement.operation or _("bank line {line}").format(line=movement.id))[:100]
 
 
 def _one_line(session: "Session", line_id: int, *, lock: bool = True) -> tuple[matching.Movement, str, str]:
