@@ -59,13 +59,34 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "ref_serie": ("ref serie", "serie referencia", "serie comprobante modificado"),
     "ref_numero": ("ref numero", "numero referencia", "numero comprobante modificado"),
     "ple_status": ("estado ple",),
+    "forma_pago": ("forma pago", "forma de pago", "condicion de pago", "condicion pago", "payment terms",
+                   "payment form"),
 }
+# The cuotas of a credit sale: one column pair per cuota, as the UBL source emits them
+# (`cuota_1_fecha`, `cuota_1_monto`, ... N = 1..MAX_CUOTA_COLUMNS).
+MAX_CUOTA_COLUMNS = 36
+
+
+def _cuota_aliases(n: int, part: str) -> tuple[str, ...]:
+    if part == "fecha":
+        return (f"cuota {n} fecha", f"fecha cuota {n}", f"fecha de cuota {n}", f"cuota {n} vencimiento",
+                f"vencimiento cuota {n}", f"fecha vencimiento cuota {n}", f"installment {n} date",
+                f"installment {n} due date")
+    return (f"cuota {n} monto", f"monto cuota {n}", f"monto de cuota {n}", f"cuota {n} importe",
+            f"importe cuota {n}", f"cuota {n} amount", f"installment {n} amount")
+
+
+CUOTA_PAIRS = tuple((f"cuota_{n}_fecha", f"cuota_{n}_monto") for n in range(1, MAX_CUOTA_COLUMNS + 1))
+for _n, _pair in enumerate(CUOTA_PAIRS, start=1):
+    for _name, _part in zip(_pair, ("fecha", "monto")):
+        FIELDS[_name] = _cuota_aliases(_n, _part)
 LABELS = {
     "kind": "tipo (cxc/cxp)", "party_doc": "ruc (RUC/DNI)", "party_name": "razon_social", "doc_type": "tipo_comprobante",
     "serie": "serie", "numero": "numero", "document": "comprobante (F001-123)", "issue_date": "fecha_emision",
     "due_date": "fecha_vencimiento", "currency": "moneda", "rate": "tipo_cambio", "base": "base_imponible", "igv": "igv",
     "total": "total", "description": "descripcion", "detraccion": "detraccion_pct", "party_doc_type": "tipo_doc_identidad",
     "ref_doc_type": "ref_tipo", "ref_serie": "ref_serie", "ref_numero": "ref_numero", "ple_status": "estado_ple",
+    "forma_pago": "forma_pago (contado/credito)", **{name: name for pair in CUOTA_PAIRS for name in pair},
 }
 _HEADER_INDEX = {alias: name for name, aliases in FIELDS.items() for alias in aliases}
 # PLE columns as the PLE reader names them.
@@ -287,7 +308,7 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
     if not ("serie" in positions and "numero" in positions) and "document" not in positions:
         missing.extend(n for n in ("serie", "numero") if n not in positions)
     for name in ("issue_date", "due_date"):
-        if name not in positions:
+        if name not in positions and not (name == "due_date" and has_cuota_columns(positions)):
             missing.append(name)
     if "total" not in positions and not ("base" in positions and "igv" in positions):
         missing.append("total")
@@ -302,6 +323,12 @@ def resolve_columns(header: list[str], mapping: dict[str, Any] | None, *, need_k
               "them").format(expected=expected, hint=hint, found=found)
         )
     return positions, ignored
+
+
+def has_cuota_columns(positions: dict[str, int]) -> bool:
+    """A file with forma de pago or cuota columns may leave the due date out: a row in cuotas is
+    due on its last one, a row al contado on its issue date."""
+    return "forma_pago" in positions or any(f in positions or m in positions for f, m in CUOTA_PAIRS)
 
 
 def resolve_source(source: sources.Source, mapping: dict[str, Any] | None, *,

@@ -7,7 +7,7 @@ shared document rules (ledger/documents.py, rules/identity.py) for everything el
 
     (direction, party doc type, party doc, name, doc type, serie, número, issue date, due date,
      currency, rate e4, base, igv, total, detracción bp, detracción cents, description,
-     reference (type, serie, número) or None, status, party key, document key part + número)
+     reference (type, serie, número) or None, status, party key, document key part + número[, cuotas])
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.imports import sources
-from cuentas_cli.imports.columns import KIND_TO_DIRECTION, LABELS, cell_text
+from cuentas_cli.imports.columns import KIND_TO_DIRECTION, LABELS, cell_text, has_cuota_columns
 from cuentas_cli.imports.context import Job
 from cuentas_cli.imports.parties import document_key_part, party_kind
 from cuentas_cli.imports.values import (
@@ -71,6 +71,9 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
     i_det, i_rtype, i_rserie, i_rnum = col("detraccion"), col("ref_doc_type"), col("ref_serie"), col("ref_numero")
     i_ple = col("ple_status")
     names = {i: (header[i].strip() or LABELS.get(n, n)) for n, i in pos.items()}
+    if i_due is None:  # a file in cuotas without a due-date column: imports/cuotas.py appends it to the row
+        i_due = len(header)
+        names[i_due] = LABELS["due_date"]
     default_direction = job.default_direction
     is_ple = job.source.format == "ple"
     today = job.today
@@ -470,6 +473,10 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
         return (direction, party[0], party[1], name, doc_type, serie, numero, issued, due, currency, rate, base, igv,
                 total, det_bp, det_cents or 0, description, ref, status, party_key, key_part + numero)
 
+    if has_cuota_columns(pos):  # else no extra work per row
+        from cuentas_cli.imports.cuotas import with_cuotas
+
+        return with_cuotas(job, convert, names=names, due_at=i_due, date_of=date_of, amount=amount)
     return convert
 
 

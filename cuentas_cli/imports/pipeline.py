@@ -17,7 +17,7 @@ appears twice in one file is an error for the second row.
 The stages: a source (sources/) yields raw rows with their file row numbers; columns.py maps
 the header to fields; convert.py turns a row into a record or a row error (values.py: the
 rules for one cell); parties.py finds or creates the parties; updates.py and notes.py check what --on-duplicate and the credit and debit
-notes need; load.py stages and moves the records per backend. They share one `context.Job`.
+notes need; load.py stages and moves the records per backend; cuotas.py reads, checks and stores the cuotas. They share one `context.Job`.
 This module runs them, with dry run, partial imports, the errors file and progress, and holds
 the start-up tricks of an import (`warm_up`).
 """
@@ -37,9 +37,11 @@ from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.imports import sources
-from cuentas_cli.imports.columns import LABELS, date_order, blank, direction_of, known_header, load_mapping, resolve_source
+from cuentas_cli.imports.columns import (LABELS, blank, date_order, direction_of, has_cuota_columns, known_header,
+                                         load_mapping, resolve_source)
 from cuentas_cli.imports.context import ON_DUPLICATE, ImportResult, Job, Options, check_partial
 from cuentas_cli.imports.convert import converter
+from cuentas_cli.imports.cuotas import Cuotas
 from cuentas_cli.imports.load import Loader
 from cuentas_cli.imports.notes import NOTE_TYPES, Notes
 from cuentas_cli.imports.parties import PartyResolver
@@ -183,6 +185,7 @@ class _Run:
         self.loader = Loader(job)
         self.updates = Updates(job)
         self.notes = Notes(job)
+        self.cuotas = Cuotas(job) if has_cuota_columns(job.pos) else None  # rows in cuotas, stored after the move
         # A document twice in the file: exact set on SQLite, bounded filter on PostgreSQL (duplicates)
         self.seen: set[int] | None = set() if job.sqlite else None
         self.repeats = None
@@ -240,6 +243,8 @@ class _Run:
             self._reject_repeats()
             self.loader.finish()
             self.notes.link()
+            if self.cuotas is not None:
+                self.cuotas.store()
             self.updates.audit()
             job.close_errors_file(keep=True)
         finally:
@@ -290,6 +295,8 @@ class _Run:
         for row_no, party_id, rec, cells in rows:
             if rec[17] is not None:
                 notes.append((row_no, rec[0], party_id, rec[4], rec[5], rec[6], rec[17], cells))
+        if self.cuotas is not None:
+            self.cuotas.keep(rows)
 
 
     def _reject_repeats(self) -> None:
@@ -305,6 +312,8 @@ class _Run:
         dropped = {row_no for row_no, _, _ in found}
         self.loader.discard(dropped)
         self.notes.notes = [n for n in self.notes.notes if n[0] not in dropped]
+        if self.cuotas is not None:
+            self.cuotas.drop(dropped)
 
 
 def _repeat_error(job: Job, row_no: int, rec: tuple, cells: list[Any]) -> None:

@@ -129,7 +129,8 @@ class DateReader:
         """Day-first or month-first, from the file's own unambiguous dates (a day above 12);
         a file with none, or with both, needs --date-format. Never a guess."""
         dmy_at = mdy_at = None
-        columns = [self.pos[n] for n in ("issue_date", "due_date") if n in self.pos]
+        columns = [i for n, i in self.pos.items() if n in ("issue_date", "due_date") or n.startswith("cuota_") and
+                   n.endswith("_fecha")]
         for row_no, cells in self.source.rows():
             if isinstance(cells, sources.ShortRow):
                 continue

@@ -45,7 +45,8 @@ READ_COLUMNS = ("archivo", "kind", "tipo_doc_identidad", "ruc", "razon_social", 
                 "fecha_emision", "fecha_vencimiento", "moneda", "base_imponible", "igv", "total", "detraccion_pct",
                 "ref_tipo", "ref_serie", "ref_numero", "descripcion")
 # Read from the XML and given to the importer, which does not store them yet (the party's address,
-# the detracción's code and amount, the retención, the forma de pago and its cuotas): they ride
+# the detracción's code and amount, the retención, the net pending amount) or stores them as any
+# file's columns of those names (the forma de pago and its cuotas, imports/cuotas.py): they ride
 # along in every row, so a stage that learns them needs no change here (see cuota_columns).
 EXTRA_COLUMNS = ("direccion", "detraccion_codigo", "detraccion_monto", "retencion_monto", "forma_pago",
                  "monto_neto_pendiente")
