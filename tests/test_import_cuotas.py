@@ -193,13 +193,21 @@ def test_a_document_twice_in_the_file_keeps_the_first_rows_cuotas(company, tmp_p
     assert [c[2] for c in stored(company)] == ["2026-05-31", "2026-06-30", "2026-07-31"]
 
 
-def test_a_ubl_invoice_with_a_retencion_and_cuotas_is_a_row_error(company, tmp_path):
-    """The cuotas add up to the total less the detracción and the retención, and an import records
-    no retención yet: the invoice is refused rather than stored with cuotas its books do not fit."""
+def test_a_ubl_invoice_with_a_retencion_and_cuotas_comes_in_without_them(company, tmp_path):
+    """SUNAT's cuotas add up to the total less the detracción and the retención, and an import
+    records no retención yet: the invoice comes in without its cuotas (due on the last), and a
+    notice names it; cuotas that fit neither way are still a row error."""
     assert company.run("settings", "set", "company.ruc", RUC_C).exit_code == 0
     doc = Doc(id="F001-9", issuer=("6", RUC_C, "NOSOTROS S.A.C."), customer=("6", RUC_A, "CLIENTE S.A."),
               forma="Credito", pending="1144.60", retencion="35.40", cuotas=[("1144.60", "2026-07-01")])
     (tmp_path / "F001-9.xml").write_text(doc.xml(), encoding="utf-8")
     result = company.run("import", str(tmp_path / "F001-9.xml"), role="contador")
-    assert result.exit_code != 0 and "add up to 1144.60" in result.stderr and "Traceback" not in result.output
-    assert count(company.url) == 0
+    assert result.exit_code == 0, result.output
+    assert "F001-9: imported without its cuotas" in result.stderr
+    assert count(company.url) == 1 and stored(company) == []
+    bad = Doc(id="F001-10", issuer=("6", RUC_C, "NOSOTROS S.A.C."), customer=("6", RUC_A, "CLIENTE S.A."),
+              forma="Credito", pending="1000.00", retencion="35.40", cuotas=[("1000.00", "2026-07-01")])
+    (tmp_path / "F001-10.xml").write_text(bad.xml(), encoding="utf-8")
+    refused = company.run("import", str(tmp_path / "F001-10.xml"), role="contador")
+    assert refused.exit_code != 0 and "add up to 1000.00" in refused.stderr and "Traceback" not in refused.output
+    assert count(company.url) == 1
