@@ -66,7 +66,7 @@ def record_many(session: "Session", actor: Actor | None, today: date,
     audits = []
     for movement, proposal in sorted(chosen, key=lambda c: (c[0].line_date, c[0].id)):
         direction = "receivable" if movement.amount > 0 else "payable"
-        tentative = dict(paid)
+        tentative: dict[int, int] = {}  # this movement's payments on top of `paid`
         rows = []
         if any(a.invoice_id not in invs or invs[a.invoice_id].direction != direction
                or invs[a.invoice_id].currency != movement.currency for a in proposal.allocations):
@@ -75,7 +75,7 @@ def record_many(session: "Session", actor: Actor | None, today: date,
             for a in proposal.allocations:
                 inv = invs[a.invoice_id]
                 check_payable(inv)
-                so_far = tentative.get(inv.id, inv.paid_cents)
+                so_far = tentative.get(inv.id, paid.get(inv.id, inv.paid_cents))
                 balance = balance_cents(doc_type=inv.doc_type, status=inv.status, total_cents=inv.total_cents,
                                         adjust_cents=inv.adjust_cents, paid_cents=so_far)
                 check_payment(inv, balance=balance, cents=a.cents,
@@ -86,7 +86,7 @@ def record_many(session: "Session", actor: Actor | None, today: date,
                              "recorded_by": user_id, "created_at": now, "bank_line_id": movement.id})
         except ValidationError:
             continue  # left for review: `bank confirm` says what is wrong
-        paid = tentative
+        paid.update(tentative)
         payments.extend(rows)
         done.add(movement.id)
         audits.append((movement.id, None, {"how": "auto", "score": proposal.score,
