@@ -61,16 +61,6 @@ def _format(fmt: str | None, output: Path | None) -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
-def _company(session: Any, rt: Any) -> dict[str, Any]:
-    from cuentas_cli.admin import settings
-    from cuentas_cli.bank.accounts import list_accounts
-
-    return dict(buckets=list(settings.get(session, rt.config, "aging.buckets")),
-                company_name=str(settings.get(session, rt.config, "company.name") or ""),
-                company_ruc=str(settings.get(session, rt.config, "company.ruc") or ""),
-                bank_accounts=list_accounts(session))
-
-
 def show_statement(kind: str, doc: str | None, *, date_from: str | None, date_to: str | None, as_of: str | None,
                    open_only: bool, fmt: str | None, output: Path | None) -> None:
     from cuentas_cli import outputs
@@ -87,7 +77,8 @@ def show_statement(kind: str, doc: str | None, *, date_from: str | None, date_to
     target = outputs.check(output, option="--output", database_url=rt.url) if output is not None else None
     with rt.session() as session:
         stmt = statements.statement(session, rt.actor(session), kind=kind, ref=doc, today=rt.today, date_from=start,
-                                    date_to=end, as_of=day, open_only=open_only, **_company(session, rt))
+                                    date_to=end, as_of=day, open_only=open_only,
+                                    **statements.company_context(session, rt.config))
         mode = outputs.configured_mode(session, rt.config)
     _deliver(stmt, chosen, target, mode, rt)
 

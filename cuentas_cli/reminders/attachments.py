@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.config import Config
 from cuentas_cli.reports.statements import PartyInfo, Statement, build
 
 if TYPE_CHECKING:
@@ -28,17 +27,6 @@ AttachmentName = Callable[[Statement], str]
 def month_start(as_of: date) -> date:
     """Where an e-mailed statement's period starts unless told: the first day of the as-of month."""
     return as_of.replace(day=1)
-
-
-def company_context(session: "Session", config: Config) -> dict[str, Any]:
-    """The statement's header and aging columns: company name and RUC, bank accounts, aging.buckets."""
-    from cuentas_cli.admin import settings
-    from cuentas_cli.bank.accounts import list_accounts
-
-    return dict(buckets=tuple(settings.get(session, config, "aging.buckets")),
-                company_name=str(settings.get(session, config, "company.name") or ""),
-                company_ruc=str(settings.get(session, config, "company.ruc") or ""),
-                bank_accounts=list_accounts(session))
 
 
 def party_info(session: "Session", party_id: int) -> PartyInfo:

@@ -37,9 +37,9 @@ from cuentas_cli.config import Config
 from cuentas_cli.errors import LockHeld, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
-from cuentas_cli.reminders.attachments import (AttachmentName, RenderPdf, attachment, company_context,
-                                              party_statement)
+from cuentas_cli.reminders.attachments import AttachmentName, RenderPdf, attachment, party_statement
 from cuentas_cli.reminders.messages import Composed, compose
+from cuentas_cli.reports.statements import company_context
 from cuentas_cli.reminders.outbox import (Group, Planned, RunSummary, cancel_group, cancel_settled, claim,
                                           count_status, counts_after, due_groups, mark_failed, mark_sent, prepare,
                                           sendable, tables)

@@ -33,10 +33,10 @@ from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.config import Config
 from cuentas_cli.i18n import _
-from cuentas_cli.reminders.attachments import attachment, company_context, month_start, party_statement
+from cuentas_cli.reminders.attachments import attachment, month_start, party_statement
 from cuentas_cli.reminders.outbox import MAX_ATTEMPTS, backoff, sendable, tables
 from cuentas_cli.reports.common import money as decimal_money
-from cuentas_cli.reports.statements import Candidate, Statement, candidates
+from cuentas_cli.reports.statements import Candidate, Statement, candidates, company_context
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -261,6 +261,18 @@ def statement(session: "Session", actor: Actor | None, *, kind: str, ref: str, t
                  bank_accounts=bank_accounts or [])
 
 
+def company_context(session: "Session", config: Any) -> dict[str, Any]:
+    """A statement's header and aging columns, for `build`: company name and RUC, the company's
+    bank accounts, aging.buckets."""
+    from cuentas_cli.admin import settings
+    from cuentas_cli.bank.accounts import list_accounts
+
+    return dict(buckets=tuple(settings.get(session, config, "aging.buckets")),
+                company_name=str(settings.get(session, config, "company.name") or ""),
+                company_ruc=str(settings.get(session, config, "company.ruc") or ""),
+                bank_accounts=list_accounts(session))
+
+
 def build(session: "Session", *, party: PartyInfo, date_from: date | None, date_to: date, as_of: date,
           open_only: bool, buckets: tuple[int, ...], company_name: str, company_ruc: str,
           bank_accounts: list["BankAccount"]) -> Statement:
