@@ -20,6 +20,7 @@ from cuentas_cli.bank import matching
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.ledger.balances import balance_cents
+from cuentas_cli.ledger import statuses
 from cuentas_cli.ledger.payments import InvoiceState, check_payable, check_payment, new_status, state_query
 from cuentas_cli.ledger.records import money
 
@@ -105,5 +106,6 @@ def record_many(session: "Session", actor: Actor | None, today: date,
     lines = [{"b_id": line_id} for line_id in sorted(done)]
     session.execute(update(bank_line).where(bank_line.c.id == bindparam("b_id"), bank_line.c.state == "unmatched")
                     .values(state="matched"), lines)
+    statuses.refresh(session, today=today, only_cuotas=True)  # in cuotas: by their earliest open cuota
     audit.record_many(session, actor, action="bank.confirm", entity="bank_line", items=audits)
     return done, len(payments)

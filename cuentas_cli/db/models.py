@@ -303,6 +303,7 @@ class InvoiceCuota(SQLModel, table=True):
         UniqueConstraint("invoice_id", "number", name="uq_invoice_cuota_number"),
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint("number BETWEEN 1 AND 999", name="number"),
+        CheckConstraint("after_cents >= 0", name="after_not_negative"),
         Index("ix_invoice_cuota_due_date", "due_date"),
     )
 
@@ -311,6 +312,9 @@ class InvoiceCuota(SQLModel, table=True):
     number: int
     due_date: date
     amount_cents: int = Field(sa_type=BigInteger)
+    # The sum of the cuotas after this one: a balance of B still owes on this cuota when
+    # B > after_cents (payments settle the oldest cuota first).
+    after_cents: int = Field(default=0, sa_type=BigInteger)
 
 
 class ExchangeRate(SQLModel, table=True):
@@ -342,7 +346,7 @@ class Notification(SQLModel, table=True):
 
     __tablename__ = "notification"
     __table_args__ = (
-        UniqueConstraint("invoice_id", "level", "channel", "recipient", name="uq_notification_once"),
+        UniqueConstraint("invoice_id", "cuota", "level", "channel", "recipient", name="uq_notification_once"),
         UniqueConstraint("digest_date", "channel", "recipient", name="uq_notification_digest"),
         UniqueConstraint("party_id", "level", "channel", "recipient", name="uq_notification_statement"),
         CheckConstraint(_in("status", NOTIFICATION_STATUSES), name="status"),
@@ -364,6 +368,8 @@ class Notification(SQLModel, table=True):
     # a statement of account (kind "statement"): the client it goes to, its period in `level` (YYYYMM)
     party_id: Optional[int] = Field(default=None, sa_column=_fk("party.id", ondelete="CASCADE"))
     level: int  # days from the due date (negative: before it); 0 for a digest; YYYYMM for a statement
+    # the cuota a reminder chases (its levels count from that cuota's due date); 0: the whole invoice
+    cuota: int = 0
     channel: str = Field(max_length=10)
     recipient: str = Field(max_length=500)
     status: str = Field(default="pending", max_length=10)

@@ -143,6 +143,7 @@ invoice_cuota = Table(
     Column('number', Integer(), nullable=False),
     Column('due_date', Date(), nullable=False),
     Column('amount_cents', BigInteger(), nullable=False),
+    Column('after_cents', BigInteger(), nullable=False),
 )
 
 
@@ -155,6 +156,7 @@ notification = Table(
     Column('digest_date', Date(), nullable=True),
     Column('party_id', Integer(), ForeignKey('party.id', ondelete='CASCADE'), nullable=True),
     Column('level', Integer(), nullable=False),
+    Column('cuota', Integer(), nullable=False),
     Column('channel', String(10), nullable=False),
     Column('recipient', String(500), nullable=False),
     Column('status', String(10), nullable=False),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import IO, TYPE_CHECKING, Any
 
+from cuentas_cli.ledger import balances
 from cuentas_cli.ledger.balances import balance_cents
 from cuentas_cli.ledger.statuses import status_for
 from cuentas_cli.rules.invoice_columns import INVOICE_COLUMNS
@@ -61,6 +62,8 @@ def invoice_rows(session: "Session", conditions: list[Any]) -> Iterator[tuple]:
             Invoice.exchange_rate_e4, Invoice.base_cents, Invoice.igv_cents, Invoice.total_cents,
             Invoice.detraccion_bp, Invoice.detraccion_cents, Invoice.paid_cents, Invoice.adjust_cents,
             Invoice.status, Invoice.description, ref.doc_type, ref.serie, ref.numero,
+            # an invoice in cuotas falls overdue with the earliest cuota it still owes
+            *([balances.next_due(Invoice)] if balances.has_cuotas(session) else []),
         )
         .join(party, Party.id == Invoice.party_id)
         .outerjoin(referenced, ref.id == Invoice.references_id)
@@ -109,9 +112,10 @@ def plain_values(row: tuple, today: date) -> list[Any]:
     """One query row as the export's columns, with céntimos still as integers and the status
     as of `today` (the rule of `statuses.status_for`, as `invoices list` shows it)."""
     (iid, direction, pdt, pdoc, pname, dtype, serie, numero, issued, due, currency, rate, base, igv, total, det_bp,
-     det_cents, paid, adjust, stored, description, rtype, rserie, rnum) = row
+     det_cents, paid, adjust, stored, description, rtype, rserie, rnum) = row[:24]
     balance = balance_cents(doc_type=dtype, status=stored, total_cents=total, adjust_cents=adjust, paid_cents=paid)
-    status = status_for(total_cents=total, adjust_cents=adjust, paid_cents=paid, due_date=as_date(due), today=today,
+    falls_due = as_date(row[24]) if len(row) > 24 and row[24] is not None else as_date(due)
+    status = status_for(total_cents=total, adjust_cents=adjust, paid_cents=paid, due_date=falls_due, today=today,
                         current=stored)
     return [iid, "cxc" if direction == "receivable" else "cxp", pdt, pdoc, pname, dtype, serie, numero, issued, due,
             currency, rate, base, igv, total, det_bp, det_cents, paid, balance, status, description, rtype, rserie, rnum]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from cuentas_cli.admin import audit
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.bank.accounts import find_account
-from cuentas_cli.errors import NotFound, UsageError, ValidationError
+from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.imports import sources
 from cuentas_cli.imports.columns import cell_text, date_order

@@ -175,8 +175,7 @@ class Cuotas:
                     if not update or inv["status"] == "ANULADA" or not self._fits(row_no, inv, plan, cells):
                         continue  # already stored: its cuotas stay as they are
                     replaced.append(inv["id"])
-                values.extend({"invoice_id": inv["id"], "number": c.number, "due_date": c.due_date,
-                               "amount_cents": c.amount_cents} for c in plan)
+                values.extend(rules.stored_rows(inv["id"], plan))
             if replaced:
                 job.session.execute(delete(invoice_cuota).where(invoice_cuota.c.invoice_id.in_(
                     bindparam("ids", expanding=True))), {"ids": replaced})

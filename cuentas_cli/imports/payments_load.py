@@ -15,6 +15,7 @@ from cuentas_cli.errors import ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.imports.context import Job, sqlite_ts
 from cuentas_cli.imports.values import RowError
+from cuentas_cli.ledger import statuses
 from cuentas_cli.ledger.payments import InvoiceState as Inv
 from cuentas_cli.ledger.payments import check_payable, check_payment, new_status, state_query
 from cuentas_cli.ledger.records import document_label
@@ -193,6 +194,8 @@ class Recorder:
                 cursor.execute("DROP TABLE payments_import_paid")
             else:
                 cursor.executemany(self.update_sql, changes)
+        # Invoices in cuotas fall overdue with their earliest open cuota: one set-based pass.
+        statuses.refresh(job.session, today=job.today, only_cuotas=True)
 
     def _cursor(self) -> Any:
         from contextlib import closing

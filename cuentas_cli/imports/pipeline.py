@@ -42,6 +42,7 @@ from cuentas_cli.imports.columns import (LABELS, blank, date_order, direction_of
 from cuentas_cli.imports.context import ON_DUPLICATE, ImportResult, Job, Options, check_partial
 from cuentas_cli.imports.convert import converter
 from cuentas_cli.imports.cuotas import Cuotas
+from cuentas_cli.ledger import statuses
 from cuentas_cli.imports.load import Loader
 from cuentas_cli.imports.notes import NOTE_TYPES, Notes
 from cuentas_cli.imports.parties import PartyResolver
@@ -245,6 +246,9 @@ class _Run:
             self.notes.link()
             if self.cuotas is not None:
                 self.cuotas.store()
+            # Invoices in cuotas fall overdue with their earliest open cuota, which the row-wise
+            # status above does not know: one set-based pass over them (nothing without cuotas).
+            statuses.refresh(job.session, today=job.today, only_cuotas=True)
             self.updates.audit()
             job.close_errors_file(keep=True)
         finally:

@@ -79,13 +79,16 @@ def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: d
             query = query.limit(limit)
         return [PartyRow(**row_values(p)) for p in session.execute(query).scalars()]
     balance = balances.cached_balance(Invoice)  # the ledger's rule within open statuses
-    overdue = (
-        select(Invoice.party_id.label("party_id"), func.count().label("n"),
-               func.sum(balances.pen_cents(balance, Invoice.exchange_rate_e4)).label("pen"))
-        .where(balances.is_open(Invoice), Invoice.due_date < today)
-        .group_by(Invoice.party_id)
-        .subquery()
-    )
+    if balances.has_cuotas(session):
+        overdue = _overdue_parts(session, today=today, scope="").subquery()
+    else:
+        overdue = (
+            select(Invoice.party_id.label("party_id"), func.count().label("n"),
+                   func.sum(balances.pen_cents(balance, Invoice.exchange_rate_e4)).label("pen"))
+            .where(balances.is_open(Invoice), Invoice.due_date < today)
+            .group_by(Invoice.party_id)
+            .subquery()
+        )
     query = (query.add_columns(overdue.c.n, overdue.c.pen).join(overdue, overdue.c.party_id == Party.id)
              .order_by(overdue.c.pen.desc(), Party.id))
     if limit:
@@ -115,6 +118,9 @@ def show_party(*, session: "Session | Connection", actor: Actor | None, kind: st
             func.coalesce(func.sum(case((is_overdue, weighted), else_=0)), 0),
         ).where(Invoice.party_id == party.id)
     ).one()
+    if balances.has_cuotas(session):  # in cuotas: only the cuotas past their date, the invoice counted once
+        found = session.execute(_overdue_parts(session, today=today, scope=f"i.party_id = {int(party.id)}")).first()
+        n_overdue, overdue_pen = (found[1], found[2]) if found else (0, 0)
     last = session.execute(
         select(Payment.paid_on, Payment.amount_cents, Invoice.currency)
         .join(invoice, Invoice.id == Payment.invoice_id)
@@ -142,3 +148,18 @@ def party_invoices(*, session: "Session", actor: Actor | None, kind: str, ref: s
     filters = InvoiceFilter(kind="cxc" if kind == "client" else "cxp", party=party.doc_number,
                             status=status, limit=limit)
     return list_invoices(session=session, actor=actor, today=today, filters=filters)
+
+
+def _overdue_parts(session: "Session | Connection", *, today: date, scope: str) -> Any:
+    """Per party: the invoices with a part past its date and those parts' S/ (invoices in cuotas
+    aged part by part, `balances.balances_cte(by_cuota=True)`), as a text SELECT (party_id, n, pen)."""
+    from sqlalchemy import column, text
+
+    d = balances.lit(today)
+    bind = session.get_bind() if hasattr(session, "get_bind") else session
+    sql = (f"{balances.balances_cte(bind.dialect.name, today, scope=scope, by_cuota=True)} "
+           f"SELECT party_id, SUM(CASE WHEN due_date < {d} THEN lead ELSE 0 END) AS n, "
+           f"SUM(CASE WHEN due_date < {d} THEN pen ELSE 0 END) AS pen FROM open_inv WHERE bal > 0 GROUP BY party_id "
+           f"HAVING SUM(CASE WHEN due_date < {d} THEN lead ELSE 0 END) > 0")
+    return text(sql).columns(column("party_id"), column("n"), column("pen"))
+

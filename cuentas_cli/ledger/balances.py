@@ -31,7 +31,9 @@ from datetime import date
 from typing import Any
 
 # The status rule (ANULADA apart: set by hand, never recomputed); both backends evaluate it in SQL.
-from cuentas_cli.ledger.statuses import STATUS_CASE
+from cuentas_cli.ledger.due import WITHHELD_SQL, has_cuotas, next_due_sql  # noqa: F401 - used by the reports
+from cuentas_cli.ledger.due import next_due_expr as next_due  # noqa: F401 - the listings' and reminders' date
+from cuentas_cli.ledger.statuses import STATUS_CASE, status_case
 
 NOTE_TYPES = ("07", "08")
 NOTES_SQL = "('07', '08')"
@@ -146,38 +148,92 @@ def balance_as_of_sql(alias: str = "i", late: str = "l") -> str:
 
 
 def balances_cte(dialect: str, as_of: date, *, directions: tuple[str, ...] = ("receivable", "payable"),
-                 currency: str | None = None, scope: str = "") -> str:
+                 currency: str | None = None, scope: str = "", by_cuota: bool = False) -> str:
     """`WITH late AS (...), open_inv AS (...)`: every invoice with its balance as of `as_of`.
 
     An invoice counts if it was issued on or before as_of, is not a note and is not ANULADA.
     open_inv holds invoices whose status is open today plus PAGADA ones that something dated
     after as_of (a payment or a note) touched; `bal` may be <= 0, callers keep `bal > 0`.
     `scope` is an extra SQL condition over the alias `i` (e.g. an export's filters).
+
+    With `by_cuota` (when any invoice has cuotas, see `has_cuotas`) open_inv holds the parts of
+    each balance by due date instead (`cuota_parts_sql`): `bal` is the part's amount, `due_date`
+    its date, `pen` its S/, `lead` 1 on one part of each invoice (its earliest open one, so
+    SUM(lead) counts invoices) and `part` what it is.
     """
     d = lit(as_of)
-    cols = "i.id, i.direction, i.party_id, i.currency, i.exchange_rate_e4 AS rate, i.due_date, i.detraccion_cents"
+    cols = ("i.id, i.direction, i.party_id, i.currency, i.exchange_rate_e4 AS rate, i.due_date, i.detraccion_cents"
+            + (", i.retencion_cents" if by_cuota else ""))
     bal = balance_as_of_sql("i", "l")
     where = (f"i.doc_type NOT IN {NOTES_SQL} AND {_unindexed(dialect, 'i.issue_date')} <= {d}"
              f"{scope_filters(directions, currency)}{f' AND ({scope})' if scope else ''}")
-    return (
-        f"{late_cte(as_of)}, "
-        "open_inv AS ("
+    whole = (
         f"SELECT {cols}, {bal} AS bal FROM invoice i LEFT JOIN late l ON l.invoice_id = i.id "
         f"WHERE i.status IN {OPEN_SQL} AND {where} "
         "UNION ALL "
         f"SELECT {cols}, {bal} AS bal FROM late l JOIN invoice i ON i.id = l.invoice_id "
-        f"WHERE i.status = 'PAGADA' AND {where})"
+        f"WHERE i.status = 'PAGADA' AND {where}"
+    )
+    if not by_cuota:
+        return f"{late_cte(as_of)}, open_inv AS ({whole})"
+    return f"{late_cte(as_of)}, open_all AS ({whole}), {cuota_parts_sql(as_of)}"
+
+
+# --- cuotas: which part of a balance is due when ------------------------------------------------
+#
+# An invoice in cuotas (table invoice_cuota, each row with the sum of the cuotas after it in
+# after_cents) owes its balance in parts: the detracción and retención not yet recorded (`w`,
+# due with the first cuota: they are deposited or withheld at the first payment), then the
+# cuotas, the latest holding what is left (payments settle the oldest first), and whatever a
+# debit note raised above the cuotas' sum (`e`, due with the last). An invoice without cuotas is
+# one part (`x`). The S/ of a part telescopes from the latest (pen of the amount from it on less
+# pen of the amount after it), so an invoice's parts add up to its own S/ exactly.
+
+def cuota_parts_sql(as_of: date) -> str:
+    """The CTEs after `open_all` (balances_cte's invoices) that make `open_inv` its parts by due date."""
+    d = lit(as_of)
+    keep = "id, direction, party_id, currency, rate, detraccion_cents"
+
+    def pen(hi: str, lo: str) -> str:
+        return f"{pen_cents_sql(hi, 'rate')} - {pen_cents_sql(lo, 'rate')}"
+
+    open_k = ("CASE WHEN p.pend - p.excess - c.after_cents >= c.amount_cents THEN c.amount_cents "
+              "ELSE p.pend - p.excess - c.after_cents END")
+    after_k = "p.excess + CASE WHEN p.pend - p.excess < c.after_cents THEN p.pend - p.excess ELSE c.after_cents END"
+    return (
+        "cn AS (SELECT invoice_id, CAST(SUM(amount_cents) AS BIGINT) AS net, MIN(due_date) AS first_due "
+        "FROM invoice_cuota GROUP BY invoice_id), "
+        "wp AS (SELECT invoice_id, CAST(SUM(amount_cents) AS BIGINT) AS amt FROM payment "
+        f"WHERE method IN {WITHHELD_SQL} AND paid_on <= {d} "
+        "AND invoice_id IN (SELECT invoice_id FROM invoice_cuota) GROUP BY invoice_id), "
+        "cw AS (SELECT o.*, cn.net, cn.first_due, o.detraccion_cents + o.retencion_cents - COALESCE(wp.amt, 0) AS w "
+        "FROM open_all o JOIN cn ON cn.invoice_id = o.id LEFT JOIN wp ON wp.invoice_id = o.id WHERE o.bal > 0), "
+        "cq AS (SELECT cw.*, CASE WHEN w <= 0 THEN 0 WHEN w >= bal THEN bal ELSE w END AS held FROM cw), "
+        "cp AS (SELECT cq.*, bal - held AS pend, CASE WHEN bal - held > net THEN bal - held - net ELSE 0 END AS excess "
+        "FROM cq), "
+        "ck AS (SELECT p.id, p.direction, p.party_id, p.currency, p.rate, p.detraccion_cents, c.due_date, "
+        f"{open_k} AS bal, {after_k} AS lo, CASE WHEN p.held = 0 AND p.pend - p.excess <= c.after_cents + c.amount_cents "
+        "THEN 1 ELSE 0 END AS lead FROM cp p JOIN invoice_cuota c ON c.invoice_id = p.id), "
+        "open_inv AS ("
+        f"SELECT {keep}, due_date, bal, 1 AS lead, 'x' AS part, {pen('bal', '0')} AS pen FROM open_all "
+        "WHERE id NOT IN (SELECT invoice_id FROM invoice_cuota) "
+        "UNION ALL "
+        f"SELECT {keep}, first_due, held, 1, 'w', {pen('bal', 'pend')} FROM cp WHERE held > 0 "
+        "UNION ALL "
+        f"SELECT {keep}, due_date, excess, 0, 'e', {pen('excess', '0')} FROM cp WHERE excess > 0 "
+        "UNION ALL "
+        f"SELECT {keep}, due_date, bal, lead, 'c', {pen('lo + bal', 'lo')} FROM ck WHERE bal > 0)"
     )
 
 
 # --- the truth: cached columns recomputed from payments and notes --------------------------------
 
-def truth_sql() -> str:
+def truth_sql(by_cuota: bool = False) -> str:
     """SQL (bind `:today`): one row per invoice whose cached paid/adjust/status differ from what its
     payments and notes give: id, doc_type, serie, numero, then cached and computed paid, adjust
     and status. Set-based: payments and notes are aggregated once and joined."""
     recomputed = (
-        "SELECT i.id, i.doc_type, i.serie, i.numero, i.total_cents, i.due_date, "
+        "SELECT i.id, i.doc_type, i.serie, i.numero, i.total_cents, i.due_date, i.detraccion_cents, i.retencion_cents, "
         "i.paid_cents AS cached_paid, i.adjust_cents AS cached_adjust, i.status AS cached_status, "
         "CAST(COALESCE(p.amt, 0) AS BIGINT) AS paid_cents, "
         f"CAST(CASE WHEN i.doc_type IN {NOTES_SQL} THEN -i.total_cents ELSE COALESCE(n.amt, 0) END AS BIGINT) "
@@ -191,7 +247,7 @@ def truth_sql() -> str:
     )
     with_status = (
         "SELECT t.*, CASE WHEN t.cached_status = 'ANULADA' THEN 'ANULADA' ELSE "
-        f"{STATUS_CASE} END AS computed_status FROM ({recomputed}) t"
+        f"{status_case(next_due_sql('t')) if by_cuota else STATUS_CASE} END AS computed_status FROM ({recomputed}) t"
     )
     return (
         "SELECT id, doc_type, serie, numero, cached_paid, paid_cents, cached_adjust, adjust_cents, "

@@ -8,8 +8,11 @@ invoice's due date is its last cuota's.
 
 What each cuota still owes follows the rule that payments settle the oldest cuota first: of the
 money still pending (the balance less the detracción and retención not yet recorded), the
-latest cuotas hold what is left. The reports still age an invoice by its due date (the last
-cuota's); ageing by cuota is the next step of the ledger (issue 21).
+latest cuotas hold what is left, and what a debit note raised above their sum is owed with the
+last. The detracción and retención not yet recorded are due with the first cuota (they are
+deposited or withheld at the first payment). The reports age each part by its own date
+(`balances.cuota_parts_sql`), and the status, the overdue and upcoming lists and the reminders
+go by the earliest part still owed (`next_due`, `due.next_due_sql`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.i18n import _
 from cuentas_cli.ledger import documents
+from cuentas_cli.ledger.due import (Cuota, cuotas_of, next_due, open_amounts, pending_of, status_due,  # noqa: F401
+                                    withheld_open, withheld_recorded)
 from cuentas_cli.ledger.records import document_label, money
 from cuentas_cli.rules.dates import parse_day
 
@@ -31,13 +36,6 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 MAX_CUOTAS = 999
-
-
-@dataclass(frozen=True)
-class Cuota:
-    number: int
-    due_date: date
-    amount_cents: int
 
 
 @dataclass(frozen=True)
@@ -124,37 +122,17 @@ def store(db: "Session | Connection", invoice_id: int, cuotas: Sequence[Cuota]) 
 
     db.execute(delete(invoice_cuota).where(invoice_cuota.c.invoice_id == invoice_id))
     if cuotas:
-        db.execute(insert(invoice_cuota), [{"invoice_id": invoice_id, "number": c.number, "due_date": c.due_date,
-                                            "amount_cents": c.amount_cents} for c in cuotas])
+        db.execute(insert(invoice_cuota), stored_rows(invoice_id, cuotas))
 
 
-def cuotas_of(db: "Session | Connection", invoice_id: int) -> list[Cuota]:
-    from sqlalchemy import select
-
-    from cuentas_cli.db.tables import invoice_cuota
-
-    t = invoice_cuota.c
-    return [Cuota(r.number, r.due_date, int(r.amount_cents))
-            for r in db.execute(select(t.number, t.due_date, t.amount_cents).where(t.invoice_id == invoice_id)
-                                .order_by(t.number))]
-
-
-def open_amounts(cuotas: Sequence[Cuota], pending_cents: int) -> list[int]:
-    """What each cuota still owes when `pending_cents` of them is unpaid: the oldest are paid
-    first, so the latest hold what is left (an overpaid or settled invoice owes 0 on each)."""
-    left = max(0, pending_cents)
-    out = [0] * len(cuotas)
-    for k in range(len(cuotas) - 1, -1, -1):
-        out[k] = min(cuotas[k].amount_cents, left)
-        left -= out[k]
-    return out
-
-
-def pending_of(inv: Any, *, balance_cents: int, withheld_recorded_cents: int) -> int:
-    """The part of an invoice's balance its cuotas owe: the balance less the detracción and the
-    retención still to be recorded (those are settled apart, not by the cuotas)."""
-    withheld_open = max(0, int(inv.detraccion_cents) + int(inv.retencion_cents) - withheld_recorded_cents)
-    return max(0, balance_cents - withheld_open)
+def stored_rows(invoice_id: int, cuotas: Sequence[Cuota]) -> list[dict[str, Any]]:
+    """The `invoice_cuota` rows of a plan, each with the sum of the cuotas after it."""
+    out, after = [], 0
+    for c in reversed(cuotas):
+        out.append({"invoice_id": invoice_id, "number": c.number, "due_date": c.due_date,
+                    "amount_cents": c.amount_cents, "after_cents": after})
+        after += c.amount_cents
+    return out[::-1]
 
 
 def rows(cuotas: Sequence[Cuota], pending_cents: int) -> list[CuotaRow]:

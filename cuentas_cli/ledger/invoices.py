@@ -234,6 +234,8 @@ def add_invoice(
     if target is not None:
         apply_note(session, note=inv, target=target, today=today, sign=+1)
     cuota_rules.store(session, inv.id, plan)
+    if plan:
+        refresh_status(inv, today=today)  # due with its first cuota, now that they are stored
     after = audit_view(inv)
     if plan:
         after["cuotas"] = [{"number": c.number, "due_date": c.due_date.isoformat(),

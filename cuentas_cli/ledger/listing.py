@@ -130,19 +130,20 @@ def invoice_conditions(session: "Db", *, today: date, filters: InvoiceFilter) ->
         ids = _party_ids(session, ref=filters.party, direction=direction)
         conditions.append(Invoice.party_id.in_(ids) if len(ids) > 1 else Invoice.party_id == ids[0])
     is_open = open_condition()
+    # What falls overdue: the due date, or for invoices in cuotas the earliest cuota still owed.
+    due = balances.next_due(Invoice) if balances.has_cuotas(session) else Invoice.due_date
     if status:
         conditions.append({
-            "VENCIDA": and_(is_open, Invoice.due_date < today),
-            "PENDIENTE": and_(is_open, Invoice.due_date >= today, Invoice.paid_cents == 0),
-            "PARCIAL": and_(is_open, Invoice.due_date >= today, Invoice.paid_cents > 0),
+            "VENCIDA": and_(is_open, due < today),
+            "PENDIENTE": and_(is_open, due >= today, Invoice.paid_cents == 0),
+            "PARCIAL": and_(is_open, due >= today, Invoice.paid_cents > 0),
             "PAGADA": Invoice.status == "PAGADA",
             "ANULADA": Invoice.status == "ANULADA",
         }[status])
     if filters.overdue:
-        conditions.append(and_(is_open, Invoice.due_date < today))
+        conditions.append(and_(is_open, due < today))
     if filters.due_within is not None:
-        conditions.append(and_(is_open, Invoice.due_date >= today,
-                               Invoice.due_date <= today + timedelta(days=filters.due_within)))
+        conditions.append(and_(is_open, due >= today, due <= today + timedelta(days=filters.due_within)))
     if filters.date_from:
         # due_date >= issue_date always holds, so this bound lets the due-date index help.
         conditions.extend([Invoice.issue_date >= filters.date_from, Invoice.due_date >= filters.date_from])
@@ -205,6 +206,7 @@ def listing_query(session: "Db", *, today: date, filters: InvoiceFilter) -> Any:
             Invoice.due_date, Invoice.currency, Invoice.exchange_rate_e4, Invoice.total_cents, Invoice.paid_cents,
             Invoice.adjust_cents, Invoice.status, Party.doc_number.label("party_doc"), Party.name.label("party_name"),
             ref.serie.label("ref_serie"), ref.numero.label("ref_numero"),
+            *([balances.next_due(Invoice).label("open_due")] if balances.has_cuotas(session) else []),
         )
         .join(party, Party.id == Invoice.party_id)
         .outerjoin(referenced, ref.id == Invoice.references_id)
@@ -235,11 +237,17 @@ def show_invoice(*, session: "Db", actor: Actor | None, today: date, ref: str) -
     target = None
     if inv.references_id:
         target = session.execute(select(Invoice.serie, Invoice.numero).where(Invoice.id == inv.references_id)).one()
-    base = row_from_values(invoice_values(inv, who, target), today)
     payments = payment_rows(session, invoice_ids=[inv.id])
     by_method: dict[str, int] = {}
     for p in payments:
         by_method[p.method] = by_method.get(p.method, 0) + int(p.amount * 100)
+    withheld_recorded = by_method.get("detraccion", 0) + by_method.get("retencion", 0)
+    plan = cuota_rules.cuotas_of(session, inv.id)
+    values = invoice_values(inv, who, target)
+    values["open_due"] = cuota_rules.next_due(
+        plan, balance_cents=balances.balance_of(inv), default=inv.due_date,
+        withheld_open_cents=cuota_rules.withheld_open(inv, withheld_recorded))
+    base = row_from_values(values, today)
     notes = session.execute(
         select(Invoice.id, Invoice.doc_type, Invoice.serie, Invoice.numero, Invoice.issue_date, Invoice.total_cents,
                Invoice.status)
@@ -253,8 +261,6 @@ def show_invoice(*, session: "Db", actor: Actor | None, today: date, ref: str) -
     if inv.created_by:
         creator = session.execute(select(app_user.c.username).where(app_user.c.id == inv.created_by)).first()
     due_total = inv.total_cents + inv.adjust_cents
-    withheld_recorded = by_method.get("detraccion", 0) + by_method.get("retencion", 0)
-    plan = cuota_rules.cuotas_of(session, inv.id)
     pending = cuota_rules.pending_of(inv, balance_cents=balances.balance_of(inv),
                                      withheld_recorded_cents=withheld_recorded) if plan else 0
     return InvoiceDetail(

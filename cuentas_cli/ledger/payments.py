@@ -16,6 +16,7 @@ from cuentas_cli.db.enums import PAYMENT_METHODS
 from cuentas_cli.errors import Conflict, NotFound, ValidationError
 from cuentas_cli.admin import audit
 from cuentas_cli.ledger import balances
+from cuentas_cli.ledger import cuotas as cuota_rules
 from cuentas_cli.ledger import documents
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger.records import document_label, find_invoice, money, row_of, store_invoice
@@ -159,9 +160,13 @@ def check_payment(inv: Any, *, balance: int, cents: int, paid_on: date, today: d
         raise ValidationError(_("reference: at most 100 characters"))
 
 
-def new_status(inv: Any, *, paid_cents: int, today: date) -> str:
+def new_status(inv: Any, *, paid_cents: int, today: date, db: "Db | None" = None) -> str:
+    """The status with `paid_cents` paid. With `db`, an invoice in cuotas goes by the earliest
+    cuota it still owes; bulk paths pass none and refresh those set-based afterwards
+    (`statuses.refresh(only_cuotas=True)`)."""
+    due = inv.due_date if db is None else cuota_rules.status_due(db, inv, paid_cents=paid_cents)
     return status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=paid_cents,
-                      due_date=inv.due_date, today=today, current=inv.status)
+                      due_date=due, today=today, current=inv.status)
 
 
 def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date,
@@ -199,7 +204,7 @@ def insert_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
         created = []
     added = sum(r["amount_cents"] for r in rows)
     paid = inv.paid_cents + added
-    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today), updated_at=now)
+    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today, db=session), updated_at=now)
     after = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "amount": f"{money(added):.2f}",
              "payments": len(rows), "method": rows[0]["method"] if len(rows) == 1 else None}
     if first_id is not None:
@@ -298,7 +303,7 @@ def delete_payment(*, session: "Db", actor: Actor | None, today: date, payment_i
     status_before = inv.status
     session.execute(delete(payments_table).where(payments_table.c.id == payment_id))
     paid = inv.paid_cents - payment.amount_cents
-    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today),
+    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today, db=session),
                   updated_at=utcnow())
     audit.record(session, actor, action="payment.delete", entity="invoice", entity_id=inv.id, before=before,
                  after={"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status})
@@ -325,7 +330,7 @@ def remove_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
               "amount": f"{money(removed):.2f}", **reason}
     session.execute(delete(payments_table).where(*where))
     paid = inv.paid_cents - removed
-    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today),
+    store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today, db=session),
                   updated_at=utcnow())
     audit.record(session, actor, action="payment.delete", entity="invoice", entity_id=inv.id, before=before,
                  after={"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status})

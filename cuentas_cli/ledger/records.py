@@ -149,9 +149,13 @@ def _days_overdue(status: str, due: date, today: date) -> int:
 
 def row_from_values(values: dict, today: date) -> InvoiceRow:
     balance = balances.balance_of(values)  # the ledger's rule: 0 for notes and ANULADA
+    # an invoice in cuotas falls overdue with the earliest cuota it still owes (`open_due`)
+    falls_due = values.get("open_due") or values["due_date"]
+    if isinstance(falls_due, str):
+        falls_due = date.fromisoformat(falls_due[:10])
     status = effective_status(stored=values["status"], total_cents=values["total_cents"],
                               adjust_cents=values["adjust_cents"], paid_cents=values["paid_cents"],
-                              due_date=values["due_date"], today=today)
+                              due_date=falls_due, today=today)
     ref = values.get("ref_serie")
     return InvoiceRow(
         id=values["id"],
@@ -171,7 +175,7 @@ def row_from_values(values: dict, today: date) -> InvoiceRow:
         balance=money(balance),
         balance_pen=money(to_pen_cents(balance, values["exchange_rate_e4"])),
         status=status,
-        days_overdue=_days_overdue(status, values["due_date"], today),
+        days_overdue=_days_overdue(status, falls_due, today),
         references=document_label(ref, values["ref_numero"]) if ref else None,
     )
 
@@ -196,7 +200,11 @@ def row_of(session: "Session | Connection", inv: Any, *, today: date) -> Invoice
     if inv.references_id:
         ref = session.execute(select(invoice.c.serie, invoice.c.numero)
                               .where(invoice.c.id == inv.references_id)).one()
-    return row_from_values(invoice_values(inv, who, ref), today)
+    values = invoice_values(inv, who, ref)
+    from cuentas_cli.ledger.due import status_due
+
+    values["open_due"] = status_due(session, inv)
+    return row_from_values(values, today)
 
 
 def audit_view(inv: "Invoice") -> dict:
@@ -295,6 +303,16 @@ def store_invoice(db: "Session | Connection", inv: Any, **values: Any) -> None:
 
 
 def refresh_status(inv: "Invoice", *, today: date) -> None:
+    """The status of an invoice being changed; one in cuotas goes by the earliest cuota it still owes."""
+    due = inv.due_date
+    if inv.id is not None:
+        from sqlalchemy.orm import object_session
+
+        session = object_session(inv)
+        if session is not None:
+            from cuentas_cli.ledger.due import status_due
+
+            due = status_due(session, inv)
     inv.status = status_for(total_cents=inv.total_cents, adjust_cents=inv.adjust_cents, paid_cents=inv.paid_cents,
-                            due_date=inv.due_date, today=today, current=inv.status)
+                            due_date=due, today=today, current=inv.status)
 

@@ -50,7 +50,7 @@ def _document(doc_type: str, serie: str, numero: int) -> str:
 def _rows(session: "Session", *, today: date) -> list[tuple]:
     from sqlalchemy import text
 
-    return [tuple(r) for r in session.execute(text(balances.truth_sql()), {"today": today})]
+    return [tuple(r) for r in session.execute(text(balances.truth_sql(balances.has_cuotas(session))), {"today": today})]
 
 
 def _differences(rows: list[tuple]) -> list[Difference]:

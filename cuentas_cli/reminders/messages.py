@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.i18n import N_
-from cuentas_cli.reminders.outbox import Group, balance_of, document_label, group_where, open_invoice, tables
+from cuentas_cli.reminders.outbox import Group, balance_of, chased, document_label, group_where, open_invoice, tables
 from cuentas_cli.reminders.policy import Policy
 from cuentas_cli.reminders.templates import Line
 
@@ -41,13 +41,14 @@ def reminder_lines(session: "Session", group: Group, status_filter: Any) -> list
     from cuentas_cli.ledger import balances
 
     n, i, p = tables()
-    query = (select(i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, i.c.due_date, i.c.currency,
+    due = chased(session, i)[0]  # in cuotas: the earliest cuota still owed
+    query = (select(i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, due, i.c.currency,
                     balances.open_balance(i.c), p.c.doc_type, p.c.doc_number, func.max(n.c.level), i.c.party_id)
              .select_from(n.join(i, i.c.id == n.c.invoice_id).join(p, p.c.id == i.c.party_id))
              .where(group_where(n, group), status_filter)
-             .group_by(i.c.id, i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, i.c.due_date,
+             .group_by(i.c.id, i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, due,
                        i.c.currency, p.c.doc_type, p.c.doc_number, i.c.party_id)
-             .order_by(i.c.direction.desc(), p.c.name, i.c.due_date, i.c.id))
+             .order_by(i.c.direction.desc(), p.c.name, due, i.c.id))
     return [Line(direction, document_label(serie, numero), name, issued, due, currency, int(balance), doc_type,
                  doc_number, int(level), int(party_id))
             for direction, serie, numero, name, issued, due, currency, balance, doc_type, doc_number, level, party_id
@@ -83,9 +84,10 @@ def digest_sections(session: "Session", *, today: date, language: str) -> list[d
     _, i, p = tables()
     upcoming_end = today + timedelta(days=DIGEST_DAYS)
     sections = []
+    due = chased(session, i)[0]  # in cuotas: the earliest cuota still owed
     for direction in ("receivable", "payable"):
-        for window, condition in (("overdue", i.c.due_date < today),
-                                  ("upcoming", and_(i.c.due_date >= today, i.c.due_date <= upcoming_end))):
+        for window, condition in (("overdue", due < today),
+                                  ("upcoming", and_(due >= today, due <= upcoming_end))):
             where = and_(i.c.direction == direction, condition, open_invoice(i))
             count, sums = 0, {}
             for currency, number, total in session.execute(
@@ -95,10 +97,10 @@ def digest_sections(session: "Session", *, today: date, language: str) -> list[d
             lines: list[Line] = []
             if count:
                 rows = session.execute(
-                    select(i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, i.c.due_date, i.c.currency,
+                    select(i.c.direction, i.c.serie, i.c.numero, p.c.name, i.c.issue_date, due, i.c.currency,
                            balance_of(i))
                     .select_from(i.join(p, p.c.id == i.c.party_id)).where(where)
-                    .order_by(i.c.due_date, i.c.id).limit(DIGEST_LINES))
+                    .order_by(due, i.c.id).limit(DIGEST_LINES))
                 lines = [Line(d, document_label(s, num), name, iss, due, cur, int(bal))
                          for d, s, num, name, iss, due, cur, bal in rows]
             sections.append({

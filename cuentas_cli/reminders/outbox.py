@@ -81,11 +81,23 @@ def sendable(n, *, now: datetime, retry_now: bool):  # noqa: ANN001, ANN202
     return or_(n.c.status.in_(("pending", "sending")), failed)
 
 
-def _level_case(i, levels: list[int], today: date):  # noqa: ANN001, ANN202
-    """The highest level reached: due_date + L <= today, i.e. due_date <= today - L."""
+def chased(session: "Session", i):  # noqa: ANN001, ANN202
+    """(the date reminders count from, the cuota it is of): the due date and 0, or, when any
+    invoice has cuotas, the earliest cuota each invoice still owes (ledger/balances.py)."""
+    from sqlalchemy import literal_column
+
+    from cuentas_cli.ledger import balances
+
+    if not balances.has_cuotas(session):
+        return i.c.due_date, literal_column("0")
+    return balances.next_due(i.c), balances.next_due(i.c, number=True)
+
+
+def _level_case(due, levels: list[int], today: date):  # noqa: ANN001, ANN202
+    """The highest level reached: due + L <= today, i.e. due <= today - L."""
     from sqlalchemy import case, literal_column
 
-    whens = [(i.c.due_date <= today - timedelta(days=level), literal_column(str(int(level))))
+    whens = [(due <= today - timedelta(days=level), literal_column(str(int(level))))
              for level in sorted(levels, reverse=True)]
     return case(*whens)
 
@@ -138,7 +150,9 @@ def enqueue(session: "Session", *, policy: Policy, today: date, now: datetime) -
     Each open invoice whose due date + the lowest level has come is joined to the recipients
     of the highest level it reached (r, per notify.channels); that level is queued unless a row of that level or a higher one exists
     for the same invoice, channel and recipient (so levels skipped while cron was off are not
-    all sent at once, and a date moved back never re-sends a lower level).
+    all sent at once, and a date moved back never re-sends a lower level). An invoice in cuotas
+    is chased cuota by cuota: its levels count from the earliest cuota it still owes, and each
+    cuota has its own (`notification.cuota`).
     """
     from sqlalchemy import and_, exists, func, literal, literal_column, select
     from sqlmodel.sql.sqltypes import UTCDateTime
@@ -150,18 +164,20 @@ def enqueue(session: "Session", *, policy: Policy, today: date, now: datetime) -
     r = _targets(policy)
     if r is None:
         return 0
-    level = _level_case(i, policy.levels, today)
+    due, cuota = chased(session, i)
+    level = _level_case(due, policy.levels, today)
     last_due = today - timedelta(days=min(policy.levels))
     recipient = func.coalesce(r.c.addr, p.c.email)
     already = exists(select(1).select_from(h).where(
-        h.c.invoice_id == i.c.id, h.c.channel == r.c.channel, h.c.recipient == recipient, h.c.level >= level))
-    query = (select(literal_column("'reminder'"), i.c.id, level, r.c.channel, recipient, literal_column("'pending'"),
-                    literal_column("0"), literal(now, UTCDateTime()))
+        h.c.invoice_id == i.c.id, h.c.cuota == cuota, h.c.channel == r.c.channel, h.c.recipient == recipient,
+        h.c.level >= level))
+    query = (select(literal_column("'reminder'"), i.c.id, cuota, level, r.c.channel, recipient,
+                    literal_column("'pending'"), literal_column("0"), literal(now, UTCDateTime()))
              .select_from(i.join(p, p.c.id == i.c.party_id)
                           .join(r, and_(r.c.direction == i.c.direction, r.c.level == level)))
-             .where(and_(i.c.due_date <= last_due, open_invoice(i), recipient.isnot(None), recipient != ""),
+             .where(and_(due <= last_due, open_invoice(i), recipient.isnot(None), recipient != ""),
                     ~already))
-    columns = ["kind", "invoice_id", "level", "channel", "recipient", "status", "attempts", "created_at"]
+    columns = ["kind", "invoice_id", "cuota", "level", "channel", "recipient", "status", "attempts", "created_at"]
     stmt = (_insert(session)(n).from_select(columns, query).on_conflict_do_nothing()
             .execution_options(preserve_rowcount=True))  # INSERT rowcount is not kept otherwise
     return session.execute(stmt).rowcount or 0
@@ -177,8 +193,8 @@ def supersede(session: "Session", *, before: datetime) -> int:
     n, _, _ = tables()
     h = n.alias("h")
     higher = exists(select(1).select_from(h).where(
-        h.c.invoice_id == n.c.invoice_id, h.c.channel == n.c.channel, h.c.recipient == n.c.recipient,
-        h.c.level > n.c.level))
+        h.c.invoice_id == n.c.invoice_id, h.c.cuota == n.c.cuota, h.c.channel == n.c.channel,
+        h.c.recipient == n.c.recipient, h.c.level > n.c.level))
     stmt = (update(n).where(n.c.kind == "reminder", n.c.status.in_(("pending", "failed")), n.c.created_at < before,
                             higher)
             .values(status="cancelled", last_error="superseded by a later reminder level", next_attempt_at=None))

@@ -1,4 +1,5 @@
-"""Aging by due date: corriente (not yet due) then the overdue buckets, per kind or per party."""
+"""Aging by due date: corriente (not yet due) then the overdue buckets, per kind or per party.
+An invoice in cuotas is aged part by part, each by its own due date, and counted once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from cuentas_cli.errors import UsageError
 from cuentas_cli.admin.auth import Actor, require
-from cuentas_cli.ledger.balances import balances_cte
+from cuentas_cli.ledger.balances import balances_cte, has_cuotas
 from cuentas_cli.ledger.balances import lit as _lit
 from cuentas_cli.reports.common import (KIND_OF, KINDS, amount_sql, check_currency, dialect_of, directions_for,
                                         fetch_rows, money)
@@ -49,14 +50,15 @@ def _bucket_case(as_of: date, buckets: tuple[int, ...]) -> str:
 
 
 def aging_sql(dialect: str, as_of: date, *, directions: tuple[str, ...], currency: str | None, buckets: tuple[int, ...],
-              by_party: bool, scope: str = "") -> str:
-    cte = balances_cte(dialect, as_of, directions=directions, currency=currency, scope=scope)
-    amt = amount_sql(currency)
-    inner = (f"SELECT direction, party_id, {_bucket_case(as_of, buckets)} AS bucket, {amt} AS amt "
+              by_party: bool, scope: str = "", by_cuota: bool = False) -> str:
+    cte = balances_cte(dialect, as_of, directions=directions, currency=currency, scope=scope, by_cuota=by_cuota)
+    amt = amount_sql(currency, by_cuota=by_cuota)
+    lead = "lead" if by_cuota else "1"
+    inner = (f"SELECT direction, party_id, {_bucket_case(as_of, buckets)} AS bucket, {amt} AS amt, {lead} AS lead "
              "FROM open_inv WHERE bal > 0")
     if not by_party:
-        return f"{cte} SELECT direction, bucket, SUM(amt), COUNT(*) FROM ({inner}) x GROUP BY direction, bucket"
-    return (f"{cte}, agg AS (SELECT direction, party_id, bucket, SUM(amt) AS amt, COUNT(*) AS n FROM ({inner}) x "
+        return f"{cte} SELECT direction, bucket, SUM(amt), SUM(lead) FROM ({inner}) x GROUP BY direction, bucket"
+    return (f"{cte}, agg AS (SELECT direction, party_id, bucket, SUM(amt) AS amt, SUM(lead) AS n FROM ({inner}) x "
             "GROUP BY direction, party_id, bucket) "
             "SELECT a.direction, a.party_id, p.doc_number, p.name, a.bucket, a.amt, a.n "
             "FROM agg a JOIN party p ON p.id = a.party_id")
@@ -128,7 +130,7 @@ def _by_party(session: "Session", *, as_of: date, directions: tuple[str, ...], c
               buckets: tuple[int, ...], scope: str) -> AgingReport:
     keys = [k for k, _ in bucket_labels(buckets)]
     sql = aging_sql(dialect_of(session), as_of, directions=directions, currency=currency, buckets=buckets,
-                    by_party=True, scope=scope)
+                    by_party=True, scope=scope, by_cuota=has_cuotas(session))
     acc: dict[tuple, dict[str, Any]] = {}
     for direction, party_id, doc, name, bucket, amt, n in fetch_rows(session, sql):
         row = acc.setdefault((direction, party_id), {"doc": doc, "name": name, "cents": [0] * len(keys), "n": 0})

@@ -105,8 +105,16 @@ def scope_sql(session: "Session", conditions: list[Any]) -> str:
     return str(clause.compile(dialect=_bind(session).dialect, compile_kwargs={"literal_binds": True}))
 
 
-def amount_sql(currency: str | None, cents: str = "bal", rate: str = "rate") -> str:
-    """The amount in the report currency: PEN (converted per invoice, half up) or native."""
+def amount_sql(currency: str | None, cents: str = "bal", rate: str = "rate", *, by_cuota: bool = False) -> str:
+    """The amount in the report currency: PEN (converted per invoice, half up) or native. Over
+    the parts of `balances_cte(by_cuota=True)` the S/ of `bal` is their `pen` column."""
     if currency:
         return cents
+    if by_cuota and cents == "bal":
+        return "pen"
     return pen_cents_sql(cents, rate)
+
+
+def count_sql(by_cuota: bool) -> str:
+    """How many invoices a group of `balances_cte` rows holds (its parts count once)."""
+    return "SUM(lead)" if by_cuota else "COUNT(*)"
