@@ -211,3 +211,23 @@ def test_a_ubl_invoice_with_a_retencion_and_cuotas_comes_in_without_them(company
     refused = company.run("import", str(tmp_path / "F001-10.xml"), role="contador")
     assert refused.exit_code != 0 and "add up to 1000.00" in refused.stderr and "Traceback" not in refused.output
     assert count(company.url) == 1
+
+
+def test_on_duplicate_update_without_cuota_columns_keeps_the_cuotas_whole(company, tmp_path):
+    """A file without cuota columns leaves the stored cuotas as they are, so a row that would
+    change the total or the due date they fit is a row error naming the invoice."""
+    imported(company, write(tmp_path / "a.csv", HEADER + GOOD))
+    before = snapshot(company.url)
+    plain = "RUC;Razón Social;Serie;Número;Fecha de Emisión;Fecha de Vencimiento;Total;Detracción %\r\n"
+    for row, message in (
+            (f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;1;01/05/2026;31/07/2026;12000,00;12\r\n", "add up to"),
+            (f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;1;01/05/2026;15/08/2026;11800,00;12\r\n", "due in cuotas")):
+        result = company.run("import", str(write(tmp_path / "b.csv", plain + row)), "--kind", "cxc",
+                             "--on-duplicate", "update")
+        assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output, result.output
+        assert snapshot(company.url) == before
+    same = f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;1;01/05/2026;31/07/2026;11800,00;12\r\n"  # nothing changes: fine
+    result = company.run("import", str(write(tmp_path / "c.csv", plain + same)), "--kind", "cxc", "--json",
+                         "--on-duplicate", "update")
+    assert result.exit_code == 0, result.output
+    assert len(stored(company)) == 4  # F001-1's three and F001-3's one, untouched

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cuentas_cli.admin import audit
-from cuentas_cli.imports.columns import LABELS
+from cuentas_cli.errors import ValidationError
+from cuentas_cli.imports.columns import LABELS, has_cuota_columns
 from cuentas_cli.imports.context import Job
 from cuentas_cli.imports.stored import RowView, as_date, find_documents
+from cuentas_cli.ledger import cuotas as rules
 from cuentas_cli.ledger.statuses import status_for
 
 # The invoice columns an --on-duplicate update may change.
@@ -60,6 +62,7 @@ class Updates:
         if not found:
             return rows
         kept = []
+        plans: dict[int, list] | None = None  # the stored invoices' cuotas, read once when a row changes one
         for row in rows:
             row_no, party_id, rec, cells = row
             old = found.get((rec[0], party_id, rec[4], rec[5], rec[6]))
@@ -82,12 +85,54 @@ class Updates:
                 self.job.error(row_no, self.job.column(field), cells[index] if index is not None else "",
                                f"cannot update invoice {old['id']}: {exc.message}", cells)
                 continue
+            if plans is None:
+                plans = self._stored_cuotas([o["id"] for o in found.values() if o["id"] <= self.job.max_before])
+            problem = self._breaks_cuotas(new, plans.get(old["id"]))
+            if problem:
+                index = self.job.pos.get("total")
+                self.job.error(row_no, self.job.column("total"), cells[index] if index is not None else "",
+                               f"cannot update invoice {old['id']}: {problem}", cells)
+                continue
             new["status"] = status_for(total_cents=new["total_cents"], adjust_cents=new["adjust_cents"],
                                        paid_cents=new["paid_cents"], due_date=new["due_date"], today=self.job.today,
                                        current=old["status"])
             self.updates.append((old["id"], old, new))
             kept.append(row)
         return kept
+
+    def _stored_cuotas(self, ids: list[int]) -> dict[int, list]:
+        from sqlalchemy import bindparam, select
+
+        from cuentas_cli.db.tables import invoice_cuota
+
+        if not ids or has_cuota_columns(self.job.pos):
+            return {}  # a file with cuota columns gives the new cuotas (imports/cuotas.py checks them)
+        t = invoice_cuota.c
+        out: dict[int, list] = {}
+        query = (select(t.invoice_id, t.number, t.due_date, t.amount_cents).where(t.invoice_id.in_(bindparam("ids", expanding=True)))
+                 .order_by(t.invoice_id, t.number))
+        for start in range(0, len(ids), 5000):
+            for r in self.job.session.execute(query, {"ids": ids[start:start + 5000]}):
+                out.setdefault(r.invoice_id, []).append(rules.Cuota(r.number, as_date(r.due_date), int(r.amount_cents)))
+        return out
+
+    @staticmethod
+    def _breaks_cuotas(new: dict, plan: list | None) -> str | None:
+        """Why a changed stored invoice would no longer fit the cuotas it keeps (a file without
+        cuota columns leaves them as they are), or None."""
+        if not plan:
+            return None
+        if new["due_date"] != plan[-1].due_date:
+            return (f"it is due in cuotas, the last on {plan[-1].due_date.isoformat()}: its due date stays that one "
+                    "(give the cuota columns to change them)")
+        try:
+            rules.check_cuotas([(c.due_date, c.amount_cents) for c in plan], doc_type=new["doc_type"],
+                               issued=new["issue_date"], total_cents=new["total_cents"],
+                               detraccion_cents=new["detraccion_cents"], retencion_cents=new["retencion_cents"],
+                               currency=new["currency"])
+        except ValidationError as exc:
+            return f"{exc.message} (give the cuota columns to change them)"
+        return None
 
     def audit(self) -> None:
         """Each invoice an --on-duplicate update changed, in the audit log with its before/after

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.errors import UsageError
 from cuentas_cli.i18n import N_, _
-from cuentas_cli.ledger.balances import NOTES_SQL, balances_cte, lit, pen_cents_sql
+from cuentas_cli.ledger.balances import NOTES_SQL, balances_cte, has_cuotas, lit, pen_cents_sql
 from cuentas_cli.ledger.records import document_label
 from cuentas_cli.parties.service import find_party
 from cuentas_cli.reports.aging import DEFAULT_BUCKETS, bucket_labels, check_buckets, party_aging
@@ -338,11 +338,13 @@ def candidates(session: "Session", *, as_of: date, min_balance_cents: int = 0,
                overdue_only: bool = False) -> list[Candidate]:
     """Clients whose balance as of `as_of` is positive (at least `min_balance_cents` in S/), and with
     `overdue_only` at least one document past its due date; by name. With or without an e-mail."""
-    cte = balances_cte(dialect_of(session), as_of, directions=("receivable",))
-    pen = pen_cents_sql("o.bal", "o.rate")
+    by_cuota = has_cuotas(session)  # in cuotas: overdue when its earliest open part is, counted once
+    cte = balances_cte(dialect_of(session), as_of, directions=("receivable",), by_cuota=by_cuota)
+    pen = "o.pen" if by_cuota else pen_cents_sql("o.bal", "o.rate")
+    one = "o.lead" if by_cuota else "1"
     rows = fetch_rows(session, (
         f"{cte} SELECT p.id, p.kind, p.doc_type, p.doc_number, p.name, p.address, p.email, "
-        f"CAST(SUM({pen}) AS BIGINT), SUM(CASE WHEN o.due_date < {lit(as_of)} THEN 1 ELSE 0 END) "
+        f"CAST(SUM({pen}) AS BIGINT), SUM(CASE WHEN o.due_date < {lit(as_of)} THEN {one} ELSE 0 END) "
         "FROM open_inv o JOIN party p ON p.id = o.party_id WHERE o.bal > 0 "
         "GROUP BY p.id, p.kind, p.doc_type, p.doc_number, p.name, p.address, p.email ORDER BY p.name, p.id"))
     out = []
