@@ -66,7 +66,7 @@ def pending_of(inv: Any, *, balance_cents: int, withheld_recorded_cents: int) ->
 
 
 def next_due(cuotas: Sequence[Cuota], *, balance_cents: int, withheld_open_cents: int, default: date) -> date:
-    """The due date of the earliest part of a balance still owed (`balances.next_due_sql` in
+    """The due date of the earliest part of a balance still owed (`next_due_sql` in
     Python): the first cuota's while detracción or retención is unrecorded, else the earliest
     cuota the balance reaches; `default` (the invoice's due date) without cuotas or balance."""
     if not cuotas or balance_cents <= 0:
@@ -135,13 +135,8 @@ def next_due_sql(t: str = "invoice") -> str:
     return f"COALESCE({_earliest_open(t, 'due_date')}, {t}.due_date)"
 
 
-def next_cuota_sql(t: str = "invoice") -> str:
-    """SQL: the number of the cuota `next_due_sql` falls on (0 without cuotas)."""
-    return f"COALESCE({_earliest_open(t, 'number')}, 0)"
-
-
 def next_due_expr(cols: Any, *, number: bool = False) -> Any:
-    """SQLAlchemy expression of `next_due_sql` (with `number`, of `next_cuota_sql`) over the Core
+    """SQLAlchemy expression of `next_due_sql` (with `number`, the number of the cuota it falls on, 0 without cuotas) over the Core
     `invoice` table's columns or an alias's, so ClauseAdapter can move it onto another alias as
     the export's filters do."""
     from sqlalchemy import and_, case, func, select
