@@ -97,13 +97,15 @@ def open_condition() -> Any:
     return balances.is_open(invoice.c)
 
 
-def invoice_conditions(session: "Db", *, today: date, filters: InvoiceFilter) -> list[Any]:
+def invoice_conditions(session: "Db", *, today: date, filters: InvoiceFilter,
+                       by_cuota: bool | None = None) -> list[Any]:
     """The WHERE conditions (over the Core `invoice` table's columns) of `filters` as of `today`, checked and
     normalised once for every command that filters invoices (`invoices list`, `export`).
 
     Statuses are those as of `today`: an open invoice past its due date is VENCIDA even before
     `update-statuses` has stored it, and an open one not yet due is PENDIENTE or PARCIAL by its
     payments whatever was stored. Bad values raise UsageError; an unknown party NotFound.
+    `by_cuota` (default: whether any invoice has cuotas) compares the earliest cuota still owed.
     """
     from sqlalchemy import and_
 
@@ -131,7 +133,9 @@ def invoice_conditions(session: "Db", *, today: date, filters: InvoiceFilter) ->
         conditions.append(Invoice.party_id.in_(ids) if len(ids) > 1 else Invoice.party_id == ids[0])
     is_open = open_condition()
     # What falls overdue: the due date, or for invoices in cuotas the earliest cuota still owed.
-    due = balances.next_due(Invoice) if balances.has_cuotas(session) else Invoice.due_date
+    if by_cuota is None:
+        by_cuota = balances.has_cuotas(session)
+    due = balances.next_due(Invoice) if by_cuota else Invoice.due_date
     if status:
         conditions.append({
             "VENCIDA": and_(is_open, due < today),
@@ -197,7 +201,8 @@ def listing_query(session: "Db", *, today: date, filters: InvoiceFilter) -> Any:
     Invoice, Party = invoice.c, party.c
     if filters.limit is not None and filters.limit < 1:
         raise ValidationError(_("--limit: give a number of rows, 1 or more"))
-    conditions = invoice_conditions(session, today=today, filters=filters)
+    by_cuota = balances.has_cuotas(session)  # asked once for the conditions and the columns
+    conditions = invoice_conditions(session, today=today, filters=filters, by_cuota=by_cuota)
     referenced = invoice.alias("ref")
     ref = referenced.c
     query = (
@@ -206,7 +211,7 @@ def listing_query(session: "Db", *, today: date, filters: InvoiceFilter) -> Any:
             Invoice.due_date, Invoice.currency, Invoice.exchange_rate_e4, Invoice.total_cents, Invoice.paid_cents,
             Invoice.adjust_cents, Invoice.status, Party.doc_number.label("party_doc"), Party.name.label("party_name"),
             ref.serie.label("ref_serie"), ref.numero.label("ref_numero"),
-            *([balances.next_due(Invoice).label("open_due")] if balances.has_cuotas(session) else []),
+            *([balances.next_due(Invoice).label("open_due")] if by_cuota else []),
         )
         .join(party, Party.id == Invoice.party_id)
         .outerjoin(referenced, ref.id == Invoice.references_id)

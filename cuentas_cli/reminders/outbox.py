@@ -83,7 +83,7 @@ def sendable(n, *, now: datetime, retry_now: bool):  # noqa: ANN001, ANN202
 
 def chased(session: "Session", i):  # noqa: ANN001, ANN202
     """(the date reminders count from, the cuota it is of): the due date and 0, or, when any
-    invoice has cuotas, the earliest cuota each invoice still owes (ledger/balances.py)."""
+    invoice has cuotas, the earliest cuota each invoice still owes (ledger/due.py)."""
     from sqlalchemy import literal_column
 
     from cuentas_cli.ledger import balances
