@@ -30,6 +30,9 @@ _FORMAS = {"contado": "contado", "al contado": "contado", "cash": "contado",
 _CHUNK = 900  # invoice keys per query when the cuotas are stored
 
 
+_BLANK = frozenset((None, ""))  # the common empty cells, found without a call (a UBL row has 72 cuota cells)
+
+
 def _empty(value: Any) -> bool:
     return value is None or (value.strip() == "" if isinstance(value, str) else False)
 
@@ -56,20 +59,27 @@ def with_cuotas(job: Job, convert: Callable[[list[Any]], tuple | None], *, names
                  None)
     due_column = "due_date" in pos  # else convert reads the due date one past the file's cells (due_at)
 
+    seen_formas: dict[Any, str | None] = {}  # a file spells its forma de pago a few ways, row after row
+
     def forma_of(cells: list[Any]) -> str | None:
         if i_forma is None:
             return None
         raw = cells[i_forma]
+        if raw in seen_formas:
+            return seen_formas[raw]
         text = sources.normalise_header(cell_text(raw))
         if not text:
             return None
         found = _FORMAS.get(text)
         if found is None:
             raise RowError(names[i_forma], raw, _("use contado or credito"))
+        if len(seen_formas) < 64:
+            seen_formas[raw] = found
         return found
 
     def convert_cuotas(cells: list[Any]) -> tuple | None:
-        filled = [p for p in pairs if not _empty(cells[p[1]]) or not _empty(cells[p[2]])]
+        filled = [p for p in pairs if (cells[p[1]] not in _BLANK and not _empty(cells[p[1]]))
+                  or (cells[p[2]] not in _BLANK and not _empty(cells[p[2]]))]
         forma = forma_of(cells)
         due_raw = cells[due_at] if due_column else ""
         if filled and forma == "contado":

@@ -8,8 +8,6 @@ never needs a DTD, so one that declares anything is refused before a parser sees
 
 from __future__ import annotations
 
-import functools
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,10 +20,9 @@ _NS = {
 }
 
 
-@functools.cache
-def _q(path: str) -> str:
-    """'cac:Party/cbc:ID' in Clark notation: lxml finds it without resolving prefixes each call."""
-    return re.sub(r"\b(cac|cbc):", lambda m: "{" + _NS[m.group(1)] + "}", path)
+_C = "{%s}" % _NS["cac"]  # Clark notation: lxml compares tags without resolving prefixes
+_B = "{%s}" % _NS["cbc"]
+_B_ID = _B + "ID"
 
 
 _ROOTS = {
@@ -99,7 +96,10 @@ def parse(data: bytes, parser: Any) -> Any:
 
 def read(root: Any, label: str, company_ruc: str) -> list[str]:
     """The row of one document: `label` (which file), then READ_COLUMNS and the rest of HEADER.
-    Raises NotADocument for a CDR or a cuota correction, ValueError for what the row cannot be."""
+    Raises NotADocument for a CDR or a cuota correction, ValueError for what the row cannot be.
+
+    The root's children are walked once and indexed by tag; every field is then one or two
+    steps down from its top-level element (a path search per field cost twice the parse)."""
     tag = root.tag
     if isinstance(tag, str) and tag.rpartition("}")[2] == CDR_ROOT:
         raise NotADocument("cdr")
@@ -107,22 +107,32 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
     if kind is None:
         raise ValueError(_("not a UBL invoice, credit note or debit note (root element {tag})")
                          .format(tag=str(tag).rpartition("}")[2][:60]))
-    text = _texts(root)
+    top: dict[Any, list[Any]] = {}
+    for child in root:
+        top.setdefault(child.tag, []).append(child)
+
+    def first(name: str) -> Any:
+        found = top.get(name)
+        return found[0] if found else None
+
+    def text(name: str) -> str:
+        return _text(first(name))
+
     row = [""] * len(HEADER)
     row[0] = label
     if kind == "Invoice":
-        doc_type = text("cbc:InvoiceTypeCode")
+        doc_type = text(_B + "InvoiceTypeCode")
         if doc_type not in _DOC_TYPES["Invoice"]:
             raise ValueError(_("InvoiceTypeCode {code!r}: this import reads facturas (01) and boletas (03)")
                              .format(code=doc_type))
     else:
         doc_type = _DOC_TYPES[kind][0]
-    document = text("cbc:ID")
+    document = text(_B + "ID")
     serie, dash, numero = document.rpartition("-")
     if not dash or not serie or not numero:
         raise ValueError(_("cbc:ID {document!r} is not a serie-número such as F001-123").format(document=document))
-    supplier = _party(root.find(_q("cac:AccountingSupplierParty/cac:Party")))
-    customer = _party(root.find(_q("cac:AccountingCustomerParty/cac:Party")))
+    supplier = _party(_child(first(_C + "AccountingSupplierParty"), _C + "Party"))
+    customer = _party(_child(first(_C + "AccountingCustomerParty"), _C + "Party"))
     if supplier[1] == company_ruc:
         direction, party = "cxc", customer
     elif customer[1] == company_ruc and customer[0] == "6":
@@ -131,34 +141,35 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
         raise ValueError(_("neither the issuer (RUC {issuer}) nor the customer ({customer}) is this company's RUC "
                            "{ours} (company.ruc): not our document")
                          .format(issuer=supplier[1] or "-", customer=customer[1] or "-", ours=company_ruc))
-    issued = text("cbc:IssueDate")
-    currency = text("cbc:DocumentCurrencyCode")
-    total_path = "cac:RequestedMonetaryTotal/cbc:PayableAmount" if kind == "DebitNote" else \
-        "cac:LegalMonetaryTotal/cbc:PayableAmount"
-    total = _amount(text(total_path), total_path)
+    issued = text(_B + "IssueDate")
+    currency = text(_B + "DocumentCurrencyCode")
+    totals = "RequestedMonetaryTotal" if kind == "DebitNote" else "LegalMonetaryTotal"
+    total_path = f"cac:{totals}/cbc:PayableAmount"
+    total = _amount(_text(_child(first(_C + totals), _B + "PayableAmount")), total_path)
     if total is None:
         raise ValueError(_("no {path}: the document's total").format(path=total_path))
     base = igv = None
-    for sub in root.iterfind(_q("cac:TaxTotal/cac:TaxSubtotal")):
-        if (sub.findtext(_q("cac:TaxCategory/cac:TaxScheme/cbc:ID"), "") or "").strip() == IGV_SCHEME:
-            b = _amount(sub.findtext(_q("cbc:TaxableAmount"), ""), "TaxableAmount")
-            t = _amount(sub.findtext(_q("cbc:TaxAmount"), ""), "TaxAmount")
-            base, igv = (base or 0) + (b or 0), (igv or 0) + (t or 0)
+    for tax_total in top.get(_C + "TaxTotal", ()):
+        for sub in tax_total.iterchildren(_C + "TaxSubtotal"):
+            if _text(_child(_child(_child(sub, _C + "TaxCategory"), _C + "TaxScheme"), _B + "ID")) == IGV_SCHEME:
+                b = _amount(_text(_child(sub, _B + "TaxableAmount")), "TaxableAmount")
+                t = _amount(_text(_child(sub, _B + "TaxAmount")), "TaxAmount")
+                base, igv = (base or 0) + (b or 0), (igv or 0) + (t or 0)
     if igv is None:
         igv = Decimal(0)  # no IGV subtotal: exonerado, inafecto or exportación
     if base is None or abs(base + igv - total) > _CENT:
         base = total - igv  # other taxes or untaxed lines: the base is what the total holds beyond its IGV
-    terms = _payment_terms(root)
-    due = text("cbc:DueDate")
+    terms = _payment_terms(top.get(_C + "PaymentTerms", ()))
+    due = text(_B + "DueDate")
     pay = terms.get("formapago", [])
     forma = next((m for m, _a, _d, _p in pay if m.lower() in ("contado", "credito")), "")
     cuotas = sorted(((d, a) for m, a, d, _p in pay if m.lower().startswith("cuota")), key=lambda c: c[0])
-    if kind == "CreditNote":
-        reason = text("cac:DiscrepancyResponse/cbc:ResponseCode")
-        if reason == CUOTA_CORRECTION and total == 0:
-            last = cuotas[-1][0] if cuotas else due
-            raise NotADocument("cuota_correction", f"{document} -> {_reference(root)[1]}-{_reference(root)[2]}"
-                                                   + (f" ({last})" if last else ""))
+    discrepancy = first(_C + "DiscrepancyResponse")
+    reason = _text(_child(discrepancy, _B + "ResponseCode"))
+    if kind == "CreditNote" and reason == CUOTA_CORRECTION and total == 0:
+        ref = _reference(top.get(_C + "BillingReference", ()))
+        last = cuotas[-1][0] if cuotas else due
+        raise NotADocument("cuota_correction", f"{document} -> {ref[1]}-{ref[2]}" + (f" ({last})" if last else ""))
     if not due:
         if forma.lower() == "credito" or cuotas:
             if not cuotas:
@@ -178,7 +189,7 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
     for means, amount, _due, percent in terms.get("detraccion", [])[:1]:
         row[at["detraccion_pct"]], row[at["detraccion_codigo"]] = percent, means
         row[at["detraccion_monto"]] = _plain(_amount(amount, "Detraccion/Amount"))
-    retencion = _retencion(root)
+    retencion = _retencion(top.get(_C + "AllowanceCharge", ()))
     if retencion is not None:
         row[at["retencion_monto"]] = _plain(retencion)
     if forma:
@@ -188,67 +199,88 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
     for n, (when, amount) in enumerate(cuotas, start=1):
         row[at[f"cuota_{n}_fecha"]], row[at[f"cuota_{n}_monto"]] = when, _plain(_amount(amount, "Cuota/Amount"))
     if kind != "Invoice":
-        ref = _reference(root)
+        ref = _reference(top.get(_C + "BillingReference", ()))
         row[at["ref_tipo"]], row[at["ref_serie"]], row[at["ref_numero"]] = ref
-        code = text("cac:DiscrepancyResponse/cbc:ResponseCode")
-        why = " ".join(text("cac:DiscrepancyResponse/cbc:Description").split())
-        row[at["descripcion"]] = f"{code}: {why}" if code and why else code or why
+        why = " ".join(_text(_child(discrepancy, _B + "Description")).split())
+        row[at["descripcion"]] = f"{reason}: {why}" if reason and why else reason or why
     return row
 
 
-def _texts(root: Any):  # noqa: ANN202
-    def text(path: str) -> str:
-        return (root.findtext(_q(path), "") or "").strip()
+def _child(element: Any, tag: str) -> Any:
+    """The first child of `element` with this tag (Clark notation); None when there is none."""
+    if element is None:
+        return None
+    for found in element.iterchildren(tag):
+        return found
+    return None
 
-    return text
+
+def _text(element: Any) -> str:
+    return (element.text or "").strip() if element is not None else ""
 
 
 def _party(party: Any) -> tuple[str, str, str, str]:
     """(identity document type, number, name, address) of a supplier or customer party."""
     if party is None:
         return "", "", "", ""
-    ident = party.find(_q("cac:PartyIdentification/cbc:ID"))
+    ident = None
+    for identification in party.iterchildren(_C + "PartyIdentification"):
+        ident = _child(identification, _B + "ID")
+        if ident is not None:
+            break
     scheme = (ident.get("schemeID") or "").strip() if ident is not None else ""
-    number = (ident.text or "").strip() if ident is not None else ""
-    name = (party.findtext(_q("cac:PartyLegalEntity/cbc:RegistrationName"), "")
-            or party.findtext(_q("cac:PartyName/cbc:Name"), "") or "")
-    address = party.findtext(_q("cac:PartyLegalEntity/cac:RegistrationAddress/cac:AddressLine/cbc:Line"), "") or ""
-    return scheme, number, " ".join(name.split()), " ".join(address.split())
+    number = _text(ident)
+    entity = _child(party, _C + "PartyLegalEntity")
+    name = _text(_child(entity, _B + "RegistrationName")) or _text(_child(_child(party, _C + "PartyName"), _B + "Name"))
+    line = _child(_child(_child(entity, _C + "RegistrationAddress"), _C + "AddressLine"), _B + "Line")
+    return scheme, number, " ".join(name.split()), " ".join(_text(line).split())
 
 
-def _payment_terms(root: Any) -> dict[str, list[tuple[str, str, str, str]]]:
+_TERM_FIELDS = {_B + name: i for i, name in enumerate(("PaymentMeansID", "Amount", "PaymentDueDate", "PaymentPercent"))}
+
+
+def _payment_terms(terms: Any) -> dict[str, list[tuple[str, str, str, str]]]:
     """cac:PaymentTerms by their cbc:ID (lower case): [(PaymentMeansID, Amount, PaymentDueDate, PaymentPercent)]."""
     found: dict[str, list[tuple[str, str, str, str]]] = {}
-    for term in root.iterfind(_q("cac:PaymentTerms")):
-        key = (term.findtext(_q("cbc:ID"), "") or "").strip().lower()
-        found.setdefault(key, []).append(tuple((term.findtext(_q(f"cbc:{name}"), "") or "").strip()
-                                               for name in ("PaymentMeansID", "Amount", "PaymentDueDate", "PaymentPercent")))
+    for term in terms:
+        key = ""
+        values = ["", "", "", ""]
+        seen = [False] * 4
+        for child in term:
+            tag = child.tag
+            if tag == _B_ID and not key:
+                key = (child.text or "").strip().lower()
+            else:
+                at = _TERM_FIELDS.get(tag)
+                if at is not None and not seen[at]:
+                    values[at], seen[at] = (child.text or "").strip(), True
+        found.setdefault(key, []).append(tuple(values))
     return found
 
 
-def _retencion(root: Any) -> Decimal | None:
-    for charge in root.iterfind(_q("cac:AllowanceCharge")):
-        if (charge.findtext(_q("cbc:AllowanceChargeReasonCode"), "") or "").strip() == RETENCION_REASON:
-            return _amount(charge.findtext(_q("cbc:Amount"), ""), "AllowanceCharge/Amount")
+def _retencion(charges: Any) -> Decimal | None:
+    for charge in charges:
+        if _text(_child(charge, _B + "AllowanceChargeReasonCode")) == RETENCION_REASON:
+            return _amount(_text(_child(charge, _B + "Amount")), "AllowanceCharge/Amount")
     return None
 
 
-def _reference(root: Any) -> tuple[str, str, str]:
+def _reference(billing: Any) -> tuple[str, str, str]:
     """(document type, serie, número) of the document a note modifies."""
-    refs = root.findall(_q("cac:BillingReference/cac:InvoiceDocumentReference"))
+    refs = [r for b in billing for r in b.iterchildren(_C + "InvoiceDocumentReference")]
     if not refs:
         raise ValueError(_("a credit or debit note without cac:BillingReference: which document does it modify?"))
-    distinct = {(r.findtext(_q("cbc:ID"), "") or "").strip() for r in refs}
+    distinct = {_text(_child(r, _B_ID)) for r in refs}
     if len(distinct) > 1:
         raise ValueError(_("the note modifies {n} documents ({docs}); the ledger links a note to one")
                          .format(n=len(distinct), docs=", ".join(sorted(distinct))))
     ref = refs[0]
-    document = (ref.findtext(_q("cbc:ID"), "") or "").strip()
+    document = _text(_child(ref, _B_ID))
     serie, dash, numero = document.rpartition("-")
     if not dash:
         raise ValueError(_("BillingReference {document!r} is not a serie-número such as F001-123")
                          .format(document=document))
-    return (ref.findtext(_q("cbc:DocumentTypeCode"), "") or "").strip() or "01", serie.strip(), numero.strip()
+    return _text(_child(ref, _B + "DocumentTypeCode")) or "01", serie.strip(), numero.strip()
 
 
 def _amount(raw: str | None, where: str) -> Decimal | None:
