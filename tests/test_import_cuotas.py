@@ -193,24 +193,55 @@ def test_a_document_twice_in_the_file_keeps_the_first_rows_cuotas(company, tmp_p
     assert [c[2] for c in stored(company)] == ["2026-05-31", "2026-06-30", "2026-07-31"]
 
 
-def test_a_ubl_invoice_with_a_retencion_and_cuotas_comes_in_without_them(company, tmp_path):
-    """SUNAT's cuotas add up to the total less the detracción and the retención, and an import
-    records no retención yet: the invoice comes in without its cuotas (due on the last), and a
-    notice names it; cuotas that fit neither way are still a row error."""
+def test_a_ubl_invoice_with_a_retencion_keeps_its_cuotas_net_of_it(company, tmp_path):
+    """SUNAT's cuotas add up to the total less the detracción and the retención: the import
+    records the XML's retención (AllowanceCharge 62), so the cuotas fit and are stored; cuotas
+    that fit neither way are still a row error."""
     assert company.run("settings", "set", "company.ruc", RUC_C).exit_code == 0
     doc = Doc(id="F001-9", issuer=("6", RUC_C, "NOSOTROS S.A.C."), customer=("6", RUC_A, "CLIENTE S.A."),
-              forma="Credito", pending="1144.60", retencion="35.40", cuotas=[("1144.60", "2026-07-01")])
+              forma="Credito", pending="1144.60", retencion="35.40",
+              cuotas=[("572.30", "2026-07-01"), ("572.30", "2026-08-01")])
     (tmp_path / "F001-9.xml").write_text(doc.xml(), encoding="utf-8")
     result = company.run("import", str(tmp_path / "F001-9.xml"), role="contador")
     assert result.exit_code == 0, result.output
-    assert "F001-9: imported without its cuotas" in result.stderr
-    assert count(company.url) == 1 and stored(company) == []
+    assert rows(company.url, "SELECT retencion_cents, due_date FROM invoice")[0][0] == 3540
+    assert [(c[1], c[2], c[3]) for c in stored(company)] == [(1, "2026-07-01", 57230), (2, "2026-08-01", 57230)]
+    shown = show(company, "F001-9")
+    assert (shown["retencion"], shown["retencion_recorded"]) == ("35.40", "0.00")
     bad = Doc(id="F001-10", issuer=("6", RUC_C, "NOSOTROS S.A.C."), customer=("6", RUC_A, "CLIENTE S.A."),
               forma="Credito", pending="1000.00", retencion="35.40", cuotas=[("1000.00", "2026-07-01")])
     (tmp_path / "F001-10.xml").write_text(bad.xml(), encoding="utf-8")
     refused = company.run("import", str(tmp_path / "F001-10.xml"), role="contador")
     assert refused.exit_code != 0 and "add up to 1000.00" in refused.stderr and "Traceback" not in refused.output
     assert count(company.url) == 1
+
+
+RET_HEADER = "RUC;Razón Social;Serie;Número;Fecha de Emisión;Fecha de Vencimiento;Total;Detracción %;Retención\r\n"
+
+
+def test_a_retencion_column_is_recorded_by_the_rules_of_invoices_add(company, tmp_path):
+    """A CSV's retención column (the amount withheld) is stored; 3% of the total to the céntimo,
+    on an invoice above S/ 700 without detracción, never on a note: else a row error naming the
+    column, and nothing stored."""
+    good = f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;1;01/05/2026;31/05/2026;1180,00;;35,40\r\n" \
+           f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;2;01/05/2026;31/05/2026;1180,00;;\r\n"
+    summary = imported(company, write(tmp_path / "a.csv", RET_HEADER + good))
+    assert summary["new"] == 2
+    assert rows(company.url, "SELECT numero, retencion_cents FROM invoice ORDER BY numero") == [(1, 3540), (2, 0)]
+    before = snapshot(company.url)
+    for row, message in (
+            (f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;3;01/05/2026;31/05/2026;1180,00;;40,00", "3% of the total, 35.40"),
+            (f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;3;01/05/2026;31/05/2026;590,00;;17,70", "at or below S/ 700.00"),
+            (f"{RUC_A};CLIENTE ANDINO S.A.C.;F001;3;01/05/2026;31/05/2026;1180,00;12;35,40", "detracción (SPOT)")):
+        result = run_import(company, write(tmp_path / "b.csv", RET_HEADER + row + "\r\n"))
+        assert result.exit_code != 0 and message in result.output and "Retención" in result.output, result.output
+        assert "Traceback" not in result.output and snapshot(company.url) == before
+    note = ("RUC;Razón Social;Tipo comprobante;Serie;Número;Fecha de Emisión;Fecha de Vencimiento;Total;Retención;"
+            f"ref_tipo;ref_serie;ref_numero\r\n{RUC_A};CLIENTE ANDINO S.A.C.;07;F001;9;22/05/2026;22/05/2026;100,00;"
+            "3,00;01;F001;1\r\n")
+    result = run_import(company, write(tmp_path / "n.csv", note))
+    assert result.exit_code != 0 and "not to a credit or debit note" in result.output, result.output
+    assert snapshot(company.url) == before
 
 
 def test_on_duplicate_update_without_cuota_columns_keeps_the_cuotas_whole(company, tmp_path):

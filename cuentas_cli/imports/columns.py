@@ -54,6 +54,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "description": ("descripcion", "glosa", "concepto", "description", "detalle", "observacion", "observaciones"),
     "detraccion": ("detraccion %", "% detraccion", "detraccion pct", "porcentaje detraccion", "tasa detraccion",
                    "detraccion rate", "detraccion porcentaje"),
+    "retencion": ("retencion", "retencion monto", "monto retencion", "importe retencion", "retencion igv",
+                  "monto retencion igv", "retention", "retention amount", "igv retenido"),
     "ref_doc_type": ("ref tipo", "ref doc type", "tipo comprobante referencia", "tipo referencia",
                      "tipo comprobante modificado", "ref tipo comprobante"),
     "ref_serie": ("ref serie", "serie referencia", "serie comprobante modificado"),
@@ -85,7 +87,7 @@ LABELS = {
     "serie": "serie", "numero": "numero", "document": "comprobante (F001-123)", "issue_date": "fecha_emision",
     "due_date": "fecha_vencimiento", "currency": "moneda", "rate": "tipo_cambio", "base": "base_imponible", "igv": "igv",
     "total": "total", "description": "descripcion", "detraccion": "detraccion_pct", "party_doc_type": "tipo_doc_identidad",
-    "ref_doc_type": "ref_tipo", "ref_serie": "ref_serie", "ref_numero": "ref_numero", "ple_status": "estado_ple",
+    "retencion": "retencion (monto)", "ref_doc_type": "ref_tipo", "ref_serie": "ref_serie", "ref_numero": "ref_numero", "ple_status": "estado_ple",
     "forma_pago": "forma_pago (contado/credito)", **{name: name for pair in CUOTA_PAIRS for name in pair},
 }
 _HEADER_INDEX = {alias: name for name, aliases in FIELDS.items() for alias in aliases}

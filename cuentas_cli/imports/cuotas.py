@@ -54,9 +54,6 @@ def with_cuotas(job: Job, convert: Callable[[list[Any]], tuple | None], *, names
             pairs.append((n, pos[f], pos[m]))
     i_forma = pos.get("forma_pago")
     i_issue = pos["issue_date"]
-    # The UBL source's retención (not a field an import records yet): see convert_cuotas.
-    i_ret = next((k for k, h in enumerate(job.header) if sources.normalise_header(cell_text(h)) == "retencion monto"),
-                 None)
     due_column = "due_date" in pos  # else convert reads the due date one past the file's cells (due_at)
 
     seen_formas: dict[Any, str | None] = {}  # a file spells its forma de pago a few ways, row after row
@@ -115,17 +112,8 @@ def with_cuotas(job: Job, convert: Callable[[list[Any]], tuple | None], *, names
         items = [(d, amount(cells, i_amount, currency)) for (d, _i), (_n, _d, i_amount) in zip(days, filled)]
         try:
             plan = rules.check_cuotas(items, doc_type=record[4], issued=record[7], total_cents=record[13],
-                                      detraccion_cents=record[15], retencion_cents=0, currency=currency)
+                                      detraccion_cents=record[15], retencion_cents=record[21], currency=currency)
         except ValidationError as exc:
-            retencion = amount(cells, i_ret, currency) if i_ret is not None and not _empty(cells[i_ret]) else 0
-            if retencion and sum(c for _d, c in items) == record[13] - record[15] - retencion:
-                # SUNAT's cuotas net of a retención the import cannot record yet: the invoice comes in
-                # as before the ledger had cuotas (due on the last one), and the user is told.
-                job.source.notices.append(_("{serie}-{numero}: imported without its cuotas: they are net of a "
-                                            "retención, which an import does not record yet; it is due on its "
-                                            "last cuota").format(
-                                                serie=record[5], numero=record[6]))
-                return record
             raise RowError(*_culprit(cells, filled, items, record[7]), exc.message) from None
         return (*record, plan)
 
@@ -153,8 +141,8 @@ class Cuotas:
     def keep(self, rows: list[tuple]) -> None:
         """(row number, party id, record, cells) of a written chunk."""
         for row_no, party_id, rec, cells in rows:
-            if len(rec) > 21:
-                self.kept.append((row_no, (rec[0], party_id, rec[4], rec[5], rec[6]), rec[21], cells))
+            if len(rec) > 22:
+                self.kept.append((row_no, (rec[0], party_id, rec[4], rec[5], rec[6]), rec[22], cells))
 
     def drop(self, rows: set[int]) -> None:
         self.kept = [k for k in self.kept if k[0] not in rows]

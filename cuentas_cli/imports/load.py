@@ -19,7 +19,7 @@ from cuentas_cli.ledger.statuses import STATUS_CASE
 # The invoice columns a staged row fills.
 _COLUMNS = ("direction", "party_id", "doc_type", "serie", "numero", "issue_date", "due_date", "currency",
             "exchange_rate_e4", "base_cents", "igv_cents", "total_cents", "detraccion_bp", "detraccion_cents",
-            "description", "status")
+            "retencion_cents", "description", "status")
 _STAGE = "cuentas_import_stage"
 # A credit or debit note's own adjust_cents, as `invoices add` sets it: minus its total, so the
 # note never carries a balance (its amount moves the invoice it references; notes.Notes.link).
@@ -27,7 +27,7 @@ _NOTE_ADJUST = "CASE WHEN doc_type IN ('07', '08') THEN -total_cents ELSE 0 END"
 _STAGE_COLUMNS = (
     "row_no integer, direction text, party_id integer, doc_type text, serie text, numero integer, issue_date date, "
     "due_date date, currency text, exchange_rate_e4 integer, base_cents bigint, igv_cents bigint, total_cents bigint, "
-    "detraccion_bp integer, detraccion_cents bigint, description text, status text"
+    "detraccion_bp integer, detraccion_cents bigint, retencion_cents bigint, description text, status text"
 )
 
 
@@ -96,7 +96,7 @@ class Loader:
             if due is None:
                 due = iso[r[8]] = r[8].isoformat()
             params.append((row_no, r[0], pid, r[4], r[5], r[6], issued, due, r[9], r[10], r[11], r[12], r[13], r[14],
-                           r[15], r[16], r[18] if r[17] is None else "PAGADA"))  # a note carries no balance
+                           r[15], r[21], r[16], r[18] if r[17] is None else "PAGADA"))  # a note carries no balance
         self.mover.stage(params)
         self.written += len(params)
 
@@ -108,7 +108,7 @@ class Loader:
             with cur.copy(f"COPY {_STAGE} FROM STDIN") as copy:
                 for row_no, pid, r, _ in rows:
                     copy.write_row((row_no, r[0], pid, r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-                                    r[14], r[15], r[16], r[18] if r[17] is None else "PAGADA"))  # a note: no balance
+                                    r[14], r[15], r[21], r[16], r[18] if r[17] is None else "PAGADA"))  # a note: no balance
         self.written += len(rows)
 
     def finish(self) -> None:
@@ -129,8 +129,8 @@ class Loader:
             else:
                 cols = ", ".join(_COLUMNS)
                 insert = (
-                    f"INSERT INTO invoice ({cols}, retencion_cents, paid_cents, adjust_cents, created_by, created_at, "
-                    f"updated_at) SELECT {cols}, 0, 0, {_NOTE_ADJUST}, :user, :stamp, :stamp FROM {_STAGE} "
+                    f"INSERT INTO invoice ({cols}, paid_cents, adjust_cents, created_by, created_at, "
+                    f"updated_at) SELECT {cols}, 0, {_NOTE_ADJUST}, :user, :stamp, :stamp FROM {_STAGE} "
                     f"ORDER BY row_no ON CONFLICT (direction, party_id, doc_type, serie, numero) {self.conflict_clause()}"
                 )
                 changed = self.job.session.execute(
@@ -195,8 +195,8 @@ class _SqliteMover:
         # "WHERE true" lets SQLite tell the upsert's ON from a join's ON; a staging table is
         # read in insertion (= file) order.
         self.move = (
-            f"INSERT INTO invoice ({cols}, retencion_cents, paid_cents, adjust_cents, created_by, created_at, updated_at) "
-            f"SELECT {cols}, 0, 0, {_NOTE_ADJUST}, ?, ?, ? FROM {self._TABLE} WHERE true "
+            f"INSERT INTO invoice ({cols}, paid_cents, adjust_cents, created_by, created_at, updated_at) "
+            f"SELECT {cols}, 0, {_NOTE_ADJUST}, ?, ?, ? FROM {self._TABLE} WHERE true "
             f"ON CONFLICT (direction, party_id, doc_type, serie, numero) {conflict}"
         )
         self.move_params = move_params

@@ -35,7 +35,7 @@ class Notes:
             self.job.error(row_no, self.job.column("ref_doc_type"), ref[0],
                            "a credit or debit note modifies a factura (01) or a boleta (03)", cells)
             return False
-        if rec[14] or rec[15]:
+        if rec[14] or rec[15]:  # (a retención on a note is refused as its row is read: convert.py)
             self.job.error(row_no, self.job.column("detraccion"), rec[14],
                            "detracción and retención apply to the invoice, not to a credit or debit note", cells)
             return False

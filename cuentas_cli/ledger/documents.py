@@ -17,6 +17,7 @@ NOTE_TYPES = ("07", "08")
 IGV_RATE = Decimal("0.18")
 MAX_NUMERO = 99_999_999
 DETRACCION_THRESHOLD_CENTS = 70_000  # S/ 700.00: at or below it no detracción applies
+RETENCION_BP = 300  # retención IGV: 3% of the total (above the same S/ 700)
 
 _SERIE_ELECTRONIC = {
     "01": re.compile(r"^(F[A-Z0-9]{3}|E001)$"),

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from cuentas_cli.db.models import Invoice, Party
 
-RETENCION_BP = 300  # retención IGV: 3% of the total
+RETENCION_BP = documents.RETENCION_BP
 CENT = Decimal("0.01")
 
 

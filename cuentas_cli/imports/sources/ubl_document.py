@@ -40,13 +40,12 @@ CUOTA_CORRECTION = "13"  # catalogue 09: corrección del monto o fecha de las cu
 # and the --errors file name the file by it.
 READ_COLUMNS = ("archivo", "kind", "tipo_doc_identidad", "ruc", "razon_social", "tipo_comprobante", "serie", "numero",
                 "fecha_emision", "fecha_vencimiento", "moneda", "base_imponible", "igv", "total", "detraccion_pct",
-                "ref_tipo", "ref_serie", "ref_numero", "descripcion")
+                "ref_tipo", "ref_serie", "ref_numero", "descripcion", "retencion_monto")
 # Read from the XML and given to the importer, which does not store them yet (the party's address,
-# the detracción's code and amount, the retención, the net pending amount) or stores them as any
-# file's columns of those names (the forma de pago and its cuotas, imports/cuotas.py): they ride
-# along in every row, so a stage that learns them needs no change here (see cuota_columns).
-EXTRA_COLUMNS = ("direccion", "detraccion_codigo", "detraccion_monto", "retencion_monto", "forma_pago",
-                 "monto_neto_pendiente")
+# the detracción's code and SUNAT's amount, the net pending amount) or stores them as any file's
+# columns of those names (the forma de pago and its cuotas, imports/cuotas.py): they ride along in
+# every row, so a stage that learns them needs no change here (see cuota_columns).
+EXTRA_COLUMNS = ("direccion", "detraccion_codigo", "detraccion_monto", "forma_pago", "monto_neto_pendiente")
 # At most this many cuotas per document: a source's header is fixed before its first file is read.
 MAX_CUOTAS = 36
 
