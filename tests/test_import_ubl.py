@@ -147,17 +147,66 @@ def test_credit_note_anulacion_and_debit_note_apply_to_their_invoice(books, tmp_
     assert docs["F001-2"]["adjust"] == 11800
 
 
-def test_credit_note_13_new_cuotas_is_recognised_and_not_applied(books, tmp_path):
+def cuotas_of(company, ref: str) -> tuple[str, list[tuple]]:  # noqa: ANN001
+    shown = company.run("invoices", "show", ref, "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    data = shown.json()
+    return data["due_date"], [(c["cuota"], c["due_date"], c["amount"]) for c in data["cuotas"]]
+
+
+def correction(number: int, issued: str, *cuotas: tuple[str, str], ref: str = "F001-1") -> Doc:
+    """A credit note of type 13: the new cuotas of `ref`, total 0.00."""
+    return Doc(id=f"FC01-{number}", kind="CreditNote", issued=issued, reference=(ref, "01"),
+               reason=("13", "CORRECCION DE CUOTAS"), base="0.00", igv="0.00", total="0.00", forma="Credito",
+               pending="1180.00", cuotas=list(cuotas))
+
+
+def test_credit_note_13_replaces_the_cuotas_of_the_invoice_it_corrects(books, tmp_path):
     folder = put(tmp_path / "x", Doc(id="F001-1", forma="Credito", pending="1180.00", cuotas=[("1180.00", "2026-07-01")]),
-                 Doc(id="FC01-2", kind="CreditNote", reference=("F001-1", "01"), reason=("13", "CORRECCION DE CUOTAS"),
-                     base="0.00", igv="0.00", total="0.00", forma="Credito", pending="1180.00",
-                     cuotas=[("590.00", "2026-07-15"), ("590.00", "2026-08-15")]))
-    result = books.run("import", str(folder), "--json", role="contador")
-    assert result.exit_code == 0, result.output
-    summary = result.json()
-    assert (summary["new"], summary["skipped_cuota_corrections"], summary["rejected"]) == (1, 1, 0)
-    assert "FC01-2.xml" in result.stderr and "F001-1" in result.stderr and "2026-08-15" in result.stderr
-    assert list(invoices(books)) == ["F001-1"]
+                 correction(2, "2026-06-10", ("590.00", "2026-07-15"), ("590.00", "2026-08-15")))
+    summary = imported(books, folder)  # the invoice and its correction in one import
+    assert (summary["rows"], summary["new"], summary["cuotas_corrected"], summary["rejected"]) == (2, 1, 1, 0)
+    assert cuotas_of(books, "F001-1") == ("2026-08-15", [(1, "2026-07-15", "590.00"), (2, "2026-08-15", "590.00")])
+    assert list(invoices(books)) == ["F001-1"]  # the note is not a document with a balance
+    [(action, after)] = rows(books.url, "SELECT action, after FROM audit_log WHERE entity = 'invoice'")
+    assert action == "invoice.cuotas_corrected" and "FC01-2" in after
+    assert books.run("db", "check").exit_code == 0  # the status follows the new cuota 1
+
+    before = snapshot(books.url)
+    again = books.run("import", str(folder), "--json", role="contador")
+    assert again.exit_code == 0 and (again.json()["skipped"], again.json()["cuotas_corrected"]) == (2, 0)
+    assert "nothing new" in again.stderr or "nada nuevo" in again.stderr
+
+    older = put(tmp_path / "y", correction(1, "2026-06-05", ("1180.00", "2026-09-01")))
+    late = books.run("import", str(older), "--json", role="contador")
+    assert late.exit_code == 0 and late.json()["skipped"] == 1 and "later cuota correction" in late.stderr
+    assert cuotas_of(books, "F001-1")[1] == [(1, "2026-07-15", "590.00"), (2, "2026-08-15", "590.00")]
+    assert {k: v for k, v in snapshot(books.url).items() if k != "audit_log"} == \
+        {k: v for k, v in before.items() if k != "audit_log"}
+
+    newer = put(tmp_path / "z", correction(3, "2026-06-20", ("1180.00", "2026-09-01")))
+    dry = books.run("import", str(newer), "--dry-run", "--json", role="contador")
+    assert dry.exit_code == 0 and dry.json()["cuotas_corrected"] == 1
+    assert cuotas_of(books, "F001-1")[0] == "2026-08-15"  # a dry run writes nothing
+    assert imported(books, newer)["cuotas_corrected"] == 1
+    assert cuotas_of(books, "F001-1") == ("2026-09-01", [(1, "2026-09-01", "1180.00")])
+
+
+def test_a_credit_note_13_that_does_not_fit_is_a_row_error(books, tmp_path):
+    imported(books, put(tmp_path / "a", Doc(id="F001-1", forma="Credito", pending="1180.00",
+                                            cuotas=[("1180.00", "2026-07-01")])))
+    for doc, message in ((correction(2, "2026-06-10", ("1000.00", "2026-07-15")), "add up to 1000.00"),
+                         (correction(2, "2026-06-10", ("1180.00", "2026-07-15"), ref="F001-77"), "not in the books"),
+                         (correction(2, "2026-06-10"), "without cuotas")):
+        text = refused(books, put(tmp_path / f"b{message[:3]}", doc))
+        assert "FC01-2" in text and message in text, text
+    assert cuotas_of(books, "F001-1") == ("2026-07-01", [(1, "2026-07-01", "1180.00")])
+    mixed = put(tmp_path / "c", correction(2, "2026-06-10", ("1180.00", "2026-07-15"), ref="F001-77"),
+                correction(3, "2026-06-11", ("1180.00", "2026-07-20")))
+    summary = imported(books, mixed, "--partial", "--errors", str(tmp_path / "errores.csv"))
+    assert (summary["cuotas_corrected"], summary["rejected"]) == (1, 1)
+    assert cuotas_of(books, "F001-1") == ("2026-07-20", [(1, "2026-07-20", "1180.00")])
+    assert "FC01-2.xml" in (tmp_path / "errores.csv").read_text(encoding="utf-8-sig")
 
 
 def test_cdrs_are_skipped_and_counted(books, tmp_path):

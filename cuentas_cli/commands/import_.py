@@ -84,11 +84,15 @@ def import_file(
     if result.skipped_cdr:
         message += "; " + ngettext("{n} CDR (SUNAT's answer) skipped", "{n} CDRs (SUNAT's answers) skipped",
                                    result.skipped_cdr).format(n=result.skipped_cdr)
+    if result.cuotas_corrected:
+        message += "; " + ngettext("the cuotas of {n} invoice corrected (credit note type 13)",
+                                   "the cuotas of {n} invoices corrected (credit notes type 13)",
+                                   result.cuotas_corrected).format(n=result.cuotas_corrected)
     for notice in result.notices:
         warn(notice)
     if dry_run:
         info(message + " " + _("(dry run: nothing written)"))
-    elif result.new == 0 and result.updated == 0 and result.rejected == 0:
+    elif result.new == 0 and result.updated == 0 and result.rejected == 0 and not result.cuotas_corrected:
         success(message + _(": nothing new, the file was already imported"))
     else:
         success(message)

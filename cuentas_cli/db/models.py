@@ -317,6 +317,27 @@ class InvoiceCuota(SQLModel, table=True):
     after_cents: int = Field(default=0, sa_type=BigInteger)
 
 
+class CuotaCorrection(SQLModel, table=True):
+    """A credit note of type 13 (catalogue 09: corrección del monto neto pendiente y/o de las
+    fechas de vencimiento, total 0.00) applied to the invoice it modifies: that invoice's cuotas
+    were replaced by the note's. Kept so a re-import of the note changes nothing and an older
+    note cannot undo a newer one."""
+
+    __tablename__ = "cuota_correction"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "serie", "numero", name="uq_cuota_correction_note"),
+        CheckConstraint("numero > 0", name="numero_positive"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    invoice_id: int = Field(sa_column=_fk("invoice.id", nullable=False, ondelete="CASCADE"))
+    serie: str = Field(max_length=4)
+    numero: int
+    issue_date: date
+    created_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class ExchangeRate(SQLModel, table=True):
     """SBS/SUNAT rate of one day: PEN per USD x 10,000."""
 

@@ -93,6 +93,19 @@ bank_line = Table(
 )
 
 
+cuota_correction = Table(
+    'cuota_correction',
+    metadata,
+    Column('id', Integer(), primary_key=True),
+    Column('invoice_id', Integer(), ForeignKey('invoice.id', ondelete='CASCADE'), nullable=False),
+    Column('serie', String(4), nullable=False),
+    Column('numero', Integer(), nullable=False),
+    Column('issue_date', Date(), nullable=False),
+    Column('created_by', Integer(), ForeignKey('app_user.id', ondelete='SET NULL'), nullable=True),
+    Column('created_at', UtcDateTime(), nullable=False),
+)
+
+
 exchange_rate = Table(
     'exchange_rate',
     metadata,

@@ -75,7 +75,7 @@ class ImportResult:
     rejected: int = 0
     anulados: int = 0
     skipped_cdr: int = 0  # UBL: SUNAT's answers (CDR) met and not imported
-    skipped_cuota_corrections: int = 0  # UBL: credit notes type 13 (new cuotas, 0.00), not applied yet
+    cuotas_corrected: int = 0  # UBL: invoices whose cuotas a credit note of type 13 replaced
     parties_created: int = 0
     dry_run: bool = False
     committed: bool = False
@@ -89,7 +89,7 @@ class ImportResult:
         return {
             "file": self.file, "sha256": self.sha256, "format": self.format, "rows": self.rows, "new": self.new,
             "updated": self.updated, "skipped": self.skipped, "rejected": self.rejected, "anulados": self.anulados,
-            "skipped_cdr": self.skipped_cdr, "skipped_cuota_corrections": self.skipped_cuota_corrections,
+            "skipped_cdr": self.skipped_cdr, "cuotas_corrected": self.cuotas_corrected,
             "parties_created": self.parties_created, "dry_run": self.dry_run, "committed": self.committed,
             "errors_file": self.errors_file,
         }

@@ -21,20 +21,11 @@ from cuentas_cli.imports import sources
 from cuentas_cli.imports.columns import KIND_TO_DIRECTION, LABELS, cell_text, has_cuota_columns
 from cuentas_cli.imports.context import Job
 from cuentas_cli.imports.parties import document_key_part, party_kind
-from cuentas_cli.imports.values import (
-    DateReader,
-    RowError,
-    check_party_doc,
-    currency_code,
-    detraccion_bp,
-    digits,
-    float_cents,
-    unneutralise,
-)
+from cuentas_cli.imports.values import (DateReader, RowError, check_party_doc, currency_code, detraccion_bp, digits,
+                                        float_cents, retencion_cents, unneutralise)
 from cuentas_cli.ledger.documents import (
     DECIMAL_STYLES,
     DETRACCION_THRESHOLD_CENTS,
-    RETENCION_BP,
     MARK_NAMES,
     MAX_AMOUNT_DIGITS,
     AmountStyleError,
@@ -455,9 +446,9 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
             if det_bp:
                 total_pen = total * rate // 10000
                 det_cents = percentage_cents(total, det_bp) if total_pen > DETRACCION_THRESHOLD_CENTS else 0
-        ret_cents = 0
-        if i_ret is not None and not (cells[i_ret] is None or cells[i_ret] == ""):
-            ret_cents = retencion_of(cells, doc_type, currency, total, rate, det_bp)
+        ret_cents = 0 if i_ret is None else retencion_cents(amount(cells, i_ret, currency), column=names[i_ret],
+                                                            raw=cells[i_ret], doc_type=doc_type, total=total,
+                                                            rate_e4=rate, detraccion_bp=det_bp)
         ref = None
         if i_rserie is not None and i_rnum is not None and (doc_type == "07" or doc_type == "08"):
             rserie, rnum = cell_text(cells[i_rserie]), cell_text(cells[i_rnum])
@@ -476,28 +467,6 @@ def converter(job: Job, dates: DateReader) -> Callable[[list[Any]], tuple | None
         description = text_of(cells, i_desc, 10_000) if i_desc is not None else None
         return (direction, party[0], party[1], name, doc_type, serie, numero, issued, due, currency, rate, base, igv,
                 total, det_bp, det_cents or 0, description, ref, status, party_key, key_part + numero, ret_cents)
-
-    def retencion_of(cells: list[Any], doc_type: str, currency: str, total: int, rate: int, det_bp: int | None) -> int:
-        """The retención column's amount, by the rules of `invoices add --retencion`: 3% of the
-        total (to the céntimo either way, as systems round it), on an invoice above S/ 700 without
-        detracción; 0 for an empty or zero cell."""
-        raw = cells[i_ret]
-        cents = amount(cells, i_ret, currency)
-        if not cents:
-            return 0
-        column = names[i_ret]
-        if doc_type == "07" or doc_type == "08":
-            raise RowError(column, raw, _("detracción and retención apply to the invoice, not to a credit or debit note"))
-        if det_bp:
-            raise RowError(column, raw, _("retención does not apply where detracción (SPOT) applies; choose one"))
-        if total * rate // 10000 <= DETRACCION_THRESHOLD_CENTS:
-            raise RowError(column, raw, _("retención does not apply at or below S/ {threshold:.2f}")
-                           .format(threshold=DETRACCION_THRESHOLD_CENTS / 100))
-        expected = percentage_cents(total, RETENCION_BP)
-        if abs(cents - expected) > 1:
-            raise RowError(column, raw, _("the retención is 3% of the total, {expected:.2f}")
-                           .format(expected=expected / 100))
-        return cents
 
     if has_cuota_columns(pos):  # else no extra work per row
         from cuentas_cli.imports.cuotas import with_cuotas

@@ -133,7 +133,6 @@ def import_file(
         if source.digest is not None:
             result.sha256 = source.digest()
         result.skipped_cdr = source.counts.get("cdr", 0)
-        result.skipped_cuota_corrections = source.counts.get("cuota_correction", 0)
         result.notices = list(source.notices)
         result.seconds = time.perf_counter() - started
         if job.all_errors_count and not options.partial:
@@ -246,6 +245,10 @@ class _Run:
             self.notes.link()
             if self.cuotas is not None:
                 self.cuotas.store()
+            if source.cuota_corrections:  # UBL credit notes of type 13: new cuotas for stored invoices
+                from cuentas_cli.imports.corrections import apply
+
+                apply(job, source.cuota_corrections)
             # Invoices in cuotas fall overdue with their earliest open cuota, which the row-wise
             # status above does not know: one set-based pass over them (nothing without cuotas).
             statuses.refresh(job.session, today=job.today, only_cuotas=True)

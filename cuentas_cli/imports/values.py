@@ -221,3 +221,25 @@ def _excel_serial(value: float, column: str, raw: Any) -> date | RowError:
         return RowError(column, raw, _("is not a plausible Excel date (1954-2119)"))
     return _EXCEL_EPOCH + timedelta(days=int(value))
 
+
+
+def retencion_cents(cents: int | None, *, column: str, raw: Any, doc_type: str, total: int, rate_e4: int,
+                    detraccion_bp: int | None) -> int:
+    """A retención column's amount, by the rules of `invoices add --retencion`: 3% of the total
+    (to the céntimo either way, as systems round it), on an invoice above S/ 700 without
+    detracción; 0 for an empty or zero cell."""
+    from cuentas_cli.ledger.documents import DETRACCION_THRESHOLD_CENTS, RETENCION_BP, percentage_cents
+
+    if not cents:
+        return 0
+    if doc_type in ("07", "08"):
+        raise RowError(column, raw, _("detracción and retención apply to the invoice, not to a credit or debit note"))
+    if detraccion_bp:
+        raise RowError(column, raw, _("retención does not apply where detracción (SPOT) applies; choose one"))
+    if total * rate_e4 // 10000 <= DETRACCION_THRESHOLD_CENTS:
+        raise RowError(column, raw, _("retención does not apply at or below S/ {threshold:.2f}")
+                       .format(threshold=DETRACCION_THRESHOLD_CENTS / 100))
+    expected = percentage_cents(total, RETENCION_BP)
+    if abs(cents - expected) > 1:
+        raise RowError(column, raw, _("the retención is 3% of the total, {expected:.2f}").format(expected=expected / 100))
+    return cents

@@ -138,3 +138,51 @@ def stored_rows(invoice_id: int, cuotas: Sequence[Cuota]) -> list[dict[str, Any]
 def rows(cuotas: Sequence[Cuota], pending_cents: int) -> list[CuotaRow]:
     return [CuotaRow(c.number, c.due_date, money(c.amount_cents), money(left))
             for c, left in zip(cuotas, open_amounts(cuotas, pending_cents))]
+
+
+def apply_correction(db: "Session | Connection", inv: Any, *, note: tuple[str, int], issued: date,
+                     items: Sequence[tuple[date, int]], actor: Any, stamp: Any) -> str:
+    """A credit note of type 13 (new cuotas, total 0.00) applied to the invoice `inv` (a row with
+    the invoice's columns): its cuotas replaced by the note's and its due date set to the last.
+    Returns "applied", "already" (this note was applied before) or "superseded" (a note issued
+    after it was applied already: the older one must not undo it). ValidationError when the new
+    cuotas break SUNAT's rules for this invoice, or it is ANULADA."""
+    from sqlalchemy import insert, select, update
+
+    from cuentas_cli.admin import audit
+    from cuentas_cli.db.tables import cuota_correction, invoice
+
+    label = document_label(*note)
+    done = db.execute(select(cuota_correction.c.serie, cuota_correction.c.numero, cuota_correction.c.issue_date)
+                      .where(cuota_correction.c.invoice_id == inv.id)).all()
+    if any((serie, numero) == note for serie, numero, _d in done):
+        return "already"
+    if inv.status == "ANULADA":
+        raise ValidationError(_("{label} corrects the cuotas of {invoice}, which is ANULADA")
+                              .format(label=label, invoice=document_label(inv.serie, inv.numero)))
+    if any(_day(d) > issued for _s, _n, d in done):
+        return "superseded"
+    if not items:
+        raise ValidationError(_("{label} is a credit note of type 13 without cuotas: it must state the new ones")
+                              .format(label=label))
+    plan = check_cuotas(items, doc_type=inv.doc_type, issued=_day(inv.issue_date), total_cents=int(inv.total_cents),
+                        detraccion_cents=int(inv.detraccion_cents), retencion_cents=int(inv.retencion_cents),
+                        currency=inv.currency)
+    before = cuotas_of(db, inv.id)
+    store(db, inv.id, plan)
+    db.execute(update(invoice).where(invoice.c.id == inv.id).values(due_date=plan[-1].due_date, updated_at=stamp))
+    db.execute(insert(cuota_correction).values(invoice_id=inv.id, serie=note[0], numero=note[1], issue_date=issued,
+                                               created_by=getattr(actor, "user_id", None), created_at=stamp))
+
+    def shown(cuotas: Sequence[Cuota], due: Any) -> dict[str, Any]:
+        return {"due_date": _day(due).isoformat(),
+                "cuotas": [{"number": c.number, "due_date": c.due_date.isoformat(), "amount": str(money(c.amount_cents))}
+                           for c in cuotas]}
+
+    audit.record(db, actor, action="invoice.cuotas_corrected", entity="invoice", entity_id=inv.id,
+                 before=shown(before, inv.due_date), after={**shown(plan, plan[-1].due_date), "note": label})
+    return "applied"
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

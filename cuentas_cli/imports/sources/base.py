@@ -77,6 +77,8 @@ class Source:
     # What the source skipped, by kind (UBL: "cdr"), and lines for the user about it; filled as rows are read
     counts: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    # UBL: credit notes of type 13, (row, ubl_document.CuotaCorrection, cells), applied after the rows
+    cuota_corrections: list[Any] = field(default_factory=list)
     # The sha256 of what was read, where the input is not one file (a folder); None: the file's own
     digest: Callable[[], str] | None = None
 

@@ -4,7 +4,9 @@ canonical columns (ubl_document.py reads a document).
 
 Every row names its file in its first column ("F001-123.xml", "lote.zip:F001-123.xml"), which
 the importer's row errors and --errors file show. SUNAT's answers (CDRs: an ApplicationResponse,
-or a file named R-*.xml / R-*.zip) are skipped and counted.
+or a file named R-*.xml / R-*.zip) are skipped and counted. A credit note of type 13 (new
+cuotas, 0.00) is not a row: it goes to `cuota_corrections`, applied after the rows
+(imports/corrections.py).
 
 Hostile input is refused before a parser sees it, with the workbook reader's limits
 (xlsx_archive.py): a document that declares a DTD or entities, a zip that inflates past 256 MiB
@@ -24,7 +26,8 @@ from typing import Any
 
 from cuentas_cli.errors import UsageError, ValidationError
 from cuentas_cli.imports.sources.base import MAX_LINE_CHARS, BadRow, Source, printable
-from cuentas_cli.imports.sources.ubl_document import HEADER, PENDING_COLUMNS, NotADocument, make_parser, parse, read
+from cuentas_cli.imports.sources.ubl_document import (HEADER, PENDING_COLUMNS, CuotaCorrection, NotADocument, make_parser,
+                                                      parse, read)
 from cuentas_cli.imports.sources.xlsx_archive import (
     _DAMAGED,
     MAX_XLSX_MEMBERS,
@@ -62,13 +65,13 @@ def open_ubl(path: Path, *, company_ruc: str | None) -> Source:
         _check_zip_headers(path, path.name)  # a bomb is refused before the import starts
     state: dict[str, Any] = {"at": 0}
     counts: dict[str, int] = {}
-    notices: list[str] = []
+    corrections: list[tuple[int, CuotaCorrection, list[str]]] = []
     digest_holder: dict[str, Any] = {}
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         parser = make_parser()
         counts.clear()
-        notices.clear()
+        corrections.clear()
         digest = digest_holder["d"] = hashlib.sha256()
         row_no = 0
         for index, (entry, label) in enumerate(entries):
@@ -82,12 +85,12 @@ def open_ubl(path: Path, *, company_ruc: str | None) -> Source:
                 row_no += 1
                 try:
                     yield row_no, read(parse(data, parser), name, company_ruc)
+                except CuotaCorrection as correction:  # applied once the import's invoices are in
+                    cells = [""] * len(HEADER)
+                    cells[0] = name
+                    corrections.append((row_no, correction, cells))
                 except NotADocument as skipped:
                     counts[skipped.kind] = counts.get(skipped.kind, 0) + 1
-                    if skipped.kind == "cuota_correction":
-                        notices.append(_("{name}: credit note {detail} corrects the cuotas (type 13, total 0.00); "
-                                         "not applied: an import does not change an invoice's cuotas yet; review "
-                                         "that invoice by hand").format(name=name, detail=skipped.detail))
                 except ValidationError as exc:
                     raise ValidationError(f"{name}: {exc.message}") from None
                 except ValueError as exc:
@@ -100,7 +103,7 @@ def open_ubl(path: Path, *, company_ruc: str | None) -> Source:
     source.label_column = 0
     source.pending_columns = PENDING_COLUMNS
     source.counts = counts
-    source.notices = notices
+    source.cuota_corrections = corrections
     if path.is_dir():  # a file's digest is the file's own (the pipeline's)
         source.digest = lambda: digest_holder["d"].hexdigest() if "d" in digest_holder else ""
     return source

@@ -64,12 +64,29 @@ _CENT = Decimal("0.01")
 
 
 class NotADocument(Exception):
-    """Not one of the documents this source imports; `kind` says what it is (cdr | cuota_correction)."""
+    """Not a row of this source: `kind` says what it is (cdr, or cuota_correction: CuotaCorrection)."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(kind)
         self.kind = kind
         self.detail = detail
+
+
+class CuotaCorrection(NotADocument):
+    """A credit note of type 13 (new cuotas, total 0.00): not a row of the import but a change
+    to the invoice it references, applied once the import's invoices are in (imports/corrections.py).
+    `direction` is cxc/cxp; `party` the other party's (document type, number); `note` and
+    `reference` (serie, número) and (type, serie, número); `cuotas` [(ISO date, amount)]."""
+
+    def __init__(self, *, direction: str, party: tuple[str, str], note: tuple[str, str], issued: str,
+                 reference: tuple[str, str, str], cuotas: list[tuple[str, str]]) -> None:
+        super().__init__("cuota_correction", f"{note[0]}-{note[1]} -> {reference[1]}-{reference[2]}")
+        self.direction = direction
+        self.party = party
+        self.note = note
+        self.issued = issued
+        self.reference = reference
+        self.cuotas = cuotas
 
 
 def make_parser() -> Any:
@@ -166,9 +183,9 @@ def read(root: Any, label: str, company_ruc: str) -> list[str]:
     discrepancy = first(_C + "DiscrepancyResponse")
     reason = _text(_child(discrepancy, _B + "ResponseCode"))
     if kind == "CreditNote" and reason == CUOTA_CORRECTION and total == 0:
-        ref = _reference(top.get(_C + "BillingReference", ()))
-        last = cuotas[-1][0] if cuotas else due
-        raise NotADocument("cuota_correction", f"{document} -> {ref[1]}-{ref[2]}" + (f" ({last})" if last else ""))
+        raise CuotaCorrection(direction=direction, party=(party[0], party[1]), note=(serie.strip(), numero.strip()),
+                              issued=issued, reference=_reference(top.get(_C + "BillingReference", ())),
+                              cuotas=[(when, _plain(_amount(amount, "Cuota/Amount"))) for when, amount in cuotas])
     if not due:
         if forma.lower() == "credito" or cuotas:
             if not cuotas:
