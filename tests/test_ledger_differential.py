@@ -2,7 +2,8 @@
 shows a balance compared with an oracle written here in plain Python.
 
 A history is invoices and boletas (by hand, and imported from CSV, XLSX and a PLE register),
-facturas al crédito in 1-3 cuotas (by hand and from CSV/XLSX), credit and debit notes (by hand,
+facturas al crédito in 1-3 cuotas (by hand and from CSV/XLSX), facturas with the 3% retención
+(by hand, CSV, Excel-Spanish CSV and XLSX; in cuotas net of it), credit and debit notes (by hand,
 from CSV, XLSX and PLE), partial payments, voids and USD documents with their own exchange rate.
 The oracle implements the ledger rules directly:
 
@@ -15,6 +16,9 @@ The oracle implements the ledger rules directly:
   and credit notes settle the oldest cuota first, so the latest hold what is left: with
   left = max(0, balance), from the last cuota back, open_k = min(a_k, left), left -= open_k;
   what is still left (a debit note raised the balance above the cuotas) goes to the last one;
+- the retención of an invoice in cuotas (no payment here records it) is owed apart, up to the
+  balance, with the first cuota; the cuotas share the balance less it (without cuotas the
+  retención is part of the one balance, due on the due date);
 - an invoice's slices are its open cuotas (due date, open_k > 0); an invoice without cuotas is
   one slice (its due date, its balance). The S/ of the slices of a USD invoice telescope from
   the latest: with c_j the native sum of the j latest slices, slice j is
@@ -94,6 +98,7 @@ class Doc:
     ref: int | None = None
     voided: bool = False
     cuotas: list[tuple[date, int]] = field(default_factory=list)  # (due date, céntimos); none: al contado
+    ret: int = 0  # the retención (3% of the total) the client withholds, céntimos; 0: none
 
     @property
     def is_note(self) -> bool:
@@ -126,18 +131,22 @@ class History:
 def plan(invoices, notes, payments, voids, as_of_days) -> History:
     """Turn raw drawn tuples into a valid history (the CLI refuses what the rules forbid:
     over-payments, credit beyond the balance, voiding an invoice with payments or notes).
-    An invoice tuple may end with a cuota spec (see `cuotas_of`); without one, or None, the
-    invoice is al contado."""
+    An invoice tuple may end with a cuota spec (see `cuotas_of`; without one, or None, the
+    invoice is al contado) and a flag: the 3% retención is withheld (a factura above S/ 700,
+    not from PLE; its cuotas then add up to the total less it)."""
     h = History()
     for i, (kind, party, boleta, issue_day, due_len, total, rate_e4, path, *spec) in enumerate(invoices):
+        withheld = len(spec) > 1 and spec[1] and not boleta and path != "ple" and to_pen(total, rate_e4) > 70_100
         party = (CLIENTS if kind == "cxc" else SUPPLIERS)[party % 2]
         if path == "ple" and kind == "cxp":
             path = "csv"  # the PLE sales register holds receivables only
         issue = min(START + timedelta(days=issue_day), TODAY)
         due = issue + timedelta(days=due_len)
         in_cuotas = bool(spec) and spec[0] is not None and not boleta and path != "ple"  # only a factura; PLE has none
+        ret = retencion(total) if withheld else 0
         h.docs.append(Doc(i, kind, party, "03" if boleta else "01", "B001" if boleta else "F001", i + 1, issue,
-                          due, total, rate_e4, path, cuotas=cuotas_of(spec[0], issue, due, total) if in_cuotas else []))
+                          due, total, rate_e4, path, ret=ret,
+                          cuotas=cuotas_of(spec[0], issue, due, total - ret) if in_cuotas else []))
     invoice_count = len(h.docs)
     for j, (target, credit, after, amount, path) in enumerate(notes):
         if not invoice_count:
@@ -181,6 +190,11 @@ def plan(invoices, notes, payments, voids, as_of_days) -> History:
     return h
 
 
+def retencion(total: int) -> int:
+    """3% of the total, half up to the céntimo."""
+    return int((Decimal(total) * 3 / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def cuotas_of(spec: list[tuple[int, int]], issue: date, due: date, total: int) -> list[tuple[date, int]]:
     """A factura's cuotas from a drawn spec: for each cuota before the last, (days after the
     issue, per mille of the total); the last is due on the invoice's due date with what is left.
@@ -219,6 +233,7 @@ invoice_st = st.tuples(
     st.sampled_from(["cli", "csv", "csv_es", "xlsx", "ple"]),
     # al contado, or in cuotas: up to two (days after issue, per mille of the total) before the last
     st.one_of(st.none(), st.lists(st.tuples(st.integers(0, 90), st.integers(1, 600)), max_size=2)),
+    st.sampled_from([False, False, True]),  # the 3% retención withheld
 )
 note_st = st.tuples(st.integers(0, 20), st.booleans(), st.integers(0, 40), st.integers(1, 200_000),
                     st.sampled_from(["cli", "csv", "xlsx", "ple"]))
@@ -262,10 +277,16 @@ class Oracle:
             return 0
         return d.total + self.adjustments(d, as_of) - self.paid(d, as_of)
 
+    def held(self, d: Doc, as_of: date = TODAY) -> int:
+        """The retención still owed apart from the cuotas (no payment records it here): up to the
+        balance, due with the first cuota (an invoice without cuotas owes it on its due date)."""
+        return min(d.ret, max(0, self.balance(d, as_of))) if d.cuotas else 0
+
     def open_cuotas(self, d: Doc, as_of: date = TODAY) -> list[int]:
         """What each cuota still owes: the oldest are settled first, so from the last cuota
-        back each holds what is left; what a debit note added beyond the cuotas, the last."""
-        left = max(0, self.balance(d, as_of))
+        back each holds what is left of the balance less the retención; what a debit note added
+        beyond the cuotas, the last."""
+        left = max(0, self.balance(d, as_of)) - self.held(d, as_of)
         out = [0] * len(d.cuotas)
         for k in range(len(d.cuotas) - 1, -1, -1):
             out[k] = min(d.cuotas[k][1], left)
@@ -283,6 +304,8 @@ class Oracle:
             return []
         native = ([(due, c) for (due, _a), c in zip(d.cuotas, self.open_cuotas(d, as_of)) if c > 0]
                   if d.cuotas else [(d.due, bal)])
+        if self.held(d, as_of):  # on top of the stack: the earliest date, telescoped last
+            native.append((d.cuotas[0][0], self.held(d, as_of)))
         out, later = [], 0
         for due, c in sorted(native, reverse=True):
             out.append((due, c, to_pen(later + c, d.rate_e4) - to_pen(later, d.rate_e4)))
@@ -454,7 +477,8 @@ def reset(company) -> None:  # noqa: ANN001
 MAX_CUOTAS = 3
 CSV_HEADER = ["tipo", "ruc", "razon_social", "tipo_comprobante", "serie", "numero", "fecha_emision",
               "fecha_vencimiento", "moneda", "tipo_cambio", "total", "ref_tipo", "ref_serie", "ref_numero",
-              "forma_pago", *(f"cuota_{k}_{part}" for k in range(1, MAX_CUOTAS + 1) for part in ("fecha", "monto"))]
+              "forma_pago", *(f"cuota_{k}_{part}" for k in range(1, MAX_CUOTAS + 1) for part in ("fecha", "monto")),
+              "retencion"]
 FORMA = CSV_HEADER.index("forma_pago")  # then a (date, amount) column pair per cuota
 
 
@@ -464,7 +488,8 @@ def csv_row(h: History, d: Doc) -> list[str]:
     return [d.kind, PARTIES[d.party][1], PARTIES[d.party][2], d.doc_type, d.serie, str(d.numero), d.issue.isoformat(),
             d.due.isoformat(), d.currency, rate(d) if d.rate_e4 else "", amount(d.total),
             ref.doc_type if ref else "", ref.serie if ref else "", str(ref.numero) if ref else "",
-            "credito" if d.cuotas else "", *cuotas, *[""] * (2 * (MAX_CUOTAS - len(d.cuotas)))]
+            "credito" if d.cuotas else "", *cuotas, *[""] * (2 * (MAX_CUOTAS - len(d.cuotas))),
+            amount(d.ret) if d.ret else ""]
 
 
 def write_csv(path: Path, h: History, docs: list[Doc]) -> Path:
@@ -493,6 +518,7 @@ def write_csv_es(path: Path, h: History, docs: list[Doc]) -> Path:
         row[10] = amount_es(d.total)
         for k, (due, c) in enumerate(d.cuotas):
             row[FORMA + 1 + 2 * k], row[FORMA + 2 + 2 * k] = f"{due:%d/%m/%Y}", amount_es(c)
+        row[-1] = amount_es(d.ret) if d.ret else ""
         lines.append(";".join(row))
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
     return path
@@ -518,6 +544,8 @@ def write_xlsx(path: Path, h: History, docs: list[Doc]) -> Path:
         for k, (due, c) in enumerate(d.cuotas):
             ws.write_datetime(r, FORMA + 1 + 2 * k, due, datef)
             ws.write_number(r, FORMA + 2 + 2 * k, c / 100)
+        if d.ret:
+            ws.write_number(r, len(CSV_HEADER) - 1, d.ret / 100)
     wb.close()
     return path
 
@@ -557,7 +585,8 @@ def build(company, h: History, tmp: Path) -> dict[int, int]:  # noqa: ANN001
             # in cuotas the invoice is due on the last one: no --due
             when = [a for on, c in d.cuotas for a in ("--cuota", f"{on.isoformat()}:{amount(c)}")] or [
                 "--due", d.due.isoformat()]
-            ok(company.run(*args, *when, *(["--rate", rate(d)] if d.rate_e4 else [])), f"invoices add {d.document}")
+            ok(company.run(*args, *when, *(["--rate", rate(d)] if d.rate_e4 else []), *(["--retencion"] if d.ret else [])),
+               f"invoices add {d.document}")
     writers = {"csv": (write_csv, "csv"), "csv_es": (write_csv_es, "csv"), "xlsx": (write_xlsx, "xlsx"),
                "ple": (write_ple, "txt")}
     # A note travels in the file of its invoice when both come by the same path (or the invoice was
@@ -659,7 +688,8 @@ def describe(h: History) -> str:
         ref = f" ref {h.docs[d.ref].document}" if d.ref is not None else ""
         cuotas = f" in cuotas {', '.join(f'{due}:{amount(c)}' for due, c in d.cuotas)}" if d.cuotas else ""
         lines.append(f"  #{d.n} {d.kind} {PARTIES[d.party][1]} {d.doc_type} {d.document} issued {d.issue} due {d.due} "
-                     f"{d.currency} {amount(d.total)}{' @' + rate(d) if d.rate_e4 else ''}{cuotas} via {d.path}{ref}"
+                     f"{d.currency} {amount(d.total)}{' @' + rate(d) if d.rate_e4 else ''}"
+                     f"{' retención ' + amount(d.ret) if d.ret else ''}{cuotas} via {d.path}{ref}"
                      f"{' ANULADA' if d.voided else ''}")
     for p in h.payments:
         lines.append(f"  pay {h.docs[p.doc].document} ({h.docs[p.doc].kind}) {amount(p.cents)} on {p.on} via {p.path}")
@@ -912,6 +942,14 @@ def check_history(company, tmp_path: Path, h: History) -> None:  # noqa: ANN001
 @example(h=plan([("cxc", 0, False, 150, 40, 236000, None, "xlsx", [(10, 500)]),
                  ("cxp", 1, False, 140, 30, 99999, 38000, "csv_es", [(5, 400), (15, 300)])],
                 [], [(0, 12, 25), (1, 10, 50)], [], [145, 160, 1002]))
+# The 3% retención withheld: a factura from CSV in 2 cuotas net of it (2,360.00 - 70.80), half of
+# cuota 1 paid: the retención is owed with cuota 1 (VENCIDA by it as of 06-15), the cuotas hold the
+# rest; a USD payable by hand in 2 cuotas with it, and an Excel-Spanish CSV factura al contado
+# with it (owed whole on its due date); a credit note on the first.
+@example(h=plan([("cxc", 0, False, 120, 60, 236000, None, "csv", [(20, 500)], True),
+                 ("cxp", 1, False, 100, 40, 150000, 37500, "cli", [(10, 300)], True),
+                 ("cxc", 1, False, 110, 30, 354000, None, "csv_es", None, True)],
+                [(0, True, 30, 11800, "cli")], [(0, 25, 30), (1, 20, 50)], [], [125, 141, 160, 1001]))
 @settings(max_examples=fuzz_examples(25),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(h=histories)
