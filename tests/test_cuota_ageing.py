@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from cuentas_cli.db.engine import open_session
-from tests.test_notify_support import smtp_server, smtp_settings  # noqa: F401 - fixture
+from tests.test_notify_support import free_port, smtp_server, smtp_settings  # noqa: F401 - fixture
 
 RUC = "20131312955"
 EMAIL = "pagos@andino.pe"
@@ -114,3 +114,22 @@ def test_each_cuota_is_chased_with_its_own_levels(client, smtp_server):
         sent = s.execute(text("SELECT cuota, level, status FROM notification WHERE kind = 'reminder' "
                               "ORDER BY id")).all()
     assert [tuple(r) for r in sent] == [(1, 7, "sent"), (2, 0, "sent")]
+
+
+def test_a_queued_reminder_of_a_cuota_paid_since_is_cancelled_not_sent(client, smtp_server):
+    """A reminder of cuota 1 that could not go out (SMTP down) is not sent once cuota 1 is paid:
+    the next run cancels it ("cuota paid"); the invoice, still owing cuota 2, is not chased for
+    cuota 1 again."""
+    smtp_settings(client.url, free_port())  # nothing listens there
+    _ok(client.run("settings", "set", "notify.levels", "0,7"))
+    _ok(client.run("invoices", "add", "--kind", "cxc", "--party", RUC, "--serie", "F001", "--numero", "4",
+                   "--issued", "2026-05-01", "--total", "2000.00",
+                   "--cuota", "2026-06-08:1000.00", "--cuota", "2026-07-15:1000.00", role="contador"))
+    assert client.run("notify", "run").exit_code == 7  # cuota 1's level 7 queued, failed
+    _ok(client.run("invoices", "pay", "F001-4", "1000.00", "--date", "2026-06-15", role="contador"))
+    smtp_settings(client.url, smtp_server.port)
+    run = _ok(client.run("notify", "run", "--retry-now"))
+    assert smtp_server.inbox.to(EMAIL) == [] and "cancelled 1" in run.stderr, run.stderr
+    with open_session(client.url) as s:
+        rows = s.execute(text("SELECT cuota, level, status, last_error FROM notification WHERE kind = 'reminder'")).all()
+    assert [tuple(r) for r in rows] == [(1, 7, "cancelled", "cuota paid")]

@@ -106,16 +106,26 @@ def _level_case(due, levels: list[int], today: date):  # noqa: ANN001, ANN202
 
 
 def cancel_settled(session: "Session", *, channel: str | None = None, recipient: str | None = None) -> int:
-    """Cancel queued reminders of invoices paid, voided or without a balance; returns how many."""
-    from sqlalchemy import update
+    """Cancel queued reminders of invoices paid, voided or without a balance, and those of a
+    cuota paid since (the invoice still owes a later cuota, which has its own levels); returns
+    how many."""
+    from sqlalchemy import exists, select, update
+
+    from cuentas_cli.ledger import balances
 
     n, i, _ = tables()
-    stmt = (update(n)
-            .where(n.c.kind == "reminder", n.c.status.in_(("pending", "sending", "failed")), _settled(n, i))
-            .values(status="cancelled", last_error="invoice paid or voided", next_attempt_at=None))
+    queued = (n.c.kind == "reminder", n.c.status.in_(("pending", "sending", "failed")))
     if channel is not None:
-        stmt = stmt.where(n.c.channel == channel, n.c.recipient == recipient)
-    return session.execute(stmt).rowcount or 0
+        queued += (n.c.channel == channel, n.c.recipient == recipient)
+    stmt = (update(n).where(*queued, _settled(n, i))
+            .values(status="cancelled", last_error="invoice paid or voided", next_attempt_at=None))
+    cancelled = session.execute(stmt).rowcount or 0
+    if balances.has_cuotas(session):  # cuota k is paid when the earliest cuota owed comes after it
+        paid = exists(select(1).where(i.c.id == n.c.invoice_id, balances.next_due(i.c, number=True) > n.c.cuota))
+        stmt = (update(n).where(*queued, n.c.cuota > 0, paid)
+                .values(status="cancelled", last_error="cuota paid", next_attempt_at=None))
+        cancelled += session.execute(stmt).rowcount or 0
+    return cancelled
 
 
 def _targets(policy: Policy):  # noqa: ANN202
