@@ -93,7 +93,19 @@ class Runtime:
             return read_session_file(Path(session_file))
         from cuentas_cli.integrations import keyring_store
 
-        return keyring_store.get_secret(keyring_store.session_key(self.url))
+        try:
+            token = keyring_store.get_secret(keyring_store.session_key(self.url))
+        except keyring_store.KeyringUnavailable:
+            if keyring_required():
+                raise
+            fallback = fallback_session_path(self.url)  # where `cuentas login` kept it without a keyring
+            if os.path.lexists(fallback):
+                return read_session_file(fallback)
+            raise
+        if token or keyring_required():
+            return token
+        fallback = fallback_session_path(self.url)  # a login made while the keyring did not work
+        return read_session_file(fallback) if os.path.lexists(fallback) else None
 
     def actor(self, session: "Session | Connection", *, required: bool = True) -> "Actor | None":
         """The user this process acts as (None only with required=False); `session` may be an
@@ -142,11 +154,8 @@ class Runtime:
             pass
 
     def _not_logged_in(self, *, keyring_missing: bool = False) -> NotLoggedIn:
-        if keyring_missing:
-            return NotLoggedIn(
-                _("not logged in and no OS keyring is usable here: set CUENTAS_TOKEN to a service token "
-                  "(`cuentas tokens create NAME`) or log in with `cuentas login --session-file PATH`")
-            )
+        if keyring_missing:  # (login keeps the session in a file then, unless CUENTAS_REQUIRE_KEYRING=1)
+            return NotLoggedIn(_("not logged in (no OS keyring): run `cuentas login` or set CUENTAS_TOKEN"))
         return NotLoggedIn(_("not logged in: run `cuentas login` (or set CUENTAS_TOKEN to a service "
                              "token for cron)"))
 
@@ -192,6 +201,26 @@ def write_session_file(path: "Path | outputs.Target", token: str, *, database_ur
     target = check_session_file(path, database_url=database_url)
     outputs.make_folder(target)
     return outputs.write_text(target, token + "\n", mode=0o600)
+
+
+REQUIRE_KEYRING_ENV = "CUENTAS_REQUIRE_KEYRING"
+
+
+def keyring_required() -> bool:
+    """CUENTAS_REQUIRE_KEYRING=1: a login session is kept in the OS keyring or nowhere."""
+    return os.environ.get(REQUIRE_KEYRING_ENV, "").strip().lower() in ("1", "true", "yes", "si", "sí")
+
+
+def fallback_session_path(database_url: str) -> Path:
+    """Where `cuentas login` keeps a database's session (0600) when no OS keyring works: the
+    data dir's sessions/, one file per database (named by a digest of its redacted URL)."""
+    import hashlib
+
+    from cuentas_cli.config import home_dirs
+    from cuentas_cli.integrations.keyring_store import session_key
+
+    digest = hashlib.sha256(session_key(database_url).encode("utf-8")).hexdigest()[:16]
+    return home_dirs()[1] / "sessions" / f"{digest}.session"
 
 
 def remove_session_file(path: Path) -> bool:

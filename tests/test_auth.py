@@ -111,9 +111,34 @@ def test_cron_path_without_keyring(company, cli):
     missing = cli("whoami")
     assert missing.exit_code == 5
     assert "cuentas login" in missing.stderr and "CUENTAS_TOKEN" in missing.stderr
-    refused = cli("login", "admin", "--password-stdin", input=PASSWORD + "\n")
+    refused = cli("login", "admin", "--password-stdin", input=PASSWORD + "\n", env={"CUENTAS_REQUIRE_KEYRING": "1"})
     assert refused.exit_code == 7
     assert "CUENTAS_TOKEN" in refused.stderr and "--session-file" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and len(refused.stderr.rstrip("\n")) <= 80  # one terminal line
+
+
+def test_login_without_keyring_keeps_the_session_in_a_0600_file(company, cli):
+    """A server without a keyring: login keeps the session in the data dir (one short warning),
+    later commands find it there, logout removes it; CUENTAS_REQUIRE_KEYRING=1 refuses both."""
+    from cuentas_cli.runtime import fallback_session_path
+
+    keyring.set_keyring(fail.Keyring())
+    path = fallback_session_path(company.url)
+    result = cli("login", "gerente", "--password-stdin", input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "no OS keyring here" in line]
+    assert len(warnings) == 1 and str(path) in warnings[0]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and str(company.url) not in path.name
+    who = cli("whoami", "-f", "json")
+    assert who.exit_code == 0 and who.json()["username"] == "gerente", who.output
+    strict = cli("whoami", env={"CUENTAS_REQUIRE_KEYRING": "1"})
+    assert strict.exit_code == 5 and len(strict.stderr.rstrip("\n")) <= 80, strict.stderr
+    out = cli("logout")
+    assert out.exit_code == 0 and "revoked" in out.stderr, out.output
+    assert not path.exists()
+    after = cli("whoami")
+    assert after.exit_code == 5 and "cuentas login" in after.stderr
+    assert len(after.stderr.rstrip("\n")) <= 80 and after.stderr.count("\n") == 1, after.stderr
 
 
 def test_session_file_when_no_keyring(company, cli, tmp_path):

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import FormatOpt, PasswordStdinOpt, read_password, runtime
-from cuentas_cli.render import emit_record, info, success
+from cuentas_cli.render import emit_record, info, success, warn
 from cuentas_cli.i18n import _
 
 
@@ -27,27 +27,34 @@ def login(
 ) -> None:
     """Log in: verify the password and keep a session token in the OS keyring.
 
-    The session lasts `session.hours` (12 by default). Where no keyring works, use
-    --session-file PATH and export CUENTAS_SESSION_FILE=PATH, or a service token in
-    CUENTAS_TOKEN. The session file is written atomically, mode 0600; a file there that does
-    not hold a cuentas session is never replaced (exit 2).
+    The session lasts `session.hours` (12 by default). Where no keyring works (a server, a
+    container) the session is kept in a 0600 file of the data dir, found there by later
+    commands, with one warning; CUENTAS_REQUIRE_KEYRING=1 refuses that (exit 7). Or choose the
+    file: --session-file PATH and export CUENTAS_SESSION_FILE=PATH; or a service token in
+    CUENTAS_TOKEN. A session file is written atomically, mode 0600; a file there that does not
+    hold a cuentas session is never replaced (exit 2).
 
     Example: cuentas login ana
     """
     from cuentas_cli.integrations import keyring_store
-    from cuentas_cli.runtime import check_session_file, write_session_file
+    from cuentas_cli.runtime import check_session_file, fallback_session_path, keyring_required, write_session_file
     from cuentas_cli.admin import settings as settings_service
     from cuentas_cli.admin import users
 
     rt = runtime()
     username = name or os.environ.get("USER") or ""
-    target = None
+    target = fallback = None
     if session_file is not None:
         # Checked before the password is asked: nothing is written where it must not be.
         target = check_session_file(session_file, database_url=rt.url)
     else:
-        # Fail before asking for the password when there is nowhere to keep the session.
-        keyring_store.get_secret(keyring_store.session_key(rt.url))
+        try:  # before asking for the password: where will the session be kept?
+            keyring_store.get_secret(keyring_store.session_key(rt.url))
+        except keyring_store.KeyringUnavailable:
+            if keyring_required():
+                raise
+            fallback = fallback_session_path(rt.url)
+            target = check_session_file(fallback, database_url=rt.url)
     password = read_password(from_stdin=password_stdin, prompt=_("Password for {user}").format(user=username))
     with rt.session(write=True) as session:
         hours = settings_service.get(session, rt.config, "session.hours")
@@ -56,8 +63,14 @@ def login(
             write_session_file(target, result.token)
         else:
             keyring_store.set_secret(keyring_store.session_key(rt.url), result.token)
-    where = (_("in {path} (export CUENTAS_SESSION_FILE={path})").format(path=session_file) if session_file
-             else _("in the OS keyring"))
+    if fallback is not None:
+        warn(_("no OS keyring here: the session is kept in {path} (0600); CUENTAS_REQUIRE_KEYRING=1 refuses this")
+             .format(path=fallback))
+        where = _("in {path}").format(path=fallback)
+    elif session_file:
+        where = _("in {path} (export CUENTAS_SESSION_FILE={path})").format(path=session_file)
+    else:
+        where = _("in the OS keyring")
     success(_("logged in as {username} ({role}) until {expires_at:%Y-%m-%d %H:%M} UTC; session kept "
               "{where}")
             .format(username=result.username, role=result.role, expires_at=result.expires_at, where=where))
@@ -80,11 +93,13 @@ def logout(
     Example: cuentas logout
     """
     from cuentas_cli.integrations import keyring_store
-    from cuentas_cli.runtime import SESSION_FILE_ENV, read_session_file, remove_session_file
+    from cuentas_cli.runtime import SESSION_FILE_ENV, fallback_session_path, read_session_file, remove_session_file
     from cuentas_cli.admin import auth
 
     rt = runtime()
     path = session_file or (Path(os.environ[SESSION_FILE_ENV]) if os.environ.get(SESSION_FILE_ENV) else None)
+    if path is None and os.path.lexists(fallback_session_path(rt.url)):
+        path = fallback_session_path(rt.url)  # kept there by a login without a keyring
     file_token = read_session_file(path, check_mode=False) if path is not None else None
     key = keyring_store.session_key(rt.url)
     try:
@@ -171,10 +186,11 @@ def passwd(password_stdin: PasswordStdinOpt = False) -> None:
             session.rollback()
             raise
     if actor.token_kind == "session" and not rt.config.token:
-        from cuentas_cli.runtime import SESSION_FILE_ENV, remove_session_file
+        from cuentas_cli.runtime import SESSION_FILE_ENV, fallback_session_path, remove_session_file
 
         if os.environ.get(SESSION_FILE_ENV):
             remove_session_file(Path(os.environ[SESSION_FILE_ENV]))  # its session was just ended
+        remove_session_file(fallback_session_path(rt.url))
         try:
             keyring_store.delete_secret(keyring_store.session_key(rt.url))
         except keyring_store.KeyringUnavailable:

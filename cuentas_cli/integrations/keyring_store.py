@@ -24,14 +24,11 @@ def _call(fn_name: str, *args: str) -> str | None:
         return getattr(keyring, fn_name)(*args)
     except PasswordDeleteError:
         return None
-    except KeyringError as exc:
-        raise KeyringUnavailable(
-            _("no usable OS keyring ({__name__}: {exc}); use CUENTAS_TOKEN with a service token "
-              "(`cuentas tokens create`) or `cuentas login --session-file PATH`")
-            .format(__name__=type(exc).__name__, exc=exc)
-        ) from None
+    except KeyringError:
+        # One terminal line; `cuentas doctor` names the backend and its error.
+        raise KeyringUnavailable(_("no usable OS keyring: use CUENTAS_TOKEN or login --session-file PATH")) from None
     except RuntimeError as exc:  # some backends raise plain RuntimeError when locked or absent
-        raise KeyringUnavailable(_("the OS keyring failed: {exc}").format(exc=exc)) from None
+        raise KeyringUnavailable(_("the OS keyring failed: {exc}").format(exc=str(exc)[:60])) from None
 
 
 def get_secret(name: str) -> str | None:
