@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from cuentas_cli.ledger import balances
 from cuentas_cli.ledger.balances import balance_cents
 from cuentas_cli.ledger.statuses import status_for
+from cuentas_cli.rules.dates import as_date
 from cuentas_cli.rules.invoice_columns import INVOICE_COLUMNS
 from cuentas_cli.textsafe import neutralise
 
@@ -102,10 +103,6 @@ def reporting(rows: Iterator[tuple], progress: Progress, total: int | None) -> I
         if done % PROGRESS_EVERY == 0:
             progress(done, total)
     progress(done, total)
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def plain_values(row: tuple, today: date) -> list[Any]:

@@ -3,10 +3,10 @@ for the credit and debit notes of an import)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from cuentas_cli.imports.context import Job
+from cuentas_cli.rules.dates import as_date  # noqa: F401 - read back by updates.py and cuotas.py
 
 
 def find_documents(job: Job, keys: list[tuple], columns: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
@@ -30,13 +30,6 @@ def find_documents(job: Job, keys: list[tuple], columns: tuple[str, ...]) -> dic
         for r in job.session.execute(sql, params):
             found[tuple(r[:5])] = dict(zip(columns, r[5:]))
     return found
-
-
-def as_date(value: Any) -> date:
-    # Read back through plain SQL, SQLite gives a date column as its text.
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 class RowView:

@@ -29,7 +29,7 @@ from cuentas_cli.ledger import documents
 from cuentas_cli.ledger.due import (Cuota, cuotas_of, next_due, open_amounts, pending_of, status_due,  # noqa: F401
                                     withheld_open, withheld_recorded)
 from cuentas_cli.ledger.records import document_label, money
-from cuentas_cli.rules.dates import parse_day
+from cuentas_cli.rules.dates import as_date as _day, parse_day
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -182,7 +182,3 @@ def apply_correction(db: "Session | Connection", inv: Any, *, note: tuple[str, i
     audit.record(db, actor, action="invoice.cuotas_corrected", entity="invoice", entity_id=inv.id,
                  before=shown(before, inv.due_date), after={**shown(plan, plan[-1].due_date), "note": label})
     return "applied"
-
-
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -4,7 +4,7 @@ the ledger accepts. Pure text rules, used by configuration, commands, the ledger
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from cuentas_cli.errors import ValidationError
 from cuentas_cli.i18n import N_, _
@@ -43,3 +43,10 @@ def parse_day(text: str, *, field: str = "date") -> date:
         raise ValidationError(_("{field} {text!r} is not a date: no such day ({DATE_FORMS})")
                               .format(field=field, text=text, DATE_FORMS=_(DATE_FORMS))) from None
     return check_year(result, field=field, raw=text)
+
+
+def as_date(value: object) -> date:
+    """A date column's value as a date: SQLite through plain SQL gives its text, a timestamp its date."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
