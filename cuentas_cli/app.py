@@ -284,6 +284,18 @@ def _translate(exc: BaseException) -> Any:
     from cuentas_cli.errors import DatabaseUnavailable
 
     module = type(exc).__module__
+    if module.startswith(("sqlalchemy", "psycopg")):
+        from cuentas_cli.db.engine import privilege_error
+
+        try:
+            from cuentas_cli import runtime as _runtime
+
+            current_url = _runtime.current().url
+        except Exception:  # noqa: BLE001 - no runtime (yet)
+            current_url = ""
+        refused = privilege_error(current_url, exc)
+        if refused is not None:
+            return refused
     if module.startswith("sqlalchemy"):
         from sqlalchemy.exc import OperationalError
 

@@ -116,7 +116,13 @@ class Runtime:
             return self._actor
         from cuentas_cli.integrations.keyring_store import KeyringUnavailable
         from cuentas_cli.admin import auth
+        from cuentas_cli.db.engine import is_sqlite
 
+        if not is_sqlite(self.url):
+            by_login = auth.login_actor(session)  # team mode: the PostgreSQL login is the person
+            if by_login is not None:
+                self._actor, self._actor_resolved = by_login, True
+                return by_login
         try:
             token = self.stored_token()
         except KeyringUnavailable:

@@ -52,6 +52,31 @@ def _shown(entity: str, text: str | None) -> str | None:
     return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
 
+def _is_postgres(session: Any) -> bool:
+    dialect = getattr(session, "dialect", None) or session.get_bind().dialect
+    return dialect.name == "postgresql"
+
+
+def _write(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert audit rows in the caller's transaction. On PostgreSQL through cuentas_audit_add
+    (migration 20261207_0007): in team mode no login may INSERT INTO audit_log itself, and the
+    function logs a user's own login under that user's name whatever the row says."""
+    from sqlalchemy import insert, text
+
+    from cuentas_cli.db.tables import audit_log
+
+    if not rows:
+        return
+    if _is_postgres(session):
+        entries = [{**row, "at": row["at"].isoformat()} for row in rows]
+        session.execute(text("SELECT cuentas_audit_add(CAST(:entries AS jsonb))"),
+                        {"entries": json.dumps(entries, ensure_ascii=False)})
+    elif len(rows) == 1:
+        session.execute(insert(audit_log).values(**rows[0]))
+    else:
+        session.execute(insert(audit_log), rows)
+
+
 def record(
     session: "Session",
     actor: Actor | None,
@@ -65,47 +90,38 @@ def record(
 ) -> None:
     """Add one audit row in the caller's transaction (an ORM session or a Core connection), so it
     commits or rolls back with the change."""
-    from sqlalchemy import insert
-
     from cuentas_cli.db.enums import utcnow
-    from cuentas_cli.db.tables import audit_log
 
-    session.execute(insert(audit_log).values(
-        at=utcnow(),
-        user_id=actor.user_id if actor else None,
-        username=actor.username if actor else username,
-        action=action,
-        entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        before=_dump(before),
-        after=_dump(after),
-    ))
+    _write(session, [{
+        "at": utcnow(),
+        "user_id": actor.user_id if actor else None,
+        "username": actor.username if actor else username,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": _dump(before),
+        "after": _dump(after),
+    }])
 
 
 def record_many(session: "Session", actor: Actor | None, *, action: str, entity: str,
                 items: "Iterable[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]]", chunk: int = 5000) -> int:
     """Add one audit row per (entity id, before, after) in the caller's transaction, as `record`
-    does, with one executemany per chunk instead of an ORM object per row (a bulk path's log)."""
-    from sqlalchemy import insert
-
+    does, with one statement per chunk instead of an ORM object per row (a bulk path's log)."""
     from cuentas_cli.db.enums import utcnow
-    from cuentas_cli.db.tables import audit_log as AuditLog
 
-    at = utcnow()
-    common = {"at": at, "user_id": actor.user_id if actor else None, "username": actor.username if actor else None,
-              "action": action, "entity": entity}
+    common = {"at": utcnow(), "user_id": actor.user_id if actor else None,
+              "username": actor.username if actor else None, "action": action, "entity": entity}
     rows: list[dict[str, Any]] = []
     count = 0
     for entity_id, before, after in items:
         rows.append({**common, "entity_id": None if entity_id is None else str(entity_id),
                      "before": _dump(before), "after": _dump(after)})
         if len(rows) >= chunk:
-            session.execute(insert(AuditLog), rows)
+            _write(session, rows)
             count, rows = count + len(rows), []
-    if rows:
-        session.execute(insert(AuditLog), rows)
-        count += len(rows)
-    return count
+    _write(session, rows)
+    return count + len(rows)
 
 
 @dataclass
@@ -118,26 +134,58 @@ class AuditEntry:
     entity_id: str | None
     before: str | None
     after: str | None
+    source: str = "cuentas"  # or "database": a change the server's triggers saw (team mode)
+
+
+SOURCES = ("all", "cuentas", "database")
+# the audit log's entity names that are not their table's name
+_TABLE_OF = {"user": "app_user", "token": "api_token"}
 
 
 def list_entries(
     *, session: "Session", actor: Actor | None, user: str | None = None, entity: str | None = None,
-    since: datetime | None = None, limit: int = 100,
+    since: datetime | None = None, limit: int = 100, source: str = "all",
 ) -> list[AuditEntry]:
+    """The newest `limit` entries of the application's log and of the database's own trail
+    (db_audit, written by triggers in team mode: the PostgreSQL login, whoever made the change),
+    merged newest first."""
     from sqlmodel import select
 
-    from cuentas_cli.db.models import AuditLog
+    from cuentas_cli.db.models import AuditLog, DbAudit, User
 
     require(actor, "audit")
-    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
-    if user:
-        query = query.where(AuditLog.username == user)
-    if entity:
-        query = query.where(AuditLog.entity == entity)
-    if since:
-        query = query.where(AuditLog.at >= since)
-    return [
-        AuditEntry(r.id, r.at, r.username, r.action, r.entity, r.entity_id, _shown(r.entity, r.before),
-                   _shown(r.entity, r.after))
-        for r in session.exec(query).all()
-    ]
+    if source not in SOURCES:
+        from cuentas_cli.errors import UsageError
+        from cuentas_cli.i18n import _
+
+        raise UsageError(_("--source {source!r}: use all, cuentas or database").format(source=source))
+    entries: list[AuditEntry] = []
+    if source in ("all", "cuentas"):
+        query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+        if user:
+            query = query.where(AuditLog.username == user)
+        if entity:
+            query = query.where(AuditLog.entity == entity)
+        if since:
+            query = query.where(AuditLog.at >= since)
+        entries += [
+            AuditEntry(r.id, r.at, r.username, r.action, r.entity, r.entity_id, _shown(r.entity, r.before),
+                       _shown(r.entity, r.after))
+            for r in session.exec(query).all()
+        ]
+    if source in ("all", "database"):
+        query = select(DbAudit).order_by(DbAudit.id.desc()).limit(limit)
+        if user:
+            login = session.exec(select(User.pg_login).where(User.username == user)).first()
+            query = query.where(DbAudit.db_user.in_([user, login or user]))
+        if entity:
+            query = query.where(DbAudit.table_name == _TABLE_OF.get(entity, entity))
+        if since:
+            query = query.where(DbAudit.at >= since)
+        entries += [
+            AuditEntry(r.id, r.at, r.db_user, f"db.{r.operation.lower()}", r.table_name, r.row_id, r.before, r.after,
+                       "database")
+            for r in session.exec(query).all()
+        ]
+    entries.sort(key=lambda e: (e.at, e.source == "cuentas", e.id), reverse=True)
+    return entries[:limit]

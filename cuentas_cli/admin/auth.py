@@ -162,6 +162,24 @@ def actor_for(session: "Session | Connection", user: Any, token: Any = None) -> 
     )
 
 
+def login_actor(session: "Session | Connection") -> Actor | None:
+    """On PostgreSQL, the user whose own login this connection was made as (team mode,
+    admin/team.py), or None: then a session or service token says who is acting."""
+    from sqlalchemy import literal_column, select
+
+    from cuentas_cli.db.tables import app_user
+
+    user = session.execute(select(app_user.c.id, app_user.c.username, app_user.c.role, app_user.c.is_active)
+                           .where(app_user.c.pg_login == literal_column("session_user"))).first()
+    if user is None:
+        return None
+    if not user.is_active:
+        raise NotLoggedIn(_("user {username} (your PostgreSQL login) is disabled; ask an administrador")
+                          .format(username=user.username))
+    actor = actor_for(session, user)
+    return Actor(actor.user_id, actor.username, actor.role, actor.permissions, token_kind="pg-login")
+
+
 def resolve_token(session: "Session | Connection", token: str, *, now: datetime | None = None) -> tuple[Actor, Any]:
     """The actor a session or service token stands for; refused if unknown, revoked or expired.
     Returns the actor and the token's row (Core: every command resolves one, see db/tables.py)."""

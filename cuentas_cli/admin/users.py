@@ -28,16 +28,25 @@ class UserInfo:
     last_login_at: datetime | None
     locked_until: datetime | None
     created_at: datetime
+    pg_login: str | None = None
 
 
 def _info(user: "User") -> UserInfo:
     return UserInfo(
-        user.username, user.role, user.email, user.is_active, user.last_login_at, user.locked_until, user.created_at
+        user.username, user.role, user.email, user.is_active, user.last_login_at, user.locked_until, user.created_at,
+        user.pg_login,
     )
 
 
 def _public(user: "User") -> dict:
-    return {"username": user.username, "role": user.role, "email": user.email, "active": user.is_active}
+    out = {"username": user.username, "role": user.role, "email": user.email, "active": user.is_active}
+    if user.pg_login:
+        out["pg_login"] = user.pg_login
+    return out
+
+
+# The password hash of a user who logs in with their own PostgreSQL login: no password matches it.
+NO_PASSWORD = "!pg-login"
 
 
 def check_role(role: str) -> str:
@@ -76,7 +85,7 @@ def count_users(session: "Session") -> int:
     return session.exec(select(func.count()).select_from(User)).one()
 
 
-def _insert_user(session: "Session", *, username: str, role: str, password: str, email: str | None) -> "User":
+def _insert_user(session: "Session", *, username: str, role: str, password: str | None, email: str | None) -> "User":
     from sqlmodel import select
 
     from cuentas_cli.db.models import User
@@ -87,10 +96,12 @@ def _insert_user(session: "Session", *, username: str, role: str, password: str,
         from cuentas_cli.config import parse_value
 
         email = parse_value("smtp.from", email) or None
-    auth.check_password_policy(password, username=username)
+    if password is not None:
+        auth.check_password_policy(password, username=username)
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise Conflict(_("user {username!r} already exists").format(username=username))
-    user = User(username=username, role=role, email=email, password_hash=auth.hash_password(password))
+    user = User(username=username, role=role, email=email,
+                password_hash=NO_PASSWORD if password is None else auth.hash_password(password))
     session.add(user)
     session.flush()
     return user
@@ -112,12 +123,31 @@ def check_can_manage(actor: Actor | None) -> Actor:
     return require(actor, "users")
 
 
-def add_user(*, session: "Session", actor: Actor | None, username: str, role: str, password: str,
-             email: str | None = None) -> UserInfo:
+def add_user(*, session: "Session", actor: Actor | None, username: str, role: str, password: str | None,
+             email: str | None = None, pg_login: str | None = None) -> UserInfo:
+    """A new user. With `pg_login` (PostgreSQL team mode) they are identified by that login, which
+    is created with `password` when it does not exist (else mapped) and put in their role's group;
+    they then have no cuentas password."""
     require(actor, "users")
-    user = _insert_user(session, username=username, role=role, password=password, email=email)
+    user = _insert_user(session, username=username, role=role, password=None if pg_login else password, email=email)
+    if pg_login:
+        from cuentas_cli.admin import team
+
+        user.pg_login = team.check_login_name(pg_login)
+        session.add(user)
+        session.flush()
+        team.add_login(session, login=pg_login, role=user.role, password=password)
     audit.record(session, actor, action="user.add", entity="user", entity_id=user.username, after=_public(user))
     return _info(user)
+
+
+def pg_login_exists(session: "Session", login: str) -> bool:
+    """Whether a PostgreSQL login of this name exists (False on SQLite)."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return session.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :l"), {"l": login}).first() is not None
 
 
 def list_users(*, session: "Session", actor: Actor | None) -> list[UserInfo]:
@@ -161,6 +191,7 @@ def set_role(*, session: "Session", actor: Actor | None, username: str, role: st
         _guard_last_admin(session, user, _("demote"))
         user.role = role
         session.add(user)
+        _follow_on_server(session, user)
         audit.record(session, actor, action="user.set_role", entity="user", entity_id=username, before=before,
                      after=_public(user))
     return _info(user)
@@ -176,9 +207,22 @@ def set_active(*, session: "Session", actor: Actor | None, username: str, active
             _revoke_all_tokens(session, user.id)
         user.is_active = active
         session.add(user)
+        _follow_on_server(session, user)
         audit.record(session, actor, action="user.enable" if active else "user.disable", entity="user",
                      entity_id=username, before=before, after=_public(user))
     return _info(user)
+
+
+def _follow_on_server(session: "Session", user: "User") -> None:
+    """Team mode: the user's PostgreSQL login follows their role and state, in this transaction."""
+    if not user.pg_login:
+        return
+    from cuentas_cli.admin import team
+
+    prefix = team.prefix_in_use(session)
+    if prefix is not None:
+        session.flush()
+        team.sync_member(session, prefix, login=user.pg_login, role=user.role, active=user.is_active)
 
 
 def _revoke_all_tokens(session: "Session", user_id: int) -> None:
@@ -196,6 +240,10 @@ def change_password(*, session: "Session", actor: Actor | None, current: str, ne
     """A user changes their own password; every other session of theirs ends."""
     if actor is None:
         require(actor, "read")
+    if actor.token_kind == "pg-login":
+        from cuentas_cli.errors import UsageError
+
+        raise UsageError(_("you log in with your PostgreSQL login: change its password with `\\password` in psql"))
     user = get_user(session, actor.username)
     if not auth.verify_password(user.password_hash, current):
         raise auth.FailedLogin(user)
@@ -263,6 +311,7 @@ def grant(*, session: "Session", actor: Actor | None, role: str, permission: str
         return False
     session.add(RolePermission(role=role, permission=permission))
     audit.record(session, actor, action="role.grant", entity="role_permission", entity_id=f"{role}:{permission}")
+    _regrant(session)
     return True
 
 
@@ -278,7 +327,16 @@ def revoke(*, session: "Session", actor: Actor | None, role: str, permission: st
         return False
     session.delete(row)
     audit.record(session, actor, action="role.revoke", entity="role_permission", entity_id=f"{role}:{permission}")
+    _regrant(session)
     return True
+
+
+def _regrant(session: "Session") -> None:
+    """Team mode: the server's grants follow the matrix just changed, in this transaction."""
+    from cuentas_cli.admin import team
+
+    session.flush()
+    team.refresh(session)
 
 
 # --- service tokens -----------------------------------------------------------------------

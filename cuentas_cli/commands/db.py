@@ -3,15 +3,18 @@ the invoices' cached figures against the ledger."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from cuentas_cli.commands.common import FormatOpt, runtime
-from cuentas_cli.render import emit, info, success
+from cuentas_cli.render import emit, emit_record, info, success
 from cuentas_cli.i18n import _
 
 app = typer.Typer(help="Schema migrations and the ledger check.\n\nExample: cuentas db upgrade", no_args_is_help=True)
+roles_app = typer.Typer(help="PostgreSQL team mode: the server enforces the roles.\n\nExample: cuentas db roles apply",
+                        no_args_is_help=True)
+app.add_typer(roles_app, name="roles")
 
 
 @app.command()
@@ -87,3 +90,38 @@ def check(
               "fix them with `cuentas db check --repair` (administrador)")
             .format(n_found=len(found), invoices=invoices))
     info(_("0 differences: every cached figure agrees with the ledger"))
+
+
+@roles_app.command("apply")
+def roles_apply(
+    prefix: Annotated[Optional[str], typer.Option("--prefix", help="Name the group roles PREFIX_contador, "
+                                                  "PREFIX_gerente, PREFIX_administrador (default: cuentas; one "
+                                                  "prefix per cuentas database of a server).")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Make PostgreSQL enforce the roles (administrador, connected as the schema's owner).
+
+    Creates the group roles PREFIX_contador, PREFIX_gerente and PREFIX_administrador, grants each the
+    table and column privileges of its role's permissions (`cuentas roles list`: a contador may
+    insert invoices and payments and change a status, never delete or change amounts; a gerente
+    reads), installs the triggers that record every INSERT, UPDATE and DELETE on the money tables
+    with the PostgreSQL login that made it (`cuentas audit list --source database`), and puts every
+    user with a PostgreSQL login in their role's group. Run it again at any time: it makes the
+    server match the matrix. `roles grant/revoke`, `users set-role/disable/enable` and `db upgrade`
+    re-apply it themselves. Then add people with `cuentas users add NAME --role ROLE --pg-login`.
+
+    Example: cuentas db roles apply
+    """
+    from cuentas_cli.admin import team
+    from cuentas_cli.admin.auth import require
+
+    rt = runtime()
+    with rt.session(write=True) as session:
+        require(rt.actor(session), "users")
+        applied = team.apply(session, prefix=prefix)
+    if fmt is not None:
+        emit_record(team.summary(applied), fmt)
+        return
+    success(_("team mode on: groups {groups}; {grants} grants; the server audits {tables} tables; {members} "
+              "member login(s)").format(groups=", ".join(applied.groups), grants=applied.grants,
+                                        tables=applied.audited_tables, members=len(applied.members)))

@@ -43,6 +43,17 @@ def login(
 
     rt = runtime()
     username = name or os.environ.get("USER") or ""
+    from cuentas_cli.db.engine import is_sqlite
+
+    if not is_sqlite(rt.url):
+        from cuentas_cli.admin.auth import login_actor
+
+        with rt.connection() as conn:
+            by_login = login_actor(conn)
+        if by_login is not None:  # team mode: the PostgreSQL login already says who this is
+            info(_("you are {username} ({role}) by your PostgreSQL login: no cuentas session is needed")
+                 .format(username=by_login.username, role=by_login.role))
+            return
     target = fallback = None
     if session_file is not None:
         # Checked before the password is asked: nothing is written where it must not be.

@@ -36,20 +36,53 @@ def add(
     role: Annotated[str, typer.Option("--role", help="contador, gerente or administrador.")],
     email: Annotated[Optional[str], typer.Option("--email", help="E-mail address.")] = None,
     password_stdin: PasswordStdinOpt = False,
+    pg_login: Annotated[bool, typer.Option("--pg-login", help="PostgreSQL team mode: the person connects with "
+                                           "their own PostgreSQL login (NAME, or --pg-name), created in their "
+                                           "role's group, or mapped if it exists; they need no cuentas password.")] = False,
+    pg_name: Annotated[Optional[str], typer.Option("--pg-name", metavar="LOGIN",
+                                                   help="With --pg-login: the login's name when it is not NAME.")] = None,
+    no_password: Annotated[bool, typer.Option("--no-password", help="With --pg-login: create the login without a "
+                                              "password (peer, certificate or trust authentication; or set it "
+                                              "later with psql's \\password).")] = False,
 ) -> None:
     """Add a user; the password is asked at the terminal or read from stdin.
 
+    With --pg-login (PostgreSQL, after `cuentas db roles apply`, as the schema's owner) the user is
+    the PostgreSQL login NAME: the password asked is that new login's, and a login that exists
+    already is mapped without asking. Connected as it, they are this user with no `cuentas login`,
+    and the server holds them to their role's grants.
+
     Example: echo 'una-clave-larga' | cuentas users add luis --role contador --password-stdin
+    Example: cuentas users add luis --role contador --pg-login
     """
     from cuentas_cli.admin import users
 
+    if pg_name and not pg_login:
+        from cuentas_cli.errors import UsageError
+
+        raise UsageError(_("--pg-name goes with --pg-login"))
     rt = runtime()
     with rt.session() as session:
         users.check_can_manage(rt.actor(session))  # refused before a password is asked or read
-    password = read_password(from_stdin=password_stdin, prompt=_("Password for {user}").format(user=name), confirm=not password_stdin)
+        login = (pg_name or name) if pg_login else None
+        if login:
+            from cuentas_cli.admin import team
+
+            team.ready_for_logins(session)
+            team.check_login_name(login)
+        ask = not (login and (no_password or users.pg_login_exists(session, login)))
+    password = None
+    if ask:
+        prompt = _("Password for {user}").format(user=name if not login else f"PostgreSQL login {login}")
+        password = read_password(from_stdin=password_stdin, prompt=prompt, confirm=not password_stdin)
     with rt.session(write=True) as session:
-        info = users.add_user(session=session, actor=rt.actor(session), username=name, role=role, password=password, email=email)
-    success(_("user {username} added as {role}").format(username=info.username, role=info.role))
+        info = users.add_user(session=session, actor=rt.actor(session), username=name, role=role, password=password,
+                              email=email, pg_login=login)
+    if login:
+        success(_("user {username} added as {role}, identified by the PostgreSQL login {login}")
+                .format(username=info.username, role=info.role, login=login))
+    else:
+        success(_("user {username} added as {role}").format(username=info.username, role=info.role))
 
 
 @app.command()

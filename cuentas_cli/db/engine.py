@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
+    from cuentas_cli.errors import PermissionDenied
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 BUSY_TIMEOUT_ENV = "CUENTAS_SQLITE_BUSY_TIMEOUT"
 
@@ -212,6 +214,55 @@ def connection_error(url: str, exc: BaseException) -> DatabaseUnavailable | Data
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DatabaseUnavailable(_("cannot reach the database at {redact_url}: {detail}")
                                .format(redact_url=redact(url), detail=detail))
+
+
+def privilege_error(url: str, exc: BaseException) -> "PermissionDenied | None":
+    """PostgreSQL refusing this login a privilege (SQLSTATE 42501, team mode's grants) as the
+    permission error it is, naming the login and what it lacks; None for any other error."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) != "42501":
+        return None
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    what = first.removeprefix("permission denied for ").removeprefix("must be owner of ")
+    if first.startswith("must be owner of "):
+        lacks = _("ownership of {what}").format(what=what)
+    elif first.startswith("permission denied for "):
+        lacks = _("a privilege on {what}").format(what=what)
+    else:
+        lacks = first or _("a privilege")
+    return login_lacks(_url_user(url), lacks)
+
+
+def login_lacks(login: str, lacks: str) -> "PermissionDenied":
+    from cuentas_cli.errors import PermissionDenied
+
+    return PermissionDenied(_("permission denied: your PostgreSQL login {login} lacks {lacks}; an administrador "
+                              "runs `cuentas db roles apply`").format(login=login, lacks=lacks))
+
+
+def hidden_schema(conn: "Connection") -> str | None:
+    """On PostgreSQL, a schema of the search path that holds a cuentas schema this login may not
+    use (no USAGE: it looks empty to the login, which is not the same as having no schema)."""
+    from sqlalchemy import text
+
+    path = conn.execute(text("SELECT current_setting('search_path'), session_user")).first()
+    names = [n.strip().strip('"') for n in path[0].split(",")]
+    names = [path[1] if n == "$user" else n for n in names if n]
+    return conn.execute(text(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = "
+        "'alembic_version' AND n.nspname = ANY(:names) AND NOT has_schema_privilege(n.oid, 'USAGE') LIMIT 1"),
+        {"names": names}).scalar()
+
+
+def _url_user(url: str) -> str:
+    import getpass
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).username or os.environ.get("PGUSER") or getpass.getuser()
+    except Exception:  # noqa: BLE001 - a name for a message only
+        return "?"
 
 
 @contextmanager

@@ -40,6 +40,13 @@ def current_revision(engine: "Engine") -> str | None:
 
     with engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
+            if engine.dialect.name == "postgresql":
+                from cuentas_cli.db.engine import hidden_schema, login_lacks
+
+                schema = hidden_schema(conn)
+                if schema is not None:
+                    raise login_lacks(conn.execute(text("SELECT session_user")).scalar(),
+                                      _("the use of schema {schema}").format(schema=schema))
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 

@@ -88,6 +88,10 @@ class User(SQLModel, table=True):
     locked_until: Optional[datetime] = None
     last_login_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
+    # The person's own PostgreSQL login (team mode, admin/team.py): a connection made as this
+    # login is this user, with no cuentas session, and the server holds them to the grants of
+    # their role's group.
+    pg_login: Optional[str] = Field(default=None, max_length=63, unique=True)
 
 
 class ApiToken(SQLModel, table=True):
@@ -417,6 +421,24 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=40)
     entity: str = Field(max_length=40)
     entity_id: Optional[str] = Field(default=None, max_length=64)
+    before: Optional[str] = Field(default=None, sa_type=Text)
+    after: Optional[str] = Field(default=None, sa_type=Text)
+
+
+class DbAudit(SQLModel, table=True):
+    """What the database itself saw change on the money tables (PostgreSQL team mode): written by
+    triggers whoever makes the change, cuentas or psql, with the PostgreSQL login that made it.
+    Only the schema owner can write or delete here; on SQLite it stays empty."""
+
+    __tablename__ = "db_audit"
+    __table_args__ = (Index("ix_db_audit_at", "at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    db_user: str = Field(max_length=63)
+    operation: str = Field(max_length=6)
+    table_name: str = Field(max_length=40)
+    row_id: Optional[str] = Field(default=None, max_length=130)
     before: Optional[str] = Field(default=None, sa_type=Text)
     after: Optional[str] = Field(default=None, sa_type=Text)
 

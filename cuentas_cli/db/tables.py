@@ -42,6 +42,7 @@ app_user = Table(
     Column('locked_until', UtcDateTime(), nullable=True),
     Column('last_login_at', UtcDateTime(), nullable=True),
     Column('created_at', UtcDateTime(), nullable=False),
+    Column('pg_login', String(63), nullable=True),
 )
 
 
@@ -103,6 +104,20 @@ cuota_correction = Table(
     Column('issue_date', Date(), nullable=False),
     Column('created_by', Integer(), ForeignKey('app_user.id', ondelete='SET NULL'), nullable=True),
     Column('created_at', UtcDateTime(), nullable=False),
+)
+
+
+db_audit = Table(
+    'db_audit',
+    metadata,
+    Column('id', Integer(), primary_key=True),
+    Column('at', UtcDateTime(), nullable=False),
+    Column('db_user', String(63), nullable=False),
+    Column('operation', String(6), nullable=False),
+    Column('table_name', String(40), nullable=False),
+    Column('row_id', String(130), nullable=True),
+    Column('before', Text(), nullable=True),
+    Column('after', Text(), nullable=True),
 )
 
 

@@ -328,7 +328,13 @@ def remove_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
                                   .where(*where)).scalar_one())
     before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "payments": len(ids),
               "amount": f"{money(removed):.2f}", **reason}
-    session.execute(delete(payments_table).where(*where))
+    bind = getattr(session, "dialect", None) or session.get_bind().dialect
+    if bind.name == "postgresql":  # through the function that deletes only reconciled payments (team mode)
+        from sqlalchemy import text
+
+        session.execute(text("SELECT cuentas_delete_bank_payments(:invoice, :ids)"), {"invoice": inv.id, "ids": ids})
+    else:
+        session.execute(delete(payments_table).where(*where))
     paid = inv.paid_cents - removed
     store_invoice(session, inv, paid_cents=paid, status=new_status(inv, paid_cents=paid, today=today, db=session),
                   updated_at=utcnow())

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cuentas_cli.errors import CuentasError, ExitCode
+from cuentas_cli.errors import CuentasError, ExitCode, PermissionDenied
 from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
@@ -133,10 +133,21 @@ def check_database(state: _State) -> Check:
     try:
         engine = get_engine(url)
         revision = current_revision(engine)
+    except PermissionDenied as exc:  # PostgreSQL team mode: this login may not use the schema
+        return Check("database", "fail", f"{where}: {exc.message}",
+                     _("the owner of the schema runs `cuentas db roles apply`, then `cuentas users add NAME "
+                       "--role ROLE --pg-login` for this login"))
     except CuentasError as exc:  # no SQLite file yet
         return Check("database", "fail", f"{where}: {exc.message}",
                      _("create it: `cuentas init --admin NAME` (or try `cuentas demo`)"))
     except SQLAlchemyError as exc:
+        from cuentas_cli.db.engine import privilege_error
+
+        refused = privilege_error(url, exc)
+        if refused is not None:  # the server answered: this login lacks the grants (team mode)
+            return Check("database", "fail", f"{where}: {refused.message}",
+                         _("the owner of the schema runs `cuentas db roles apply`, then `cuentas users add NAME "
+                           "--role ROLE --pg-login` for this login"))
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
         fix = ("check that the server is up and CUENTAS_DATABASE_URL / --db (user, host, port, database) is right"
                if not is_sqlite(url) else "check the file is readable and is a cuentas database")

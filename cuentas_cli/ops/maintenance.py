@@ -16,9 +16,16 @@ def upgrade_database(rt: "Runtime") -> tuple[str | None, str | None]:
 
     engine = rt.engine(create=True)
     try:
-        return migrate.upgrade(engine)
+        before, after = migrate.upgrade(engine)
     except OperationalError as exc:
         raise connection_error(rt.url, exc) from exc
+    if before != after and engine.dialect.name == "postgresql":
+        from cuentas_cli.admin import team
+        from cuentas_cli.db.engine import open_session
+
+        with open_session(rt.url, write=True) as session:  # team mode: new tables get their grants
+            team.refresh(session)
+    return before, after
 
 
 def database_revision(rt: "Runtime") -> str | None:
