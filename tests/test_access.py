@@ -79,6 +79,9 @@ CASES: dict[str, Case] = {
     "cuentas doctor": Case(PUBLIC, _c("doctor", "--offline"), ok=(0, 1, 3, 7)),  # 1: a check needs attention
     "cuentas db upgrade": Case(PUBLIC, _c("db", "upgrade")),
     "cuentas db current": Case(PUBLIC, _c("db", "current")),
+    # allowed: refused by its prefix check (3) on PostgreSQL, as SQLite's (2), before any role is
+    # created on the shared server (tests/test_team.py applies it for real)
+    "cuentas db roles apply": Case("users", _c("db", "roles", "apply", "--prefix", "Mal-Prefijo"), ok=(2, 3)),
     # reading the check needs "audit" (tests/test_db_check.py); --repair, the write, needs invoices.edit
     "cuentas db check": Case("invoices.edit", _c("db", "check", "--repair"), write=True),
     "cuentas login": Case(PUBLIC, lambda b, r: ["login", USERS[r or "contador"], "--password-stdin"],

@@ -78,6 +78,28 @@ def test_every_tour_command_runs_as_written(cli, db_url, tmp_path, monkeypatch):
     assert shown["paid"] == "500.00" and shown["balance"] == "680.00"
 
 
+def test_the_tour_runs_where_no_keyring_works(cli, db_url, tmp_path, monkeypatch):
+    """A server: keyring has no backend (PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring).
+    `cuentas login` keeps the session in a 0600 file with one warning, and every later line finds it."""
+    import keyring
+    from keyring.backends import fail
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    keyring.set_keyring(fail.Keyring())  # conftest restores its in-memory keyring afterwards
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    ran = run_tour(cli, tour_lines(), monkeypatch)
+    for line, result in ran:
+        assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output}"
+    login = next(result for line, result in ran if line.startswith("echo") and " login " in line)
+    warnings = [line for line in login.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "0600" in warnings[0], login.stderr
+    doctor = next(result for line, result in ran if line.startswith("cuentas doctor"))
+    assert "session file" in doctor.output
+    shown = cli("invoices", "show", "F001-1001", "--format", "json").json()
+    assert shown["paid"] == "500.00" and shown["balance"] == "680.00"
+
+
 def test_spanish_quick_start_runs_as_written(cli, db_url, tmp_path, monkeypatch):
     """The Spanish "Inicio rápido": its Spanish command names and DD/MM/YYYY dates, as written."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")

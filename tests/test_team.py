@@ -245,3 +245,50 @@ def test_sqlite_keeps_roles_in_cuentas(company):
     added = company.run("users", "add", "luis", "--role", "contador", "--pg-login", "--no-password")
     assert added.exit_code == 2 and "PostgreSQL" in added.stderr
     assert company.run("users", "show", "luis").exit_code == 4
+
+
+# Commands a login cannot run in team mode whatever its role, and why: they change the server's
+# grants (only the schema's owner may) or replace a table (the padrón import renames a copy in).
+OWNER_ONLY = {"cuentas roles grant", "cuentas roles revoke", "cuentas padron import"}
+# Not run here: they act on the set-up or on a cuentas session, which a login-identified user has
+# no use for (tests above cover login and passwd for such a user).
+SET_UP = {"cuentas init", "cuentas demo", "cuentas db upgrade", "cuentas login", "cuentas logout", "cuentas passwd",
+          "cuentas db roles apply"}
+
+
+def test_every_command_as_every_role_through_its_own_postgresql_login(team, tmp_path):
+    """The access matrix (tests/test_access.py) again, each role connected as its own login with the
+    server's grants: what cuentas allows the server allows too (nothing fails on a missing grant),
+    what cuentas refuses is refused and changes nothing."""
+    from tests.dbstate import snapshot
+    from tests.reliability import backend, figure
+    from tests.test_access import CASES, LOGIN, PUBLIC, _book, _denied, default_grants
+
+    book = _book(team.company, tmp_path)
+    grants = {role: set(perms) for role, perms in default_grants().items()}
+    runs = allowed = denied = owner_only = 0
+    for path in sorted(set(CASES) - SET_UP):
+        case = CASES[path]
+        for role in ("gerente", "contador", "administrador"):
+            may = case.permission in (PUBLIC, LOGIN) or case.permission in grants[role]
+            if may and case.blocking:
+                continue
+            before = snapshot(team.company.url)
+            result = team.run(role, *case.args(book, role), input=case.input(role))
+            runs += 1
+            where = f"{path} as {role}'s login"
+            if may and path in OWNER_ONLY:
+                if result.exit_code == 0:  # e.g. revoking what the role did not have: nothing to change
+                    assert snapshot(team.company.url) == before, where
+                else:
+                    _denied(result, before, snapshot(team.company.url))
+                    assert "PostgreSQL login" in result.stderr, (where, result.stderr)
+                owner_only += 1
+            elif may:
+                assert result.exit_code != 5 and result.exit_code in case.ok, (where, result.output)
+                allowed += 1
+            else:
+                _denied(result, before, snapshot(team.company.url))
+                denied += 1
+    figure("access-matrix-pg-logins", backend=backend(team.company.url), runs=runs, allowed=allowed, denied=denied,
+           owner_only=owner_only, got_past=0)

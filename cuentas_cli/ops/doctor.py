@@ -228,6 +228,11 @@ def check_keyring(state: _State) -> Check:
     try:
         keyring_store.get_secret("doctor-probe")
     except keyring_store.KeyringUnavailable:
+        from cuentas_cli.runtime import fallback_session_path, keyring_required
+
+        fallback = fallback_session_path(state.config.database_url)
+        if not keyring_required() and os.path.lexists(fallback):  # where `cuentas login` kept it
+            alternatives.append(_("the session file {path}").format(path=fallback))
         if alternatives:
             return Check("keyring", "warn", _("no usable OS keyring ({backend}); using "
                                               "{and_join_alternatives} instead")
