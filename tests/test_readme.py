@@ -134,3 +134,73 @@ def test_readme_keeps_its_sections():
     for heading in ("## Install", "## A ten-minute tour", "## Configuration", "## PostgreSQL for a team",
                     "## Security notes", "## Exit codes", "## Changelog"):
         assert f"\n{heading}\n" in README, f"README lost its {heading!r} section"
+
+
+def test_the_team_route_runs_as_written_on_a_bare_server(tmp_path, monkeypatch, pg_database):  # noqa: ANN001
+    """README "PostgreSQL for a team" against the real server: its own database and logins (a
+    server's roles are shared by every test), the rest as written."""
+    import os
+    import subprocess
+    import uuid
+
+    import pytest
+
+    from tests.conftest import invoke
+    from tests.test_team import _drop_roles
+
+    if pg_database is None:
+        pytest.skip("needs CUENTAS_TEST_POSTGRES_URL")
+    tag = uuid.uuid4().hex[:8]
+    names = {name: f"{name}_{tag}" for name in ("cuentas_owner", "luis", "maria", "jose", "cron")}
+    database = f"cuentas_team_{tag}"
+    prefix = f"team_{tag}"
+    server = pg_database.rsplit("/", 1)[0].removeprefix("postgresql://").split("@")[-1]  # host:port
+    host, _, port = server.partition(":")
+    pg_env = {**os.environ, "PGHOST": host, "PGPORT": port or "5432", "PGUSER": "postgres"}
+
+    def rewrite(line: str) -> str:
+        line = line.replace("dbserver/cuentas", f"{server}/{database}")
+        line = re.sub(r"\b(cuentas_owner|luis|maria|jose|cron)\b(?=[@ ]|$)", lambda m: names[m.group(1)], line)
+        if line.startswith("createdb"):
+            line = line.removesuffix(" cuentas") + f" {database}"
+        if line == "cuentas db roles apply":
+            line += f" --prefix {prefix}"
+        return line
+
+    lines = [rewrite(line) for line in tour_lines("team")]
+    assert any(line.startswith("cuentas db roles apply") for line in lines)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    results = []
+    try:
+        for line in lines:
+            if line.startswith(("createuser ", "createdb ")):
+                done = subprocess.run(shlex.split(line), env=pg_env, capture_output=True, text=True, timeout=60)
+                assert done.returncode == 0, (line, done.stderr)
+                continue
+            kind, argv, stdin, env = parse(line)
+            if kind == "env":
+                for name, value in env.items():
+                    monkeypatch.setenv(name, value)
+                continue
+            result = invoke(*argv, input=stdin)
+            assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output}"
+            results.append((line, result))
+        assert len(results) >= 17
+        who = next(r for line, r in results if line == "cuentas whoami")
+        assert names["luis"] in who.stdout and "contador" in who.stdout
+        audit = next(r for line, r in results if line.startswith("cuentas audit list"))
+        assert names["luis"] in audit.stdout  # his payment, in the server's own trail
+        # and the server holds luis to his role: psql as him cannot delete the invoice he made
+        import psycopg
+
+        with psycopg.connect(host=host, port=port or "5432", user=names["luis"], dbname=database,
+                             autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM invoice")
+    finally:
+        from cuentas_cli.db.engine import dispose_engines
+
+        dispose_engines()
+        subprocess.run(["dropdb", "--if-exists", "--force", database], env=pg_env, capture_output=True, timeout=60)
+        _drop_roles(pg_database, [*names.values(), *(f"{prefix}_{r}" for r in ("contador", "gerente", "administrador"))])
