@@ -186,7 +186,7 @@ def test_the_team_route_runs_as_written_on_a_bare_server(tmp_path, monkeypatch, 
             result = invoke(*argv, input=stdin)
             assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output}"
             results.append((line, result))
-        assert len(results) >= 17
+        assert len(results) >= 16
         who = next(r for line, r in results if line == "cuentas whoami")
         assert names["luis"] in who.stdout and "contador" in who.stdout
         audit = next(r for line, r in results if line.startswith("cuentas audit list"))

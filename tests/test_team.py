@@ -201,8 +201,6 @@ def test_the_server_follows_the_matrix_and_the_people(team):
     # a login without any grant gets the permission message, not "cannot reach", also from doctor
     stranger = f"{team.prefix}_otro"
     try:
-        with team.psql("administrador") as _conn:
-            pass
         with psycopg.connect(team.company.url.replace("postgresql+psycopg://", "postgresql://").split("?")[0],
                              autocommit=True) as conn:
             conn.execute(f'CREATE ROLE "{stranger}" LOGIN')
