@@ -359,18 +359,6 @@ def add_login(session: "Session", *, login: str, role: str, password: str | None
     return created
 
 
-def membership_problem(session: "Session", *, login: str, role: str) -> str | None:
-    """Why a mapped login does not hold its role's group (doctor), or None."""
-    from sqlalchemy import text
-
-    prefix = prefix_in_use(session)
-    if prefix is None:
-        return None
-    member = session.execute(text("SELECT pg_has_role(:l, :g, 'MEMBER')"),
-                             {"l": login, "g": group_name(prefix, role)}).scalar()
-    return None if member else _("login {login} is not in {group}").format(login=login, group=group_name(prefix, role))
-
-
 def summary(applied: Applied) -> dict[str, Any]:
     return {"prefix": applied.prefix, "groups": applied.groups, "grants": applied.grants,
             "audited_tables": applied.audited_tables, "members": applied.members}
