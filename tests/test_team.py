@@ -290,3 +290,35 @@ def test_every_command_as_every_role_through_its_own_postgresql_login(team, tmp_
                 denied += 1
     figure("access-matrix-pg-logins", backend=backend(team.company.url), runs=runs, allowed=allowed, denied=denied,
            owner_only=owner_only, got_past=0)
+
+
+def test_an_existing_login_is_mapped_and_db_upgrade_re_applies_the_grants(team, monkeypatch):
+    import psycopg
+
+    from cuentas_cli.db import migrate
+    from cuentas_cli.db.migrations import HEAD_REVISION
+
+    owner = team.company.url.replace("postgresql+psycopg://", "postgresql://")
+    existing = f"{team.prefix}_ext"
+    try:
+        with psycopg.connect(owner, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{existing}" LOGIN')
+        # no password is asked for a login that exists: it is mapped and put in the group
+        mapped = team.company.run("users", "add", "externa", "--role", "gerente", "--pg-login", "--pg-name", existing)
+        assert mapped.exit_code == 0, mapped.output
+        team.logins["externa"] = existing
+        who = team.run("externa", "whoami", "--format", "json").json()
+        assert (who["username"], who["role"], who["token"]) == ("externa", "gerente", "pg-login")
+
+        # a schema upgrade (here: one the migrations report) gives the tables their grants again
+        with psycopg.connect(owner, autocommit=True) as conn:
+            conn.execute(f'REVOKE ALL ON invoice FROM "{team.prefix}_contador"')
+        with team.psql("contador") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM invoice")
+        monkeypatch.setattr(migrate, "upgrade", lambda engine, target="head": ("20261207_0006", HEAD_REVISION))
+        upgraded = team.company.run("db", "upgrade")
+        assert upgraded.exit_code == 0, upgraded.output
+        with team.psql("contador") as conn:
+            assert conn.execute("SELECT count(*) FROM invoice").fetchone()[0] == 0
+    finally:
+        _drop_roles(team.company.url, [existing])
