@@ -86,6 +86,8 @@ def test_a_contadors_login_cannot_touch_the_tables_behind_cuentas_back(team):
         "DELETE": "DELETE FROM invoice",
         "DELETE payment": "DELETE FROM payment",
         "UPDATE total_cents": f"UPDATE invoice SET total_cents = 1 WHERE id = {invoice}",
+        # paid_cents is a column a payment writes, so granted; never other than the payments' sum
+        "UPDATE paid_cents": f"UPDATE invoice SET paid_cents = total_cents, status = 'PAGADA' WHERE id = {invoice}",
         "UPDATE role_permission": "UPDATE role_permission SET role = 'contador' WHERE role = 'administrador'",
         "INSERT INTO role_permission": "INSERT INTO role_permission VALUES ('contador', 'invoices.delete')",
         "INSERT INTO audit_log": "INSERT INTO audit_log (at, action, entity) VALUES (now(), 'forged', 'invoice')",

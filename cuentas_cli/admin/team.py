@@ -116,6 +116,27 @@ BEGIN
     RETURN NULL;
 END
 $fn$;
+CREATE OR REPLACE FUNCTION cuentas_guard_paid() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $fn$
+DECLARE
+    bad integer;
+BEGIN
+    IF session_user = (SELECT tableowner FROM pg_tables WHERE schemaname = TG_TABLE_SCHEMA AND tablename = TG_TABLE_NAME)
+       OR (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+        RETURN NULL;
+    END IF;
+    SELECT n.id INTO bad FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.paid_cents IS DISTINCT FROM o.paid_cents
+      AND n.paid_cents <> COALESCE((SELECT SUM(p.amount_cents) FROM payment p WHERE p.invoice_id = n.id), 0)
+    LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = 'permission denied for invoice ' || bad || ': its paid amount is the sum of its payments';
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+REVOKE ALL ON FUNCTION cuentas_guard_paid() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cuentas_db_audit_rows() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cuentas_db_audit_row() FROM PUBLIC;
 """
@@ -239,6 +260,10 @@ def _install_triggers(session: "Session") -> int:
             session.execute(text(f"DROP TRIGGER IF EXISTS cuentas_audit_{suffix} ON {t}"))
             session.execute(text(f"CREATE TRIGGER cuentas_audit_{suffix} AFTER {event} ON {t} REFERENCING {refs} "
                                  "FOR EACH STATEMENT EXECUTE FUNCTION cuentas_db_audit_rows()"))
+    # the one amount a role that records payments may write: only ever as the sum of the payments
+    session.execute(text("DROP TRIGGER IF EXISTS cuentas_guard_paid ON invoice"))
+    session.execute(text("CREATE TRIGGER cuentas_guard_paid AFTER UPDATE ON invoice REFERENCING OLD TABLE AS old_rows "
+                         "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cuentas_guard_paid()"))
     for table, key in ROW_AUDITED.items():
         t = ident(table)
         # a token's last use is noise; its creation, revocation and expiry are not
