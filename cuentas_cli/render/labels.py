@@ -7,7 +7,8 @@ from __future__ import annotations
 from cuentas_cli.i18n import N_, _
 
 LABELS: dict[str, str] = {
-    "action": N_("Action"), "active": N_("Active"), "address": N_("Address"), "adjustments": N_("Adjustments"),
+    "action": N_("Action"), "audited_tables": N_("Audited tables"), "grants": N_("Grants"), "groups": N_("Groups"),
+    "members": N_("Members"), "prefix": N_("Prefix"), "active": N_("Active"), "address": N_("Address"), "adjustments": N_("Adjustments"),
     "after": N_("After"), "age_days": N_("Age (days)"), "amount": N_("Amount"), "as_of": N_("As of"),
     "at": N_("At"), "avg_days_late": N_("Average days late"), "balance": N_("Balance"),
     "balance_pen": N_("Balance (S/)"), "base": N_("Tax base"), "before": N_("Before"), "buy": N_("Buy"),
@@ -39,7 +40,7 @@ LABELS: dict[str, str] = {
     "paid": N_("Paid"), "paid_90d_count": N_("Paid off, 90 days"), "paid_directly": N_("Paid directly"),
     "paid_directly_expected": N_("Paid directly (expected)"), "paid_on": N_("Paid on"), "party": N_("Party"),
     "party_doc": N_("RUC/DNI"), "party_name": N_("Name"), "payments": N_("Payments"),
-    "period": N_("Period"), "permission": N_("Permission"), "permissions": N_("Permissions"), "phone": N_("Phone"),
+    "period": N_("Period"), "permission": N_("Permission"), "pg_login": N_("PostgreSQL login"), "permissions": N_("Permissions"), "phone": N_("Phone"),
     "rank": N_("Rank"), "reason": N_("Reason"), "recipient": N_("Recipient"), "recorded_by": N_("Recorded by"),
     "reference": N_("Reference"), "references": N_("References"), "reminders": N_("Reminders"),
     "reminders_sent": N_("Reminders sent"), "result": N_("Result"), "retencion": N_("Retención"),
