@@ -324,3 +324,30 @@ def test_an_existing_login_is_mapped_and_db_upgrade_re_applies_the_grants(team, 
             assert conn.execute("SELECT count(*) FROM invoice").fetchone()[0] == 0
     finally:
         _drop_roles(team.company.url, [existing])
+
+
+def test_a_contadors_login_reconciles_and_takes_a_reconciliation_back(team, tmp_path):
+    """bank match --auto records payments as the contador's login; bank undo deletes them through
+    cuentas_delete_bank_payments, while the login itself still may not DELETE FROM payment."""
+    import psycopg
+
+    invoice = _invoice(team, serie="F001", numero=321)
+    assert team.company.run("bank", "accounts", "add", "soles", "--bank", "BCP", "--currency", "PEN",
+                            "--number", "193-1").exit_code == 0
+    statement = tmp_path / "extracto.csv"
+    statement.write_text("Fecha;Descripción;Monto\n15/06/2026;DEPOSITO F001-321 CLIENTE 321;1.180,00\n", encoding="utf-8")
+    imported = team.run("contador", "bank", "import", str(statement), "--account", "soles")
+    assert imported.exit_code == 0, imported.output
+    matched = team.run("contador", "bank", "match", "--auto", "--format", "json")
+    assert matched.exit_code == 0, matched.output
+    shown = team.run("contador", "invoices", "show", str(invoice), "--format", "json").json()
+    assert shown["paid"] == "1180.00", (matched.output, shown)
+    with team.psql("contador") as conn:
+        line = conn.execute("SELECT bank_line_id FROM payment WHERE invoice_id = %s", (invoice,)).fetchone()[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM payment WHERE bank_line_id IS NOT NULL")
+    undone = team.run("contador", "bank", "undo", str(line))
+    assert undone.exit_code == 0, undone.output
+    shown = team.run("contador", "invoices", "show", str(invoice), "--format", "json").json()
+    assert shown["paid"] == "0.00" and shown["balance"] == "1180.00"
+    assert team.company.run("db", "check").exit_code == 0
