@@ -167,6 +167,8 @@ def test_every_change_made_through_psql_is_in_the_audit_list_with_the_login(team
     assert "cambiada a mano" in changed["after"] and "cambiada a mano" not in (changed["before"] or "")
     granted = next(r for r in rows if r["entity"] == "role_permission" and r["source"] == "database")
     assert granted["entity_id"] == "gerente:fx.write"
+    applied = team.company.run("audit", "list", "--source", "cuentas", "--entity", "setting", "--format", "json").json()
+    assert any(r["action"] == "team.apply" and team.prefix in r["after"] for r in applied), applied
     only_admin = team.company.run("audit", "list", "--source", "database", "--user", admin, "--format", "json").json()
     assert only_admin and {r["user"] for r in only_admin} == {admin}
     # the admin's psql change of a user never exposes a password hash

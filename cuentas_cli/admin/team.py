@@ -305,7 +305,7 @@ def _sync_members(session: "Session", prefix: str) -> list[str]:
     return out
 
 
-def apply(session: "Session", *, prefix: str | None = None) -> Applied:
+def apply(session: "Session", *, prefix: str | None = None, actor: Any = None) -> Applied:
     """Create or refresh the group roles, their grants, the audit triggers and the memberships, in
     the caller's transaction (PostgreSQL's GRANT and CREATE ROLE are transactional: a failure
     leaves the server as it was)."""
@@ -332,7 +332,13 @@ def apply(session: "Session", *, prefix: str | None = None) -> Applied:
     session.execute(text("DELETE FROM setting WHERE key = :k"), {"k": SETTING_KEY})
     session.execute(text("INSERT INTO setting (key, value, updated_at) VALUES (:k, :v, now())"),
                     {"k": SETTING_KEY, "v": prefix})
-    return Applied(prefix, groups, grants, audited, _sync_members(session, prefix))
+    applied = Applied(prefix, groups, grants, audited, _sync_members(session, prefix))
+    if actor is not None:  # `db roles apply`; a refresh is logged with the change that caused it
+        from cuentas_cli.admin import audit
+
+        audit.record(session, actor, action="team.apply", entity="setting", entity_id=SETTING_KEY,
+                     after=summary(applied))
+    return applied
 
 
 def refresh(session: "Session") -> bool:

@@ -117,8 +117,8 @@ def roles_apply(
 
     rt = runtime()
     with rt.session(write=True) as session:
-        require(rt.actor(session), "users")
-        applied = team.apply(session, prefix=prefix)
+        actor = require(rt.actor(session), "users")
+        applied = team.apply(session, prefix=prefix, actor=actor)
     if fmt is not None:
         emit_record(team.summary(applied), fmt)
         return
