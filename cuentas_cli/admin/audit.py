@@ -52,22 +52,18 @@ def _shown(entity: str, text: str | None) -> str | None:
     return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
 
-def _is_postgres(session: Any) -> bool:
-    dialect = getattr(session, "dialect", None) or session.get_bind().dialect
-    return dialect.name == "postgresql"
-
-
 def _write(session: Any, rows: list[dict[str, Any]]) -> None:
     """Insert audit rows in the caller's transaction. On PostgreSQL through cuentas_audit_add
     (migration 20261207_0007): in team mode no login may INSERT INTO audit_log itself, and the
     function logs a user's own login under that user's name whatever the row says."""
     from sqlalchemy import insert, text
 
+    from cuentas_cli.db.engine import dialect_of
     from cuentas_cli.db.tables import audit_log
 
     if not rows:
         return
-    if _is_postgres(session):
+    if dialect_of(session) == "postgresql":
         entries = [{**row, "at": row["at"].isoformat()} for row in rows]
         session.execute(text("SELECT cuentas_audit_add(CAST(:entries AS jsonb))"),
                         {"entries": json.dumps(entries, ensure_ascii=False)})

@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cuentas_cli.db.engine import dialect_of
 from cuentas_cli.errors import NotFound, PermissionDenied, UsageError, ValidationError
 from cuentas_cli.i18n import _
 
@@ -161,7 +162,7 @@ class Applied:
 
 
 def _require_postgres(session: "Session") -> None:
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         raise UsageError(_("database roles need PostgreSQL; on SQLite cuentas checks the roles itself (README, "
                            "Security notes)"))
 
@@ -170,7 +171,7 @@ def prefix_in_use(session: "Session") -> str | None:
     """The group roles' prefix when team mode is on (`db roles apply` was run), else None."""
     from sqlalchemy import text
 
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return None
     return session.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": SETTING_KEY}).scalar()
 
@@ -190,7 +191,7 @@ def _check_owner(session: "Session", what: str) -> str:
     return row.tableowner
 
 
-def _role_exists(session: "Session", name: str) -> bool:
+def role_exists(session: "Session", name: str) -> bool:
     from sqlalchemy import text
 
     return session.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first() is not None
@@ -279,7 +280,7 @@ def sync_member(session: "Session", prefix: str, *, login: str, role: str, activ
     """Put a user's login in exactly their role's group (in none while disabled)."""
     from sqlalchemy import text
 
-    if not _role_exists(session, login):
+    if not role_exists(session, login):
         raise NotFound(_("PostgreSQL login {login} does not exist; `cuentas users add NAME --pg-login` creates it")
                        .format(login=login))
     for other in ROLES:
@@ -324,7 +325,7 @@ def apply(session: "Session", *, prefix: str | None = None, actor: Any = None) -
     groups = []
     for role in ROLES:
         name = group_name(prefix, role)
-        if not _role_exists(session, name):
+        if not role_exists(session, name):
             session.execute(text(f"CREATE ROLE {ident(name)} NOLOGIN"))
         groups.append(name)
     grants = _grant_all(session, prefix)
@@ -378,7 +379,7 @@ def add_login(session: "Session", *, login: str, role: str, password: str | None
                                          {"l": login}).scalar():
         raise ValidationError(_("PostgreSQL login {login} owns the schema or is a superuser: a person's login must be "
                                 "their own").format(login=login))
-    created = not _role_exists(session, login)
+    created = not role_exists(session, login)
     if created:
         from psycopg import sql
 

@@ -141,15 +141,6 @@ def add_user(*, session: "Session", actor: Actor | None, username: str, role: st
     return _info(user)
 
 
-def pg_login_exists(session: "Session", login: str) -> bool:
-    """Whether a PostgreSQL login of this name exists (False on SQLite)."""
-    from sqlalchemy import text
-
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    return session.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :l"), {"l": login}).first() is not None
-
-
 def list_users(*, session: "Session", actor: Actor | None) -> list[UserInfo]:
     from sqlmodel import select
 

@@ -70,7 +70,7 @@ def add(
 
             team.ready_for_logins(session)
             team.check_login_name(login)
-        ask = not (login and (no_password or users.pg_login_exists(session, login)))
+        ask = not (login and (no_password or team.role_exists(session, login)))
     password = None
     if ask:
         prompt = _("Password for {user}").format(user=name if not login else f"PostgreSQL login {login}")

@@ -36,6 +36,11 @@ BUSY_TIMEOUT_ENV = "CUENTAS_SQLITE_BUSY_TIMEOUT"
 
 
 
+def dialect_of(db: "Session | Connection") -> str:
+    """The dialect's name of an ORM session or a Core connection."""
+    return (db.get_bind() if hasattr(db, "get_bind") else db).dialect.name
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
 

@@ -328,8 +328,9 @@ def remove_payments(session: "Db", *, actor: Actor | None, inv: Any, today: date
                                   .where(*where)).scalar_one())
     before = {"paid": f"{money(inv.paid_cents):.2f}", "status": inv.status, "payments": len(ids),
               "amount": f"{money(removed):.2f}", **reason}
-    bind = getattr(session, "dialect", None) or session.get_bind().dialect
-    if bind.name == "postgresql":  # through the function that deletes only reconciled payments (team mode)
+    from cuentas_cli.db.engine import dialect_of
+
+    if dialect_of(session) == "postgresql":  # through the function that deletes only reconciled payments (team mode)
         from sqlalchemy import text
 
         session.execute(text("SELECT cuentas_delete_bank_payments(:invoice, :ids)"), {"invoice": inv.id, "ids": ids})

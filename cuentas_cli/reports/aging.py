@@ -12,7 +12,8 @@ from cuentas_cli.errors import UsageError
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger.balances import balances_cte, has_cuotas
 from cuentas_cli.ledger.balances import lit as _lit
-from cuentas_cli.reports.common import (KIND_OF, KINDS, amount_sql, check_currency, dialect_of, directions_for,
+from cuentas_cli.db.engine import dialect_of
+from cuentas_cli.reports.common import (KIND_OF, KINDS, amount_sql, check_currency, directions_for,
                                         fetch_rows, money)
 from cuentas_cli.reports.open_balances import LedgerRow, ledger
 from cuentas_cli.i18n import _

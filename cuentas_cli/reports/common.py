@@ -16,7 +16,6 @@ from cuentas_cli.ledger.balances import pen_cents_sql
 from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
 KINDS = {"cxc": "receivable", "cxp": "payable"}
@@ -64,11 +63,6 @@ def check_currency(currency: str | None) -> str | None:
     if value not in ("PEN", "USD"):
         raise UsageError(_("unknown currency {currency!r}; use PEN or USD").format(currency=currency))
     return value
-
-
-def dialect_of(session: "Session | Connection") -> str:
-    """The dialect's name of an ORM session or a Core connection."""
-    return _bind(session).dialect.name
 
 
 def _bind(db: Any) -> Any:

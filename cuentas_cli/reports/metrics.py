@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger.balances import NOTES_SQL, balance_as_of_sql, late_cte
 from cuentas_cli.ledger.balances import lit as _lit
-from cuentas_cli.reports.common import KIND_OF, amount_sql, days_between, dialect_of, fetch_rows, money, ratio
+from cuentas_cli.db.engine import dialect_of
+from cuentas_cli.reports.common import KIND_OF, amount_sql, days_between, fetch_rows, money, ratio
 from cuentas_cli.reports.open_balances import LedgerRow, ledger
 
 if TYPE_CHECKING:

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 
 from cuentas_cli.ledger.balances import balances_cte, has_cuotas
 from cuentas_cli.ledger.balances import lit as _lit
-from cuentas_cli.reports.common import amount_sql, as_date, count_sql, dialect_of, fetch_rows
+from cuentas_cli.db.engine import dialect_of
+from cuentas_cli.reports.common import amount_sql, as_date, count_sql, fetch_rows
 
 if TYPE_CHECKING:
     from sqlmodel import Session

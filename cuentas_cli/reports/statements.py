@@ -38,7 +38,8 @@ from cuentas_cli.ledger.balances import NOTES_SQL, balances_cte, has_cuotas, lit
 from cuentas_cli.ledger.records import document_label
 from cuentas_cli.parties.service import find_party
 from cuentas_cli.reports.aging import DEFAULT_BUCKETS, bucket_labels, check_buckets, party_aging
-from cuentas_cli.reports.common import as_date, dialect_of, fetch_rows, money
+from cuentas_cli.db.engine import dialect_of
+from cuentas_cli.reports.common import as_date, fetch_rows, money
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -11,7 +11,8 @@ from cuentas_cli.errors import UsageError
 from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.ledger.balances import balances_cte, has_cuotas
 from cuentas_cli.ledger.balances import lit as _lit
-from cuentas_cli.reports.common import (KIND_OF, amount_sql, as_date, check_currency, count_sql, dialect_of, fetch_rows,
+from cuentas_cli.db.engine import dialect_of
+from cuentas_cli.reports.common import (KIND_OF, amount_sql, as_date, check_currency, count_sql, fetch_rows,
                                         money)
 from cuentas_cli.i18n import _
 
