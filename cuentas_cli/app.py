@@ -40,6 +40,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     (N_("Daily work"), "notify", "notify:app", N_("Payment reminders: run (cron), serve, list, test-email.")),
     (N_("Reports"), "dashboard", "dashboard:app", N_("Dashboard: metrics, aging, cash flow, summary, top debtors (charts).")),
     (N_("Reports"), "export", "export:export", N_("Export invoices to Excel (with charts), CSV, PDF or JSON.")),
+    (N_("Administration"), "companies", "companies:app", N_("The firm's companies: add, list, use, remove (an estudio keeping several books).")),
     (N_("Administration"), "users", "users:app", N_("Users: list, add, show, set-role, disable, enable.")),
     (N_("Administration"), "tokens", "tokens:app", N_("Service tokens for cron and scripts.")),
     (N_("Administration"), "roles", "roles:app", N_("The permission matrix: list, grant, revoke.")),
@@ -54,7 +55,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
 ALIASES: dict[str, str] = {
     "facturas": "invoices", "clientes": "clients", "proveedores": "suppliers", "importar": "import",
     "exportar": "export", "tablero": "dashboard", "avisos": "notify", "ajustes": "settings",
-    "banco": "bank", "pagos": "payments",
+    "banco": "bank", "pagos": "payments", "empresas": "companies",
 }
 _ALIAS_OF = {name: alias for alias, name in ALIASES.items()}
 
@@ -138,10 +139,14 @@ def main_callback(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     lang: Annotated[Optional[str], typer.Option("--lang", metavar="LANG",
                                                 help="Language of this run: es or en (env CUENTAS_LANG; setting ui.language).")] = None,
+    company: Annotated[Optional[str], typer.Option("--company", metavar="RUC|ALIAS",
+                                                   help="Whose books this run works on, for a firm keeping several "
+                                                        "companies (env CUENTAS_COMPANY; `cuentas companies use`).")] = None,
 ) -> None:
     from cuentas_cli import config, runtime
 
-    runtime.set_current(runtime.Runtime(config.load(db_flag=db, today_flag=today, traceback=traceback)))
+    runtime.set_current(runtime.Runtime(config.load(db_flag=db, today_flag=today, traceback=traceback,
+                                                    company_flag=company)))
 
 
 def _error_line(message: str) -> None:
@@ -168,7 +173,7 @@ def _check_arguments(args: list[str]) -> None:
 
 
 # Root options that take a value: the words after them are not the command's name.
-_ROOT_VALUE_OPTIONS = {"--db", "--today", "--lang"}
+_ROOT_VALUE_OPTIONS = {"--db", "--today", "--lang", "--company"}
 
 
 def _choose_language(args: list[str]) -> None:

@@ -183,26 +183,32 @@ class SettingSpec:
     default: str
     help: str
     local: bool = False  # local keys never go to the database
+    # Firm-wide keys: with several companies, the firm's database holds them for all
+    # (admin/companies.py); each company keeps the others in its own books.
+    firm: bool = False
+    env: str | None = None  # the environment variable, when not CUENTAS_ + the key
 
     @property
     def env_var(self) -> str:
-        return "CUENTAS_" + re.sub(r"[^A-Z0-9]", "_", self.key.upper())
+        return self.env or "CUENTAS_" + re.sub(r"[^A-Z0-9]", "_", self.key.upper())
 
 
 SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in [
         SettingSpec("database.url", _database_url, "", "SQLAlchemy URL (sqlite:///PATH or postgresql://...)", local=True),
+        SettingSpec("firm.company", _text, "", "The company whose books commands use on this machine (`cuentas "
+                    "companies use`; --company or CUENTAS_COMPANY for one run)", local=True, env="CUENTAS_COMPANY"),
         SettingSpec("ui.language", _language, "", "Language of the interface on this machine: es or en (empty: CUENTAS_LANG, "
                     "else the locale, else es)", local=True),
         SettingSpec("company.name", _text, "", "Company name printed on reports and e-mails"),
         SettingSpec("company.ruc", _ruc, "", "Company RUC"),
-        SettingSpec("lookup.provider", _choice("offline", "apisnet", "decolecta"), "offline", "RUC/DNI lookup provider"),
-        SettingSpec("lookup.base_url", _url, "https://api.apis.net.pe", "Base URL of the lookup provider"),
-        SettingSpec("lookup.timeout_s", _positive_seconds, "10", "Seconds before a lookup request gives up"),
-        SettingSpec("lookup.max_age_days", _int_range(0, 3650), "30", "Reuse a stored lookup younger than this"),
+        SettingSpec("lookup.provider", _choice("offline", "apisnet", "decolecta"), "offline", "RUC/DNI lookup provider", firm=True),
+        SettingSpec("lookup.base_url", _url, "https://api.apis.net.pe", "Base URL of the lookup provider", firm=True),
+        SettingSpec("lookup.timeout_s", _positive_seconds, "10", "Seconds before a lookup request gives up", firm=True),
+        SettingSpec("lookup.max_age_days", _int_range(0, 3650), "30", "Reuse a stored lookup younger than this", firm=True),
         SettingSpec("validation.strict", _parse_bool, "false", "Require an ACTIVO/HABIDO lookup to add a party"),
-        SettingSpec("session.hours", _int_range(1, 720), "12", "Hours a login session lasts"),
+        SettingSpec("session.hours", _int_range(1, 720), "12", "Hours a login session lasts", firm=True),
         SettingSpec("smtp.host", _text, "", "SMTP server host"),
         SettingSpec("smtp.port", _int_range(1, 65535), "587", "SMTP server port"),
         SettingSpec("smtp.security", _choice("starttls", "ssl", "none"), "starttls", "SMTP transport security"),
@@ -340,6 +346,11 @@ class Config:
     token: str | None = None
     traceback: bool = False
     file_values: dict[str, str] = field(default_factory=dict)
+    company: str | None = None  # RUC or alias: --company > CUENTAS_COMPANY > config file
+    company_source: str = "default"
+    # With a company other than the firm's own books: the firm's stored values of its firm-wide
+    # keys (runtime.Runtime fills them in), which settings.effective reads instead of the company's.
+    firm_values: dict[str, str] | None = None
 
     def local_overrides(self) -> dict[str, tuple[str, str]]:
         """Shared keys overridden on this machine: key -> (raw value, source)."""
@@ -367,7 +378,8 @@ def parse_today(raw: str, source: str) -> date:
         raise UsageError(exc.message) from None
 
 
-def load(*, db_flag: str | None = None, today_flag: str | None = None, traceback: bool = False) -> Config:
+def load(*, db_flag: str | None = None, today_flag: str | None = None, traceback: bool = False,
+         company_flag: str | None = None) -> Config:
     file_values = read_config_file()
     if db_flag:
         url, source = db_flag, "flag"
@@ -384,6 +396,12 @@ def load(*, db_flag: str | None = None, today_flag: str | None = None, traceback
         today = parse_today(os.environ["CUENTAS_TODAY"], "CUENTAS_TODAY")
     else:
         today = date.today()
+    company, company_source = None, "default"
+    for raw, where in ((company_flag, "flag"), (os.environ.get("CUENTAS_COMPANY"), "environment"),
+                       (file_values.get("firm.company"), "config file")):
+        if raw and raw.strip():
+            company, company_source = raw.strip(), where
+            break
     return Config(
         database_url=url,
         database_url_source=source,
@@ -391,4 +409,6 @@ def load(*, db_flag: str | None = None, today_flag: str | None = None, traceback
         token=os.environ.get("CUENTAS_TOKEN") or None,
         traceback=traceback,
         file_values=file_values,
+        company=company,
+        company_source=company_source,
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.config import Config
 from cuentas_cli.errors import NotLoggedIn, ValidationError
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from cuentas_cli import outputs
     from cuentas_cli.admin.auth import Actor
+    from cuentas_cli.admin.companies import CompanyRow
 
 SESSION_FILE_ENV = "CUENTAS_SESSION_FILE"
 
@@ -35,33 +36,123 @@ class Runtime:
     _actor: "Actor | None" = None
     _actor_resolved: bool = False
     _pending_token_use: int | None = None
+    _token_url: str | None = None
+    # Several companies (admin/companies.py): the company whose books this run uses; None for the
+    # firm database's own books. Resolved on first use, from config.company.
+    _company: "CompanyRow | None" = None
+    _company_resolved: bool = False
+    _firm_checked: bool = False
+    _firm_identity: "tuple[Actor, Any] | None" = None
 
     @property
     def today(self):  # noqa: ANN201
         return self.config.today
 
     @property
-    def url(self) -> str:
+    def firm_url(self) -> str:
+        """The database `database.url` names: the firm's register, logins and own books."""
         return self.config.database_url
+
+    @property
+    def url(self) -> str:
+        """The database of the books this run works on."""
+        row = self.company()
+        if row is None or row.is_firm:
+            return self.config.database_url
+        from cuentas_cli.admin.companies import books_url
+
+        return books_url(self.config.database_url, row)
+
+    @property
+    def in_company(self) -> bool:
+        """Working on a company's books other than the firm database's own."""
+        row = self.company()
+        return row is not None and not row.is_firm
+
+    def company(self) -> "CompanyRow | None":
+        """The company --company, CUENTAS_COMPANY or `companies use` chose (None: none chosen)."""
+        if not self._company_resolved:
+            self._company_resolved = True
+            if self.config.company:
+                from cuentas_cli.admin.companies import find
+
+                with self.firm_connection() as conn:
+                    self.set_company(find(conn, self.config.company), firm=conn)
+        return self._company
+
+    def set_company(self, row: "CompanyRow | None", *, firm: "Connection | None" = None) -> None:
+        """Work on `row`'s books from now on (a fresh process state: schema, actor)."""
+        from cuentas_cli.integrations import keyring_store
+
+        self._company, self._company_resolved = row, True
+        self._schema_checked, self._actor, self._actor_resolved = False, None, False
+        in_company = row is not None and not row.is_firm
+        keyring_store.set_scope(row.ruc if in_company else None)
+        if in_company and self.config.firm_values is None:
+            from sqlalchemy import select
+
+            from cuentas_cli.config import SETTINGS
+            from cuentas_cli.db.tables import setting
+
+            firm_keys = [key for key, spec in SETTINGS.items() if spec.firm]
+            with (self._passthrough(firm) if firm is not None else self.firm_connection()) as conn:
+                self.config.firm_values = dict(conn.execute(
+                    select(setting.c.key, setting.c.value).where(setting.c.key.in_(firm_keys))).all())
+        elif not in_company:
+            self.config.firm_values = None
+
+    @staticmethod
+    @contextmanager
+    def _passthrough(conn: "Connection") -> Iterator["Connection"]:
+        yield conn
+
+    def company_label(self) -> str | None:
+        """What table titles and report headers name: the chosen company, or the firm's own books
+        once the firm keeps several (None while it keeps one company's books)."""
+        try:
+            row = self.company()
+            if row is None:
+                from cuentas_cli.admin.companies import registry
+
+                with self.firm_connection() as conn:
+                    rows = registry(conn)
+                row = next((r for r in rows if r.is_firm), None)
+            return row.label if row is not None else None
+        except Exception:  # noqa: BLE001 - a title never fails a command
+            return None
 
     def engine(self, *, create: bool = False):  # noqa: ANN201
         from cuentas_cli.db.engine import get_engine
 
         return get_engine(self.url, create=create)
 
-    def check_schema(self) -> None:
-        if self._schema_checked:
-            return
+    def _ensure_current(self, url: str) -> None:
         from sqlalchemy.exc import OperationalError
 
-        from cuentas_cli.db.engine import connection_error
+        from cuentas_cli.db.engine import connection_error, get_engine
         from cuentas_cli.db.migrate import ensure_current
 
         try:
-            ensure_current(self.engine())
+            ensure_current(get_engine(url))
         except OperationalError as exc:
-            raise connection_error(self.url, exc) from exc
+            raise connection_error(url, exc) from exc
+
+    def check_schema(self) -> None:
+        if self._schema_checked:
+            return
+        self._ensure_current(self.url)
         self._schema_checked = True
+
+    @contextmanager
+    def firm_connection(self, *, write: bool = False) -> Iterator["Connection"]:
+        """A Core transaction on the firm's database (its register of companies, its logins)."""
+        from cuentas_cli.db.engine import open_connection
+
+        if not self._firm_checked:
+            self._ensure_current(self.firm_url)
+            self._firm_checked = True
+        with open_connection(self.firm_url, write=write) as conn:
+            yield conn
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator["Session"]:
@@ -82,6 +173,32 @@ class Runtime:
         with open_connection(self.url, write=write) as conn:
             yield conn
 
+    def each_company(self) -> "Iterator[tuple[CompanyRow, Runtime]]":
+        """Every company of the firm (only the firm's own books while it keeps one), each with a
+        runtime on its books that acts as this run's user: --all-companies."""
+        from dataclasses import replace
+
+        from cuentas_cli.admin.companies import CompanyRow, registry
+
+        with self.firm_connection() as conn:
+            rows = registry(conn)
+            if not rows:
+                from sqlalchemy import select
+
+                from cuentas_cli.db.tables import setting
+
+                own = dict(conn.execute(select(setting.c.key, setting.c.value)
+                                        .where(setting.c.key.in_(("company.ruc", "company.name")))).all())
+                rows = [CompanyRow(0, own.get("company.ruc") or "-", None,
+                                   own.get("company.name") or own.get("company.ruc") or "-", None)]
+        for row in rows:
+            child = Runtime(replace(self.config, company=row.ruc, firm_values=None))
+            child._firm_checked, child._firm_identity = True, self._firm_identity
+            child.set_company(row)
+            yield row, child
+            if child._firm_identity is not None:
+                self._firm_identity = child._firm_identity
+
     # --- identity ------------------------------------------------------------------
 
     def stored_token(self) -> str | None:
@@ -94,17 +211,17 @@ class Runtime:
         from cuentas_cli.integrations import keyring_store
 
         try:
-            token = keyring_store.get_secret(keyring_store.session_key(self.url))
+            token = keyring_store.get_secret(keyring_store.session_key(self.firm_url))
         except keyring_store.KeyringUnavailable:
             if keyring_required():
                 raise
-            fallback = fallback_session_path(self.url)  # where `cuentas login` kept it without a keyring
+            fallback = fallback_session_path(self.firm_url)  # where `cuentas login` kept it without a keyring
             if os.path.lexists(fallback):
                 return read_session_file(fallback)
             raise
         if token or keyring_required():
             return token
-        fallback = fallback_session_path(self.url)  # a login made while the keyring did not work
+        fallback = fallback_session_path(self.firm_url)  # a login made while the keyring did not work
         return read_session_file(fallback) if os.path.lexists(fallback) else None
 
     def actor(self, session: "Session | Connection", *, required: bool = True) -> "Actor | None":
@@ -134,12 +251,37 @@ class Runtime:
             if required:
                 raise self._not_logged_in()
             return None
-        actor, row = auth.resolve_token(session, token)
+        if self.in_company:
+            actor, row, where = self._company_actor(session, token)
+        else:
+            (actor, row), where = auth.resolve_token(session, token), self.url
         if auth.needs_touch(row):
             # Recorded only once the command has succeeded: a refused command changes nothing.
-            self._pending_token_use = row.id
+            self._pending_token_use, self._token_url = row.id, where
         self._actor, self._actor_resolved = actor, True
         return actor
+
+    def _company_actor(self, session: "Session | Connection", token: str) -> "tuple[Actor, Any, str]":
+        """In a company's books: a firm login or firm-wide service token, as the user's member
+        row there (their role in this company); else a service token of this company's own."""
+        from cuentas_cli.admin import auth
+        from cuentas_cli.admin.companies import member
+        from cuentas_cli.errors import PermissionDenied
+
+        if self._firm_identity is None:
+            with self.firm_connection() as firm:
+                if not auth.token_known(firm, token):
+                    actor, row = auth.resolve_token(session, token)
+                    return actor, row, self.url
+                self._firm_identity = auth.resolve_token(firm, token)
+        firm_actor, row = self._firm_identity
+        here = member(session, firm_actor.username)
+        if here is None or not here.is_active:
+            company = self.company()
+            raise PermissionDenied(_("permission denied: user {username} has no access to company {company}; a firm "
+                                     "administrador runs `cuentas users grant {username} --company {ruc} --role R`")
+                                   .format(username=firm_actor.username, company=company.label, ruc=company.ruc))
+        return auth.actor_for(session, here, row), row, self.firm_url
 
     def record_token_use(self) -> None:
         """After a successful command: note the token's last use, in its own short transaction
@@ -154,7 +296,7 @@ class Runtime:
         from cuentas_cli.db.tables import api_token
 
         try:
-            with open_connection(self.url, write=True) as conn:
+            with open_connection(self._token_url or self.url, write=True) as conn:
                 conn.execute(update(api_token).where(api_token.c.id == token_id).values(last_used_at=now_utc()))
         except Exception:  # noqa: BLE001 - recording last use must never fail a command
             pass
@@ -166,7 +308,7 @@ class Runtime:
                              "token for cron)"))
 
     def forget_actor(self) -> None:
-        self._actor, self._actor_resolved = None, False
+        self._actor, self._actor_resolved, self._firm_identity = None, False, None
 
 
 SESSION_FILE_MAX_BYTES = 512
@@ -268,6 +410,10 @@ _current: Runtime | None = None
 def set_current(runtime: Runtime | None) -> None:
     global _current
     _current = runtime
+
+
+def current_or_none() -> Runtime | None:
+    return _current
 
 
 def current() -> Runtime:

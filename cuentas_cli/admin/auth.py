@@ -180,6 +180,15 @@ def login_actor(session: "Session | Connection") -> Actor | None:
     return Actor(actor.user_id, actor.username, actor.role, actor.permissions, token_kind="pg-login")
 
 
+def token_known(session: "Session | Connection", token: str) -> bool:
+    """Whether this database issued the token (revoked or expired ones too)."""
+    from sqlalchemy import select
+
+    from cuentas_cli.db.tables import api_token
+
+    return session.execute(select(api_token.c.id).where(api_token.c.token_hash == token_digest(token))).first() is not None
+
+
 def resolve_token(session: "Session | Connection", token: str, *, now: datetime | None = None) -> tuple[Actor, Any]:
     """The actor a session or service token stands for; refused if unknown, revoked or expired.
     Returns the actor and the token's row (Core: every command resolves one, see db/tables.py)."""

@@ -42,6 +42,10 @@ def effective(session: "Session | None", config: Config) -> dict[str, SettingVal
         elif key in overrides:
             raw, source = overrides[key]
             out[key] = SettingValue(key, raw, source, spec.help)
+        elif spec.firm and config.firm_values is not None:  # a company of a firm: the firm's value
+            raw = config.firm_values.get(key)
+            out[key] = SettingValue(key, raw if raw is not None else spec.default,
+                                    "firm" if raw is not None else "default", spec.help)
         elif key in db_values:
             out[key] = SettingValue(key, db_values[key], "database", spec.help)
         else:
@@ -82,7 +86,7 @@ def show(*, session: "Session | None", actor: Actor | None, config: Config) -> l
     return rows
 
 
-def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str) -> str:
+def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str, config: Config | None = None) -> str:
     """Validate and store a team setting; returns the normalised value."""
     from cuentas_cli.db.models import Setting, utcnow
 
@@ -90,6 +94,9 @@ def set_shared(*, session: "Session", actor: Actor | None, key: str, raw: str) -
     if spec.local:
         raise ValidationError(_("{key} is local to this machine; it is set with `cuentas settings set` "
                                 "without a database").format(key=key))
+    if spec.firm and config is not None and config.firm_values is not None:
+        raise ValidationError(_("{key} is the firm's, shared by all its companies: set it in the firm's own books "
+                                "(`cuentas --company FIRM_RUC settings set {key} ...`)").format(key=key))
     require(actor, "settings")
     value = parse_value(key, raw)
     text = ",".join(str(v) for v in value) if isinstance(value, list) else (

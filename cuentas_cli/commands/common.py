@@ -155,6 +155,14 @@ def runtime():  # noqa: ANN201
     return rt.current()
 
 
+def firm_runtime():  # noqa: ANN201
+    """The runtime on the firm's own database, whatever company is chosen: logins, passwords,
+    the firm's users and the padrón, which all its companies share."""
+    rt = runtime()
+    rt.set_company(None)
+    return rt
+
+
 class AliasedGroup(TyperGroup):
     """A command group whose sub-commands also answer to Spanish names (shared/docs/cli.md):
     `aliases` maps each alias to its command. Help lists every command once, its alias before its

@@ -23,9 +23,10 @@ def _suggest(ctx: Any, suggest: Any, **arguments: Any) -> list[tuple[str, str]]:
         from cuentas_cli.runtime import Runtime
 
         root = ctx.find_root()
-        rt = Runtime(config.load(db_flag=root.params.get("db"), today_flag=root.params.get("today")))
+        rt = Runtime(config.load(db_flag=root.params.get("db"), today_flag=root.params.get("today"),
+                                    company_flag=root.params.get("company")))
         rt.check_schema()
-        with open_session(rt.url) as session:
+        with open_session(rt.url) as session:  # a chosen company's books, as the user's member there
             return suggest(session=session, actor=rt.actor(session, required=False), limit=LIMIT, **arguments)
     except Exception:  # noqa: BLE001 - completion must never break the shell
         return []

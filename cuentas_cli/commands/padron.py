@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, parse_date, runtime
+from cuentas_cli.commands.common import FormatOpt, firm_runtime, parse_date
 from cuentas_cli.render import RowProgress, emit, emit_record, info, safe, success, warn
 from cuentas_cli.i18n import _
 
@@ -39,7 +39,7 @@ def import_(
     from cuentas_cli.parties import padron_load
 
     when = parse_date(file_date, "--file-date")
-    rt = runtime()
+    rt = firm_runtime()
     with rt.session() as session:
         actor = rt.actor(session)
     progress = RowProgress("padrón", show_bytes=True) if sys.stderr.isatty() else None
@@ -84,7 +84,7 @@ def status(fmt: FormatOpt = None) -> None:
     """
     from cuentas_cli.parties import padron
 
-    rt = runtime()
+    rt = firm_runtime()
     with rt.session() as session:
         result = padron.status(session=session, actor=rt.actor(session), today=rt.today)
     if not result.loaded:
@@ -109,7 +109,7 @@ def lookup(
     """
     from cuentas_cli.parties import padron
 
-    rt = runtime()
+    rt = firm_runtime()
     with rt.session() as session:
         entry = padron.get(session=session, actor=rt.actor(session), ruc=ruc)
     emit_record(_row(entry), fmt, title=f"RUC {entry.ruc}")
@@ -127,7 +127,7 @@ def search(
     """
     from cuentas_cli.parties import padron
 
-    rt = runtime()
+    rt = firm_runtime()
     with rt.session() as session:
         entries = padron.search(session=session, actor=rt.actor(session), query=text, limit=limit)
     emit([_row(e) for e in entries], fmt, columns=_COLUMNS)

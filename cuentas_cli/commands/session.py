@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cuentas_cli.commands.common import FormatOpt, PasswordStdinOpt, read_password, runtime
+from cuentas_cli.commands.common import FormatOpt, PasswordStdinOpt, firm_runtime, read_password, runtime
 from cuentas_cli.render import emit_record, info, success, warn
 from cuentas_cli.i18n import _
 
@@ -41,7 +41,7 @@ def login(
     from cuentas_cli.admin import settings as settings_service
     from cuentas_cli.admin import users
 
-    rt = runtime()
+    rt = firm_runtime()
     username = name or os.environ.get("USER") or ""
     from cuentas_cli.db.engine import is_sqlite
 
@@ -107,7 +107,7 @@ def logout(
     from cuentas_cli.runtime import SESSION_FILE_ENV, fallback_session_path, read_session_file, remove_session_file
     from cuentas_cli.admin import auth
 
-    rt = runtime()
+    rt = firm_runtime()
     path = session_file or (Path(os.environ[SESSION_FILE_ENV]) if os.environ.get(SESSION_FILE_ENV) else None)
     if path is None and os.path.lexists(fallback_session_path(rt.url)):
         path = fallback_session_path(rt.url)  # kept there by a login without a keyring
@@ -186,7 +186,7 @@ def passwd(password_stdin: PasswordStdinOpt = False) -> None:
     from cuentas_cli.integrations import keyring_store
     from cuentas_cli.admin import users
 
-    rt = runtime()
+    rt = firm_runtime()
     current = read_password(from_stdin=password_stdin, prompt=_("Current password"))
     new = read_password(from_stdin=password_stdin, prompt=_("New password"), confirm=not password_stdin and sys.stdin.isatty())
     with rt.session(write=True) as session:

@@ -60,7 +60,8 @@ def set_(
         return
     rt = runtime()
     with rt.session(write=True) as session:
-        stored = settings.set_shared(session=session, actor=rt.actor(session), key=key, raw=value)
+        stored = settings.set_shared(session=session, actor=rt.actor(session), key=key, raw=value,
+                                         config=rt.config)
     success(f"{key} = {stored}")
 
 

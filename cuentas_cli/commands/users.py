@@ -57,11 +57,14 @@ def add(
     """
     from cuentas_cli.admin import users
 
-    if pg_name and not pg_login:
-        from cuentas_cli.errors import UsageError
+    from cuentas_cli.errors import UsageError
 
+    if pg_name and not pg_login:
         raise UsageError(_("--pg-name goes with --pg-login"))
     rt = runtime()
+    if rt.in_company:
+        raise UsageError(_("people are added to the firm, then given a role in a company: `cuentas users add NAME "
+                           "--role R` without --company, then `cuentas users grant NAME --company RUC --role R`"))
     with rt.session() as session:
         users.check_can_manage(rt.actor(session))  # refused before a password is asked or read
         login = (pg_name or name) if pg_login else None
@@ -139,3 +142,26 @@ def enable(name: NameArg) -> None:
     with rt.session(write=True) as session:
         users.set_active(session=session, actor=rt.actor(session), username=name, active=True)
     success(_("{name} enabled").format(name=name))
+
+
+@app.command()
+def grant(
+    name: NameArg,
+    company: Annotated[str, typer.Option("--company", metavar="RUC|ALIAS", help="The company of the firm.")],
+    role: Annotated[str, typer.Option("--role", help="contador, gerente, administrador, or none (no access).")],
+) -> None:
+    """Give a firm user a role in one company of the firm (firm administrador); `--role none`
+    takes their access to it away. In each company a person may hold a different role.
+
+    Example: cuentas users grant luis --company 20100070970 --role gerente
+    Example: cuentas users grant luis --company cliente --role none
+    """
+    from cuentas_cli.ops import firm
+
+    done = firm.grant(runtime(), username=name, key=company, role=role)
+    if done == "unchanged":
+        success(_("{name} had no access to {company}; nothing changed").format(name=name, company=company))
+    elif role == "none":
+        success(_("{name} no longer has access to {company}").format(name=name, company=company))
+    else:
+        success(_("{name} is {role} in {company}").format(name=name, role=role, company=company))

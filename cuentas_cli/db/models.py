@@ -1,5 +1,4 @@
-"""SQLModel tables: the data model of design.md.
-
+"""SQLModel tables: the data model of design.md (the firm's register: db/models_firm.py).
 Money is an integer number of céntimos (BigInteger); exchange rates are an integer number of
 ten-thousandths (3.7391 -> 37391) so no float ever touches either. Enumerations are text with
 CHECK constraints, which reads the same on SQLite and PostgreSQL. The schema itself is made
@@ -445,7 +444,6 @@ class DbAudit(SQLModel, table=True):
 
 class RucRegistry(SQLModel, table=True):
     """One row of SUNAT's padrón reducido (the offline RUC register).
-
     Replaced as a whole by `cuentas padron import` (parties/padron_load.py loads a staging copy
     and renames it in). `detail` is the rest of the padrón's line after the name, verbatim:
     estado|condición|ubigeo|tipo de vía|nombre de vía|código de zona|tipo de zona|número|
@@ -487,6 +485,9 @@ class PadronImport(SQLModel, table=True):
     duplicate_count: int = Field(default=0)  # lines whose RUC was already loaded (the first one wins)
     imported_at: datetime = Field(default_factory=utcnow)
     imported_by: Optional[int] = Field(default=None, sa_column=_fk("app_user.id", ondelete="SET NULL"))
+
+
+from cuentas_cli.db.models_firm import Company  # noqa: E402,F401 - the firm's register, same metadata
 
 
 def _attach_known_dialects() -> None:

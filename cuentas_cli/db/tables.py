@@ -94,6 +94,20 @@ bank_line = Table(
 )
 
 
+company = Table(
+    'company',
+    metadata,
+    Column('id', Integer(), primary_key=True),
+    Column('ruc', String(11), nullable=False),
+    Column('alias', String(40), nullable=True),
+    Column('name', String(200), nullable=False),
+    Column('location', String(1000), nullable=True),
+    Column('created_at', UtcDateTime(), nullable=False),
+    Column('archived_at', UtcDateTime(), nullable=True),
+    Column('archive_path', String(1000), nullable=True),
+)
+
+
 cuota_correction = Table(
     'cuota_correction',
     metadata,

@@ -31,16 +31,34 @@ def _call(fn_name: str, *args: str) -> str | None:
         raise KeyringUnavailable(_("the OS keyring failed: {exc}").format(exc=str(exc)[:60])) from None
 
 
+# The secrets each company of a firm keeps for itself (its SMTP, its webhook); the lookup token
+# is the firm's. The scope is the active company's RUC (runtime.Runtime sets it); None for the
+# firm database's own books, whose entries keep their plain names.
+COMPANY_SECRETS = frozenset({"smtp-password", "webhook-token"})
+_scope: str | None = None
+
+
+def set_scope(company_ruc: str | None) -> None:
+    global _scope
+    _scope = company_ruc
+
+
+def scoped(name: str) -> str:
+    """The keyring entry of a secret in the active company: `smtp-password@RUC` for a company of a
+    firm other than its own books, the plain name otherwise."""
+    return f"{name}@{_scope}" if _scope and name in COMPANY_SECRETS else name
+
+
 def get_secret(name: str) -> str | None:
-    return _call("get_password", SERVICE, name)
+    return _call("get_password", SERVICE, scoped(name))
 
 
 def set_secret(name: str, value: str) -> None:
-    _call("set_password", SERVICE, name, value)
+    _call("set_password", SERVICE, scoped(name), value)
 
 
 def delete_secret(name: str) -> None:
-    _call("delete_password", SERVICE, name)
+    _call("delete_password", SERVICE, scoped(name))
 
 
 def backend_name() -> str:

@@ -124,11 +124,21 @@ def _entry(row: Any, padron_date: date | None) -> PadronEntry:
 
 def lookup(session: "Session", ruc: str) -> PadronEntry | None:
     """The register's entry for a RUC, or None; for the parties lookup chain (no permission check)."""
-    from sqlalchemy import text
-
     ruc = ruc.strip()
     if len(ruc) != 11 or not ruc.isdigit():
         return None
+    from cuentas_cli import runtime
+
+    rt = runtime.current_or_none()
+    if rt is not None and rt.in_company:  # the padrón is the firm's, loaded once for all its companies
+        with rt.firm_connection() as firm:
+            return _lookup_in(firm, ruc)
+    return _lookup_in(session, ruc)
+
+
+def _lookup_in(session: "Session", ruc: str) -> PadronEntry | None:
+    from sqlalchemy import text
+
     row = session.execute(text(f"SELECT {_COLUMNS} FROM {TABLE} WHERE ruc = :ruc"), {"ruc": ruc}).first()
     if row is None:
         return None

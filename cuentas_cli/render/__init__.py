@@ -396,6 +396,14 @@ def vertical_table(items: Sequence[tuple[str, Any]], *, width: int, title: str |
 
 
 def _title(title: str | None) -> Any:
+    """A table's title; once the firm keeps several companies, with the company whose books it
+    shows (also on a table that has no title), so nobody reads or types into the wrong books."""
+    from cuentas_cli import runtime
+
+    rt = runtime.current_or_none()
+    company = rt.company_label() if rt is not None else None
+    if company:
+        title = f"{title} · {company}" if title else company
     if title is None:
         return None
     from rich.text import Text

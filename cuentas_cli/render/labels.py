@@ -7,6 +7,11 @@ from __future__ import annotations
 from cuentas_cli.i18n import N_, _
 
 LABELS: dict[str, str] = {
+    "alias": N_("Alias"), "books": N_("Books"), "company": N_("Company"), "company_ruc": N_("RUC"),
+    "cxc_open": N_("CxC open"), "cxc_overdue": N_("CxC overdue"), "cxp_open": N_("CxP open"),
+    "cxp_overdue": N_("CxP overdue"), "cxc_outstanding": N_("CxC outstanding"), "cxp_outstanding": N_("CxP outstanding"),
+    "cxc_due_7d": N_("CxC due in 7 days"), "cxp_due_7d": N_("CxP due in 7 days"), "dso": N_("DSO (days)"),
+    "dpo": N_("DPO (days)"), "cxc_invoiced_90d": N_("CxC invoiced, 90 days"), "cxp_invoiced_90d": N_("CxP invoiced, 90 days"),
     "action": N_("Action"), "audited_tables": N_("Audited tables"), "grants": N_("Grants"), "groups": N_("Groups"),
     "members": N_("Members"), "prefix": N_("Prefix"), "active": N_("Active"), "address": N_("Address"), "adjustments": N_("Adjustments"),
     "after": N_("After"), "age_days": N_("Age (days)"), "amount": N_("Amount"), "as_of": N_("As of"),
