@@ -140,7 +140,15 @@ class Runtime:
     def check_schema(self) -> None:
         if self._schema_checked:
             return
-        self._ensure_current(self.url)
+        from cuentas_cli.errors import SchemaOutdated
+
+        try:
+            self._ensure_current(self.url)
+        except SchemaOutdated as exc:
+            if not self.in_company:
+                raise
+            raise SchemaOutdated(_("the books of {company}: {message} (every company's: `cuentas db upgrade "
+                                   "--all-companies`)").format(company=self.company().label, message=exc.message)) from None
         self._schema_checked = True
 
     @contextmanager
@@ -191,13 +199,18 @@ class Runtime:
                                         .where(setting.c.key.in_(("company.ruc", "company.name")))).all())
                 rows = [CompanyRow(0, own.get("company.ruc") or "-", None,
                                    own.get("company.name") or own.get("company.ruc") or "-", None)]
-        for row in rows:
-            child = Runtime(replace(self.config, company=row.ruc, firm_values=None))
-            child._firm_checked, child._firm_identity = True, self._firm_identity
-            child.set_company(row)
-            yield row, child
-            if child._firm_identity is not None:
-                self._firm_identity = child._firm_identity
+        from cuentas_cli.integrations import keyring_store
+
+        try:
+            for row in rows:
+                child = Runtime(replace(self.config, company=row.ruc, firm_values=None))
+                child._firm_checked, child._firm_identity = True, self._firm_identity
+                child.set_company(row)
+                yield row, child
+                if child._firm_identity is not None:
+                    self._firm_identity = child._firm_identity
+        finally:  # this run's own company's secrets again
+            keyring_store.set_scope(self._company.ruc if self.in_company else None)
 
     # --- identity ------------------------------------------------------------------
 

@@ -193,18 +193,32 @@ def dashboard(
     months: MonthsOpt = None,
     opening_balance: OpeningOpt = None,
     fmt: FormatOpt = None,
+    all_companies: Annotated[bool, typer.Option(
+        "--all-companies", help="One row per company of the firm you may see dashboards of: CxC and CxP "
+        "outstanding, overdue and due in 7 days, DSO/DPO, in S/, and the firm's total.")] = False,
 ) -> None:
     """One screen: key figures, aging of CxC and CxP, cash-flow projection, with charts.
 
     Example: cuentas dashboard --as-of 2026-10-31 --format json
+    Example: cuentas dashboard --all-companies
     """
     if ctx.invoked_subcommand is not None:
+        if all_companies:
+            raise UsageError(_("--all-companies goes with `cuentas dashboard` itself, not with a sub-command"))
         return
     from cuentas_cli.render import plain
     from cuentas_cli.reports import dashboard as report
 
     rt = runtime()
     day = _as_of(as_of, rt)
+    if all_companies:
+        if any(v is not None for v in (buckets, weeks, months, opening_balance)):
+            raise UsageError(_("--all-companies shows one row per company: --buckets, --weeks, --months and "
+                               "--opening-balance belong to one company's dashboard"))
+        from cuentas_cli.ops import firm
+
+        emit(firm.all_figures(rt, as_of=day), fmt, title=_("The firm's companies as of {date}").format(date=day))
+        return
     opening = _opening(opening_balance)
     with rt.session() as session:
         board = report.dashboard(session, rt.actor(session), as_of=day, buckets=_buckets(buckets, session, rt),

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cuentas_cli.commands.common import FormatOpt, runtime
-from cuentas_cli.render import emit, emit_record, info, success
+from cuentas_cli.render import emit, emit_record, info, success, warn
 from cuentas_cli.i18n import _
 
 app = typer.Typer(help="Schema migrations and the ledger check.\n\nExample: cuentas db upgrade", no_args_is_help=True)
@@ -18,15 +18,33 @@ app.add_typer(roles_app, name="roles")
 
 
 @app.command()
-def upgrade() -> None:
+def upgrade(
+    all_companies: Annotated[bool, typer.Option("--all-companies", help="The firm's database, then every company's "
+                                                "books; one that fails does not stop the others.")] = False,
+) -> None:
     """Create the database if needed and migrate it to the newest schema.
 
     Safe to run again: a database already at the newest schema is left as it is.
 
     Example: cuentas --db sqlite:///ruta/cuentas.db db upgrade
+    Example: cuentas db upgrade --all-companies
     """
     from cuentas_cli.ops.maintenance import upgrade_database
 
+    if all_companies:
+        from cuentas_cli.ops import firm
+
+        outcomes = firm.upgrade_all(runtime())
+        for o in outcomes:
+            if o.error is not None:
+                warn(_("{label}: {message}").format(label=o.company.label, message=o.error.message))
+            else:
+                before, after = o.result
+                info(_("{label}: {state}").format(label=o.company.label, state=(
+                    _("already at {after}").format(after=after) if before == after else
+                    _("upgraded from {before} to {after}").format(before=before or "empty", after=after))))
+        firm.raise_worst(outcomes, _("db upgrade"))
+        return
     before, after = upgrade_database(runtime())
     if before == after:
         info(_("already at the newest schema ({after}); nothing changed").format(after=after))

@@ -315,14 +315,25 @@ def unpay(payment_id: Annotated[int, typer.Argument(help="Payment id (see `invoi
 
 
 @app.command()
-def overdue(kind: KindOpt = None, fmt: FormatOpt = None) -> None:
+def overdue(kind: KindOpt = None, fmt: FormatOpt = None,
+            all_companies: Annotated[bool, typer.Option("--all-companies", help="Of every company of the firm you may "
+                                                        "read, with the company's RUC on each row.")] = False) -> None:
     """List open invoices past their due date, oldest first (due today is not overdue).
 
     Example: cuentas invoices overdue --kind cxc --format csv
+    Example: cuentas invoices overdue --all-companies --format json
     """
     from cuentas_cli.ledger import listing
 
     rt = runtime()
+    if all_companies:
+        from cuentas_cli.ops import firm
+        from cuentas_cli.render import resolve_format
+        from cuentas_cli.ledger.records import LIST_COLUMNS
+
+        rows = firm.all_overdue(rt, kind=kind)
+        emit(rows, fmt, columns=["company_ruc", *LIST_COLUMNS] if resolve_format(fmt) == "table" else None)
+        return
     with rt.session() as session:
         rows = listing.list_invoices(session=session, actor=rt.actor(session), today=rt.today,
                                      filters=listing.InvoiceFilter(kind=kind, overdue=True))

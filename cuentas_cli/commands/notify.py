@@ -51,20 +51,28 @@ def run_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be queued and sent; send and write nothing.")] = False,
     retry_now: Annotated[bool, typer.Option("--retry-now", help="Retry failed sends now, ignoring their backoff and the attempt limit.")] = False,
     fmt: FormatOpt = None,
+    all_companies: Annotated[bool, typer.Option("--all-companies", help="Run every company of the firm in turn, each "
+                                                "with its own settings, templates, SMTP and lock; one failing company "
+                                                "does not stop the others.")] = False,
 ) -> None:
     """Queue the reminders due today and send what is queued (safe to run from cron).
 
     Exit 0 when every send succeeded, 6 when another run holds the lock, 7 when some sends
     failed (they stay queued and later runs retry them). A summary line goes to stderr;
     with --format the summary (and, with --dry-run, the planned messages) goes to stdout.
+    With --all-companies: one line per company, and the exit code of the worst company.
 
     Example: cuentas notify run --dry-run --format json
+    Example: cuentas notify run --all-companies
     """
     from cuentas_cli.errors import ExternalError
     from cuentas_cli.exports import statements as files
     from cuentas_cli.reminders import sending
 
     rt = runtime()
+    if all_companies:
+        _run_all(rt, dry_run=dry_run, retry_now=retry_now, fmt=fmt)
+        return
     actor = _actor(rt)
     summary = sending.run(session_factory=rt.session, url=rt.url, actor=actor, config=rt.config,
                           today=rt.today, dry_run=dry_run, retry_now=retry_now,
@@ -83,6 +91,32 @@ def run_(
         raise ExternalError(_("{failed} reminder(s) could not be sent ({first}); they stay queued and "
                               "the next run retries them (`cuentas notify list --status failed`)")
                             .format(failed=summary.failed, first=first))
+
+
+def _run_all(rt, *, dry_run: bool, retry_now: bool, fmt: FormatOpt) -> None:  # noqa: ANN001
+    from cuentas_cli.ops import firm
+
+    outcomes, denied = firm.notify_all(rt, dry_run=dry_run, retry_now=retry_now)
+    records = []
+    for o in outcomes:
+        summary = o.result if o.error is None else getattr(o.error, "summary", None)
+        line = summary.line() if summary is not None else f"error: {o.error.message}"
+        if o.error is not None and summary is not None:
+            line = f"{line}; error: {o.error.message}"
+        _line(f"{o.company.label}: {line}")
+        records.append({"company_ruc": o.company.ruc, "company": o.company.name,
+                        "exit_code": int(o.error.exit_code) if o.error is not None else 0,
+                        **(summary.record() if summary is not None else {}),
+                        "error": o.error.message if o.error is not None else None})
+    for row in denied:
+        _line(_("{label}: left out (you may not run its reminders)").format(label=row.label))
+    if fmt is not None:
+        emit(records, fmt)
+    if not outcomes:
+        from cuentas_cli.errors import PermissionDenied
+
+        raise PermissionDenied(_("permission denied: no company of this firm lets you run its reminders"))
+    firm.raise_worst(outcomes, _("reminders"))
 
 
 @app.command()

@@ -229,5 +229,76 @@ def all_figures(rt: "Runtime", *, as_of: Any) -> list[Any]:
     return [*rows, firm_total(rows, as_of=as_of, label=_("Total ({n} companies)").format(n=len(rows)))]
 
 
-def worst_exit(outcomes: list[Outcome]) -> int:
-    return max((int(o.error.exit_code) for o in outcomes if o.error is not None), default=0)
+def all_overdue(rt: "Runtime", *, kind: str | None) -> list[dict[str, Any]]:
+    """`invoices overdue --all-companies`: each company's overdue invoices (the same listing),
+    each row led by its company's RUC and name."""
+    import dataclasses
+
+    from cuentas_cli.ledger import listing
+
+    def overdue(row: "CompanyRow", child: "Runtime") -> list[dict[str, Any]]:
+        with child.session() as session:
+            found = listing.list_invoices(session=session, actor=child.actor(session), today=child.today,
+                                          filters=listing.InvoiceFilter(kind=kind, overdue=True))
+            return [{"company_ruc": row.ruc, "company": row.name, **{f.name: getattr(r, f.name) for f in dataclasses.fields(r)}}
+                    for r in found]
+
+    outcomes = list(over_companies(rt, overdue))
+    failed = [o for o in outcomes if o.error is not None]
+    if failed:
+        raise failed[0].error
+    if not outcomes:
+        raise PermissionDenied(_("permission denied: no company of this firm is open to you"))
+    return [line for o in outcomes for line in o.result]
+
+
+def notify_all(rt: "Runtime", *, dry_run: bool, retry_now: bool) -> tuple[list[Outcome], list["CompanyRow"]]:
+    """`notify run --all-companies`: each company's own run (its settings, templates, SMTP and
+    lock), one after another; a company that fails (SMTP down, lock held) does not stop the
+    others. Returns every outcome (a RunSummary, or the error) and the companies left out
+    because this user may not run their reminders."""
+    from cuentas_cli.errors import ExternalError
+    from cuentas_cli.exports import statements as files
+    from cuentas_cli.reminders import sending
+
+    def one(row: "CompanyRow", child: "Runtime") -> Any:
+        with child.session() as session:
+            actor = child.actor(session)
+        summary = sending.run(session_factory=child.session, url=child.url, actor=actor, config=child.config,
+                              today=child.today, dry_run=dry_run, retry_now=retry_now,
+                              render_pdf=files.pdf_bytes, attachment_name=files.attachment_name)
+        if summary.failed:
+            first = sorted(set(summary.errors))[0]
+            error = ExternalError(_("{failed} reminder(s) could not be sent ({first})")
+                                  .format(failed=summary.failed, first=first))
+            error.summary = summary  # type: ignore[attr-defined]
+            raise error
+        return summary
+
+    outcomes = list(over_companies(rt, one, skip_denied=False))
+    denied = [o.company for o in outcomes if isinstance(o.error, PermissionDenied)]
+    return [o for o in outcomes if not isinstance(o.error, PermissionDenied)], denied
+
+
+def upgrade_all(rt: "Runtime") -> list[Outcome]:
+    """`db upgrade --all-companies`: the firm's database first (its register may be new), then
+    each company's books."""
+    from cuentas_cli.ops.maintenance import upgrade_database
+
+    rt.set_company(None)
+    upgrade_database(rt)
+    return list(over_companies(rt, lambda row, child: upgrade_database(child), skip_denied=False))
+
+
+def raise_worst(outcomes: list[Outcome], what: str) -> None:
+    """After an --all-companies run: an error naming every company that failed, with the exit
+    code of the worst (nothing when all succeeded)."""
+    failed = [o for o in outcomes if o.error is not None]
+    if not failed:
+        return
+    worst = max(failed, key=lambda o: int(o.error.exit_code))
+    error = CuentasError(_("{what} failed in {n} of {total} companies: {names}; the others ran").format(
+        what=what, n=len(failed), total=len(outcomes),
+        names="; ".join(f"{o.company.label}: {o.error.message}" for o in failed)))
+    error.exit_code = worst.error.exit_code
+    raise error
