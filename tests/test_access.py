@@ -73,6 +73,9 @@ def _c(*args: str) -> Callable[[Book, str | None], list[str]]:
     return lambda book, role: list(args)
 
 
+# The book's firm: its own RUC, and one more company, FILIAL, whose books `users grant` opens.
+FIRM_RUC, FILIAL = "20100070970", "20100113610"
+
 CASES: dict[str, Case] = {
     "cuentas init": Case(PUBLIC, _c("init")),
     "cuentas demo": Case(PUBLIC, lambda b, r: ["demo", "--dir", str(b.tmp / f"demo-{r}")]),
@@ -155,6 +158,15 @@ CASES: dict[str, Case] = {
     "cuentas padron search": Case("read", _c("padron", "search", "sunat")),
     # administration
     "cuentas users list": Case("users", _c("users", "list")),
+    "cuentas users grant": Case("users", lambda b, r: ["users", "grant", "temporal", "--company", FILIAL, "--role", "gerente"],
+                                write=True),
+    "cuentas companies add": Case("users", lambda b, r: ["companies", "add", b.of(r, "company"), "--name", f"EMPRESA {r}"],
+                                  write=True),
+    "cuentas companies list": Case(LOGIN, _c("companies", "list")),
+    "cuentas companies use": Case(LOGIN, _c("companies", "use", FIRM_RUC)),
+    # after `companies add` (the order is the paths'): the company that role's add made, if allowed
+    "cuentas companies remove": Case("users", lambda b, r: ["companies", "remove", b.of(r, "company")], ok=(0, 4),
+                                     write=True),
     "cuentas users add": Case("users", lambda b, r: ["users", "add", f"nuevo-{r}", "--role", "gerente", "--password-stdin"],
                               input=lambda r: PASSWORD + "\n", write=True),
     "cuentas users show": Case("users", _c("users", "show", "temporal")),
@@ -237,9 +249,13 @@ def _book(company, tmp_path: Path) -> Book:
             mine["clients"], mine["suppliers"] = valid_ruc(740_000 + n), valid_ruc(750_000 + n)
             mine["del-clients"] = make_party(s, ruc=valid_ruc(760_000 + n)).doc_number
             mine["del-suppliers"] = make_party(s, kind="supplier", ruc=valid_ruc(770_000 + n)).doc_number
+            mine["company"] = valid_ruc(780_000 + n)
             book.per_role[role] = mine
     assert company.run("users", "add", "temporal", "--role", "gerente", "--password-stdin",
                        input=PASSWORD + "\n").exit_code == 0
+    assert company.run("settings", "set", "company.ruc", FIRM_RUC).exit_code == 0
+    added = company.run("companies", "add", FILIAL, "--name", "FILIAL S.A.C.")
+    assert added.exit_code == 0, added.output
     for n, role in enumerate(("nobody", *ROLES)):
         name = f"spare-{role}"
         assert company.run("tokens", "create", name, "--user", "gerente").exit_code == 0

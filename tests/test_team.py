@@ -256,6 +256,10 @@ OWNER_ONLY = {"cuentas roles grant", "cuentas roles revoke", "cuentas padron imp
 # no use for (tests above cover login and passwd for such a user).
 SET_UP = {"cuentas init", "cuentas demo", "cuentas db upgrade", "cuentas login", "cuentas logout", "cuentas passwd",
           "cuentas db roles apply"}
+# A firm of several companies is not run in team mode: the group roles and grants are those of the
+# firm database's own books (the README says so); its companies' commands are left out here.
+FIRM = {"cuentas companies add", "cuentas companies list", "cuentas companies use", "cuentas companies remove",
+        "cuentas users grant"}
 
 
 def test_every_command_as_every_role_through_its_own_postgresql_login(team, tmp_path):
@@ -269,7 +273,7 @@ def test_every_command_as_every_role_through_its_own_postgresql_login(team, tmp_
     book = _book(team.company, tmp_path)
     grants = {role: set(perms) for role, perms in default_grants().items()}
     runs = allowed = denied = owner_only = 0
-    for path in sorted(set(CASES) - SET_UP):
+    for path in sorted(set(CASES) - SET_UP - FIRM):
         case = CASES[path]
         for role in ("gerente", "contador", "administrador"):
             may = case.permission in (PUBLIC, LOGIN) or case.permission in grants[role]

@@ -31,7 +31,7 @@ DEFAULT_PREFIX = "cuentas"
 _PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _LOGIN = re.compile(r"^[a-z_][a-z0-9_.-]{0,62}$")
 
-_READ_TABLES = ("party", "invoice", "payment", "invoice_cuota", "cuota_correction", "exchange_rate", "setting",
+_READ_TABLES = ("company", "party", "invoice", "payment", "invoice_cuota", "cuota_correction", "exchange_rate", "setting",
                 "bank_account", "bank_line", "ruc_registry", "padron_import", "notification", "role_permission",
                 "api_token", "alembic_version")
 # what a role without "users" reads of the users: never the password hashes or lockout counters

@@ -38,9 +38,9 @@ def add(rt: "Runtime", *, ruc: str, name: str | None, alias: str | None, db_url:
             raise UsageError(_("a schema needs a PostgreSQL firm database"))
         admin_email = _email_of(conn, actor.username)
     display = (name or "").strip() or _registered_name(rt, ruc) or ruc
-    from cuentas_cli.db.engine import open_connection
+    from cuentas_cli.db.engine import get_engine
 
-    with open_connection(rt.firm_url) as conn:
+    with get_engine(rt.firm_url).connect() as conn:  # commits its own steps: a new schema is made first
         url = companies.prepare_books(location, rt.firm_url, conn)
         try:
             companies.open_books(url, ruc=ruc, name=display, admin_username=actor.username, admin_email=admin_email)
