@@ -204,3 +204,17 @@ def test_the_team_route_runs_as_written_on_a_bare_server(tmp_path, monkeypatch, 
         dispose_engines()
         subprocess.run(["dropdb", "--if-exists", "--force", database], env=pg_env, capture_output=True, timeout=60)
         _drop_roles(pg_database, [*names.values(), *(f"{prefix}_{r}" for r in ("contador", "gerente", "administrador"))])
+
+
+def test_the_firm_route_runs_as_written(cli, db_url, tmp_path, monkeypatch):
+    """The accounting firm's block (```sh firm), on each backend: every line exits 0, and what it
+    promises holds: luis is contador in one company and gerente in the other."""
+    monkeypatch.chdir(tmp_path)
+    ran = run_tour(cli, tour_lines("firm"), monkeypatch)
+    for line, result in ran:
+        assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output}"
+    board = cli("dashboard", "--all-companies", "--format", "json").json()
+    assert [r["company_ruc"] for r in board] == ["20100070970", "20131312955", "20100113610", ""]
+    assert board[-1]["cxc_overdue"] == "1180.00"
+    listed = {r["ruc"]: r for r in cli("companies", "list", "--format", "json").json()}
+    assert listed["20100113610"]["active"]  # `companies use sur`
