@@ -112,6 +112,8 @@ class Runtime:
         try:
             row = self.company()
             if row is None:
+                if not (self._firm_checked or self._schema_checked):
+                    return None  # this run never reached its database: no wait on one that is down
                 from cuentas_cli.admin.companies import registry
 
                 with self.firm_connection() as conn:
@@ -150,6 +152,8 @@ class Runtime:
             raise SchemaOutdated(_("the books of {company}: {message} (every company's: `cuentas db upgrade "
                                    "--all-companies`)").format(company=self.company().label, message=exc.message)) from None
         self._schema_checked = True
+        if not self.in_company:
+            self._firm_checked = True
 
     @contextmanager
     def firm_connection(self, *, write: bool = False) -> Iterator["Connection"]:

@@ -253,3 +253,21 @@ def test_remove_refuses_books_with_data_and_archive_keeps_them(firm):
     assert firm.run("companies", "add", "20100017491", "--name", "VACIA").exit_code == 0
     assert firm.run("companies", "remove", "20100017491").exit_code == 0
     assert firm.run("--company", "20100017491", "invoices", "list").exit_code == 4
+
+
+def test_service_tokens_are_firm_wide_or_of_one_company(firm):
+    # a firm-wide token (the fixture's: made in the firm's database) acts in every company where
+    # its user holds a role, with that role
+    who = firm.run("--company", "empb", "whoami", "--format", "json", role="contador").json()
+    assert who["role"] == "gerente" and who["company"] == "EMPRESA B S.A.C. (RUC 20100113610)"
+    # a token made in one company's books works there and nowhere else
+    made = firm.run("--company", "empa", "tokens", "create", "cron-a", "--user", "admin")
+    assert made.exit_code == 0, made.output
+    token = {"CUENTAS_TOKEN": made.stdout.strip()}
+    assert firm.run("--company", "empa", "invoices", "list", "--format", "json", role=None, env=token).exit_code == 0
+    for where in (("--company", "empb"), ()):
+        denied = firm.run(*where, "invoices", "list", role=None, env=token)
+        assert denied.exit_code == 5 and "not valid for this database" in denied.stderr, denied.output
+    # a firm user disabled in the firm is shut out of every company at once
+    assert firm.run("users", "disable", "contador").exit_code == 0
+    assert firm.run("--company", "empa", "invoices", "list", role="contador").exit_code == 5

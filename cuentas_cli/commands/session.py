@@ -155,17 +155,16 @@ def whoami(fmt: FormatOpt = None) -> None:
     rt = runtime()
     with rt.connection() as conn:
         actor = rt.actor(conn)
-    emit_record(
-        {
-            "username": actor.username,
-            "role": actor.role,
-            "permissions": sorted(actor.permissions),
-            "token": actor.token_kind,
-            "expires_at": actor.expires_at,
-            "database": _redacted(rt.url),
-        },
-        fmt,
-    )
+    record = {
+        "username": actor.username,
+        "role": actor.role,
+        "permissions": sorted(actor.permissions),
+        "token": actor.token_kind,
+        "expires_at": actor.expires_at,
+        "database": _redacted(rt.url),
+    }
+    company = rt.company_label()  # a firm of several companies: whose books, with this role
+    emit_record({**record, "company": company} if company else record, fmt)
 
 
 def _redacted(url: str) -> str:
