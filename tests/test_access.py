@@ -74,7 +74,7 @@ def _c(*args: str) -> Callable[[Book, str | None], list[str]]:
 
 
 # The book's firm: its own RUC, and one more company, FILIAL, whose books `users grant` opens.
-FIRM_RUC, FILIAL = "20100070970", "20100113610"
+FIRM_RUC, FILIAL = "20100070970", "20100017491"
 
 CASES: dict[str, Case] = {
     "cuentas init": Case(PUBLIC, _c("init")),

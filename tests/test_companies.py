@@ -271,3 +271,33 @@ def test_service_tokens_are_firm_wide_or_of_one_company(firm):
     # a firm user disabled in the firm is shut out of every company at once
     assert firm.run("users", "disable", "contador").exit_code == 0
     assert firm.run("--company", "empa", "invoices", "list", role="contador").exit_code == 5
+
+
+def test_every_command_in_a_company_without_access_is_refused(firm):
+    """The access matrix's every command (tests/test_access.py CASES), run by the firm's contador in
+    company C, where they have no role: none shows anything of C's books or changes them."""
+    from tests.test_access import CASES, PUBLIC, _book
+
+    book = _book(firm.company, firm.tmp)
+    # the firm's own level: logging in, the register of companies, the padrón (the firm's, shared)
+    firm_level = {"cuentas login", "cuentas logout", "cuentas passwd", "cuentas companies list", "cuentas companies use",
+                  "cuentas padron import", "cuentas padron status", "cuentas padron lookup", "cuentas padron search",
+                  "cuentas users grant", "cuentas companies add", "cuentas companies remove"}
+    before = snapshot(firm.books("C"))
+    refused = runs = 0
+    for path in sorted(CASES):
+        case = CASES[path]
+        if case.permission == PUBLIC or path in firm_level or case.blocking:
+            continue
+        result = firm.run("--company", RUCS["C"], *case.args(book, "contador"), role="contador",
+                          input=case.input("contador"))
+        runs += 1
+        assert result.exit_code != 0, (path, result.output)
+        assert "F301" not in result.stdout and "EMPRESA C" not in result.stdout, (path, result.stdout)
+        refused += result.exit_code == 5 and "no access to company EMPRESA C" in result.stderr
+    assert snapshot(firm.books("C")) == before
+    from tests.reliability import backend, figure
+
+    figure("company-isolation", backend=backend(firm.company.url), commands=runs, refused_at_the_door=refused,
+           leaked=0)
+    assert refused >= 60, refused  # nearly every command is refused at the door (a few stop at their arguments)
