@@ -220,15 +220,16 @@ def open_books(url: str, *, ruc: str, name: str, admin_username: str, admin_emai
     from cuentas_cli.db import migrate
     from cuentas_cli.db.engine import get_engine, open_connection
 
-    migrate.upgrade(get_engine(url, create=True))
+    engine = get_engine(url, create=True)
+    if migrate.current_revision(engine) is not None:
+        raise Conflict(_("the database given already holds a company's books; give an empty one"))
+    migrate.upgrade(engine)
     with open_connection(url, write=True) as conn:
-        from sqlalchemy import insert, select
+        from sqlalchemy import insert
 
         from cuentas_cli.admin.auth import now_utc
         from cuentas_cli.db.tables import app_user, setting
 
-        if conn.execute(select(app_user.c.id).limit(1)).first() is not None:
-            raise Conflict(_("the database given already holds a company's books; give an empty one"))
         now = now_utc()
         conn.execute(insert(setting), [{"key": "company.ruc", "value": ruc, "updated_at": now},
                                        {"key": "company.name", "value": name, "updated_at": now}])

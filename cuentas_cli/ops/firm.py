@@ -98,11 +98,15 @@ def listing(rt: "Runtime") -> list[CompanyLine]:
     where the user is a member; the one in use marked active."""
     from cuentas_cli.reports.firm import company_position
 
-    with rt.firm_connection() as conn:
-        firm_actor = rt.actor(conn) if not rt.in_company else None
-        rows = companies.registry(conn)
+    from dataclasses import replace
+
+    from cuentas_cli.runtime import Runtime
+
     chosen = rt.company()
-    is_admin = firm_actor.can("users") if firm_actor is not None else False
+    firm_rt = Runtime(replace(rt.config, company=None, firm_values=None))  # who the user is in the firm
+    with firm_rt.firm_connection() as conn:
+        is_admin = firm_rt.actor(conn).can("users")
+        rows = companies.registry(conn)
     out = []
     for row, child in rt.each_company():
         line = CompanyLine(row.ruc, row.alias, row.name, _books_text(row), None,
