@@ -301,3 +301,25 @@ def test_every_command_in_a_company_without_access_is_refused(firm):
     figure("company-isolation", backend=backend(firm.company.url), commands=runs, refused_at_the_door=refused,
            leaked=0)
     assert refused >= 60, refused  # nearly every command is refused at the door (a few stop at their arguments)
+
+
+def test_the_padron_is_loaded_once_for_every_company(firm):
+    """`padron import` loads the firm's register whatever company is chosen; a company's lookups and
+    new clients read it, and no company's books hold a copy."""
+    from sqlalchemy import text
+
+    from tests.test_padron import ANDES, sample
+
+    path = sample(firm.tmp)
+    done = firm.run("--company", "empa", "padron", "import", str(path))
+    assert done.exit_code == 0, done.output
+    with open_connection(firm.books("A")) as conn:
+        assert conn.execute(text("SELECT count(*) FROM ruc_registry")).scalar() == 0
+    with open_connection(firm.company.url) as conn:
+        assert conn.execute(text("SELECT count(*) FROM ruc_registry")).scalar() == 4
+    found = firm.run("--company", "empb", "padron", "lookup", ANDES, "--format", "json", role="contador")
+    assert found.exit_code == 0 and found.json()["name"] == "INVERSIONES LOS ANDES DEL PERÚ S.A.C.", found.output
+    added = firm.run("--company", "empa", "clients", "add", "--ruc", ANDES, "--format", "json")
+    assert added.exit_code == 0, added.output
+    shown = firm.run("--company", "empa", "clients", "show", ANDES, "--format", "json").json()
+    assert shown["name"] == "INVERSIONES LOS ANDES DEL PERÚ S.A.C." and shown["source"].startswith("padron")
