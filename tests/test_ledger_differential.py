@@ -34,7 +34,8 @@ The oracle implements the ledger rules directly:
 
 The oracle never calls the code under test; the figures are compared per invoice, per party
 and per bucket, on: invoices list/show/overdue/upcoming, clients|suppliers show/list/invoices,
-dashboard aging (--as-of, --by-party), metrics, summary, top and cashflow, export json/csv and
+dashboard aging (--as-of, --by-party), metrics, summary, top and cashflow, the firm's view
+(dashboard --all-companies, companies list), export json/csv and
 the xlsx Summary sheet, the reminders `notify run --dry-run` plans, and each cuota's balance
 in `invoices show`.
 
@@ -809,6 +810,13 @@ def compare(company, h: History, ids: dict[int, int], tmp: Path) -> Mismatches: 
                 want = {k: v for k, v in want.items() if report == "metrics" or not k.startswith("due_7d")}
                 got = {k: (r.get(k) if k.endswith("count") else cents(r.get(k))) for k in want}
                 bad.check(f"dashboard {report} as of {as_of} {kind}", got, want)
+        # the firm's view (--all-companies; one company here): its row and the total, from the oracle too
+        firm_rows = ok(run("dashboard", "--all-companies", *at), "dashboard --all-companies").json()
+        want_m = o.metrics(as_of)
+        for r in firm_rows:
+            got = {kind: {f: cents(r[f"{kind}_{f}"]) for f in ("outstanding", "overdue", "due_7d")} for kind in ("cxc", "cxp")}
+            bad.check(f"dashboard --all-companies as of {as_of} {r['company']}", got,
+                      {kind: {f: want_m[kind][f] for f in ("outstanding", "overdue", "due_7d")} for kind in ("cxc", "cxp")})
         top_rows = ok(run("dashboard", "top", *at), "top").json()
         got_top = {(r["kind"], r["party_doc"]): {"overdue": cents(r["overdue"]), "overdue_count": r["overdue_count"],
                                                   "oldest": date.fromisoformat(r["oldest_due_date"])}
@@ -821,6 +829,13 @@ def compare(company, h: History, ids: dict[int, int], tmp: Path) -> Mismatches: 
         got_flow = [{"start": r["start"] and date.fromisoformat(r["start"]), "end": r["end"] and date.fromisoformat(r["end"]),
                      **{k: cents(r[k]) for k in ("inflows", "outflows", "net", "cumulative")}} for r in flows]
         bad.check(f"cashflow as of {as_of}", got_flow, o.cashflow(as_of))
+
+    listed = ok(run("companies", "list", "-f", "json"), "companies list").json()
+    today_m = o.metrics(TODAY)
+    bad.check("companies list", [(cents(r["cxc_open"]), cents(r["cxc_overdue"]), cents(r["cxp_open"]),
+                                  cents(r["cxp_overdue"])) for r in listed],
+              [(today_m["cxc"]["outstanding"], today_m["cxc"]["overdue"], today_m["cxp"]["outstanding"],
+                today_m["cxp"]["overdue"])])
 
     statements(run, o, bad)
     bank_proposals(run, o, ids, tmp, bad)
