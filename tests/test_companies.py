@@ -323,3 +323,22 @@ def test_the_padron_is_loaded_once_for_every_company(firm):
     assert added.exit_code == 0, added.output
     shown = firm.run("--company", "empa", "clients", "show", ANDES, "--format", "json").json()
     assert shown["name"] == "INVERSIONES LOS ANDES DEL PERÚ S.A.C." and shown["source"].startswith("padron")
+
+
+def test_a_company_whose_books_are_behind_says_so_and_db_upgrade_brings_them_up(firm):
+    from cuentas_cli.db import migrate
+    from cuentas_cli.db.engine import dispose_engines, get_engine
+
+    migrate.downgrade(get_engine(firm.books("A")), "20261207_0007")
+    dispose_engines()
+    behind = firm.run("--company", "empa", "invoices", "list")
+    assert behind.exit_code == 6, behind.output
+    assert "the books of EMPRESA A S.A.C. (RUC 20131312955)" in behind.stderr and "--all-companies" in behind.stderr
+    # with the company chosen (here CUENTAS_COMPANY), the `db upgrade` the message names brings the
+    # firm's database and that company's books up
+    env = {"CUENTAS_COMPANY": "empa"}
+    up = firm.run("db", "upgrade", env=env)
+    assert up.exit_code == 0, up.output
+    assert "firm database: already at" in up.stderr and "EMPRESA A S.A.C. (RUC 20131312955): upgraded from " \
+        "20261207_0007 to 20261207_0008" in up.stderr, up.stderr
+    assert firm.run("invoices", "list", "--format", "json", env=env).json()[0]["serie"] in ("F101", "E001")

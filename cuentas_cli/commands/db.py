@@ -45,7 +45,16 @@ def upgrade(
                     _("upgraded from {before} to {after}").format(before=before or "empty", after=after))))
         firm.raise_worst(outcomes, _("db upgrade"))
         return
-    before, after = upgrade_database(runtime())
+    rt = runtime()
+    if rt.config.company:  # a company chosen: the firm's database, then its books
+        from cuentas_cli.ops import firm
+
+        for label, (before, after) in firm.upgrade_chosen(rt):
+            state = (_("already at {after}").format(after=after) if before == after else
+                     _("upgraded from {before} to {after}").format(before=before or "empty", after=after))
+            info(_("{label}: {state}").format(label=label or _("firm database"), state=state))
+        return
+    before, after = upgrade_database(rt)
     if before == after:
         info(_("already at the newest schema ({after}); nothing changed").format(after=after))
     else:

@@ -294,6 +294,24 @@ def upgrade_all(rt: "Runtime") -> list[Outcome]:
     return list(over_companies(rt, lambda row, child: upgrade_database(child), skip_denied=False))
 
 
+def upgrade_chosen(rt: "Runtime") -> list[tuple[str | None, tuple[str | None, str | None]]]:
+    """`db upgrade` with a company chosen: the firm's database first (the register is read from it,
+    so it must be current), then that company's books. Returns (company label or None for the
+    firm, (before, after)) per database."""
+    from cuentas_cli.ops.maintenance import upgrade_database
+
+    key = rt.config.company
+    rt.set_company(None)
+    done: list[tuple[str | None, tuple[str | None, str | None]]] = [(None, upgrade_database(rt))]
+    if key:
+        with rt.firm_connection() as conn:
+            row = companies.find(conn, key)
+        if not row.is_firm:
+            rt.set_company(row)
+            done.append((row.label, upgrade_database(rt)))
+    return done
+
+
 def raise_worst(outcomes: list[Outcome], what: str) -> None:
     """After an --all-companies run: an error naming every company that failed, with the exit
     code of the worst (nothing when all succeeded)."""
