@@ -41,6 +41,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     (N_("Reports"), "dashboard", "dashboard:app", N_("Dashboard: metrics, aging, cash flow, summary, top debtors (charts).")),
     (N_("Reports"), "export", "export:export", N_("Export invoices to Excel (with charts), CSV, PDF or JSON.")),
     (N_("Administration"), "companies", "companies:app", N_("The firm's companies: add, list, use, remove (an estudio keeping several books).")),
+    (N_("Administration"), "serve", "serve:app", N_("Serve the HTTP API to other programs: serve api.")),
     (N_("Administration"), "users", "users:app", N_("Users: list, add, show, set-role, disable, enable.")),
     (N_("Administration"), "tokens", "tokens:app", N_("Service tokens for cron and scripts.")),
     (N_("Administration"), "roles", "roles:app", N_("The permission matrix: list, grant, revoke.")),

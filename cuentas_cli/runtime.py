@@ -43,6 +43,16 @@ class Runtime:
     _company_resolved: bool = False
     _firm_checked: bool = False
     _firm_identity: "tuple[Actor, Any] | None" = None
+    _identity_given: bool = False  # the HTTP API: who acts comes from the request, never the keyring
+
+    def give_identity(self, firm_actor: "Actor | None", token_row: Any = None, *, here: "Actor | None" = None) -> None:
+        """Act as the firm user a request's token names (mapped to their role in the chosen company),
+        or as `here`, an actor of the chosen books themselves (a company's own service token); with
+        neither, as nobody (a request without a token)."""
+        self._identity_given = True
+        self._firm_identity = (firm_actor, token_row) if firm_actor is not None else None
+        if here is not None:
+            self._actor, self._actor_resolved = here, True
 
     @property
     def today(self):  # noqa: ANN201
@@ -185,37 +195,6 @@ class Runtime:
         with open_connection(self.url, write=write) as conn:
             yield conn
 
-    def each_company(self) -> "Iterator[tuple[CompanyRow, Runtime]]":
-        """Every company of the firm (only the firm's own books while it keeps one), each with a
-        runtime on its books that acts as this run's user: --all-companies."""
-        from dataclasses import replace
-
-        from cuentas_cli.admin.companies import CompanyRow, registry
-
-        with self.firm_connection() as conn:
-            rows = registry(conn)
-            if not rows:
-                from sqlalchemy import select
-
-                from cuentas_cli.db.tables import setting
-
-                own = dict(conn.execute(select(setting.c.key, setting.c.value)
-                                        .where(setting.c.key.in_(("company.ruc", "company.name")))).all())
-                rows = [CompanyRow(0, own.get("company.ruc") or "-", None,
-                                   own.get("company.name") or own.get("company.ruc") or "-", None)]
-        from cuentas_cli.integrations import keyring_store
-
-        try:
-            for row in rows:
-                child = Runtime(replace(self.config, company=row.ruc, firm_values=None))
-                child._firm_checked, child._firm_identity = True, self._firm_identity
-                child.set_company(row)
-                yield row, child
-                if child._firm_identity is not None:
-                    self._firm_identity = child._firm_identity
-        finally:  # this run's own company's secrets again
-            keyring_store.set_scope(self._company.ruc if self.in_company else None)
-
     # --- identity ------------------------------------------------------------------
 
     def stored_token(self) -> str | None:
@@ -248,6 +227,13 @@ class Runtime:
             if self._actor is None and required:
                 raise self._not_logged_in()
             return self._actor
+        if self._firm_identity is not None and (self._identity_given or self.in_company):
+            # an identity given by the caller (the HTTP API's bearer token): never a stored one
+            actor = self._company_actor(session, "")[0] if self.in_company else self._firm_identity[0]
+            self._actor, self._actor_resolved = actor, True
+            return actor
+        if self._identity_given:
+            raise self._not_logged_in()
         from cuentas_cli.integrations.keyring_store import KeyringUnavailable
         from cuentas_cli.admin import auth
         from cuentas_cli.db.engine import is_sqlite
@@ -326,6 +312,38 @@ class Runtime:
 
     def forget_actor(self) -> None:
         self._actor, self._actor_resolved, self._firm_identity = None, False, None
+
+
+def each_company(rt: Runtime) -> "Iterator[tuple[CompanyRow, Runtime]]":
+    """Every company of the firm (only the firm's own books while it keeps one), each with a
+    runtime on its books that acts as this run's user: --all-companies."""
+    from dataclasses import replace
+
+    from cuentas_cli.admin.companies import CompanyRow, registry
+
+    with rt.firm_connection() as conn:
+        rows = registry(conn)
+        if not rows:
+            from sqlalchemy import select
+
+            from cuentas_cli.db.tables import setting
+
+            own = dict(conn.execute(select(setting.c.key, setting.c.value)
+                                    .where(setting.c.key.in_(("company.ruc", "company.name")))).all())
+            rows = [CompanyRow(0, own.get("company.ruc") or "-", None,
+                               own.get("company.name") or own.get("company.ruc") or "-", None)]
+    from cuentas_cli.integrations import keyring_store
+
+    try:
+        for row in rows:
+            child = Runtime(replace(rt.config, company=row.ruc, firm_values=None))
+            child._firm_checked, child._firm_identity = True, rt._firm_identity
+            child.set_company(row)
+            yield row, child
+            if child._firm_identity is not None:
+                rt._firm_identity = child._firm_identity
+    finally:  # this run's own company's secrets again
+        keyring_store.set_scope(rt._company.ruc if rt.in_company else None)
 
 
 SESSION_FILE_MAX_BYTES = 512

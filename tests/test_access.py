@@ -158,6 +158,8 @@ CASES: dict[str, Case] = {
     "cuentas padron search": Case("read", _c("padron", "search", "sunat")),
     # administration
     "cuentas users list": Case("users", _c("users", "list")),
+    # serves until stopped: its refusals are the API's (tests/test_api.py)
+    "cuentas serve api": Case(PUBLIC, _c("serve", "api", "--port", "1"), blocking=True),
     "cuentas users grant": Case("users", lambda b, r: ["users", "grant", "temporal", "--company", FILIAL, "--role", "gerente"],
                                 write=True),
     "cuentas companies add": Case("users", lambda b, r: ["companies", "add", b.of(r, "company"), "--name", f"EMPRESA {r}"],

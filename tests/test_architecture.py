@@ -35,9 +35,10 @@ LAYERS: dict[str, int] = {
     "imports": 11, "exports": 11, "reminders": 11,
     "ops": 12,
     "render": 13,
-    "commands": 14,
-    "app": 15,
-    "__main__": 16,
+    "api": 14,
+    "commands": 15,
+    "app": 16,
+    "__main__": 17,
 }
 # Only the presentation layer and above may draw on a terminal or parse a command line.
 PRESENTATION = {"render", "commands", "app", "__main__"}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cuentas_cli.admin import companies
+from cuentas_cli.runtime import each_company
 from cuentas_cli.errors import CuentasError, PermissionDenied, UsageError
 from cuentas_cli.i18n import _
 
@@ -108,7 +109,7 @@ def listing(rt: "Runtime") -> list[CompanyLine]:
         is_admin = firm_rt.actor(conn).can("users")
         rows = companies.registry(conn)
     out = []
-    for row, child in rt.each_company():
+    for row, child in each_company(rt):
         line = CompanyLine(row.ruc, row.alias, row.name, _books_text(row), None,
                            chosen is not None and chosen.ruc == row.ruc or (chosen is None and row.is_firm))
         try:
@@ -204,7 +205,7 @@ def over_companies(rt: "Runtime", work: Callable[["CompanyRow", "Runtime"], T], 
     """Run `work` on every company's books in turn. A company the user may not open (or lacks
     the permission in) is left out when skip_denied; any other failure is that company's outcome
     and the others still run."""
-    for row, child in rt.each_company():
+    for row, child in each_company(rt):
         try:
             yield Outcome(row, result=work(row, child))
         except PermissionDenied as exc:

@@ -1,0 +1,272 @@
+"""The HTTP API (`cuentas serve api`): the ledger over REST for other programs, with JWTs.
+
+A thin layer, as commands/ is for the terminal: each endpoint builds the request's runtime (the
+firm's database, the company of the `X-Cuentas-Company` header, the user of the bearer token),
+calls the same subject function a command calls, and returns its JSON as `--format json`
+prints it (amounts as strings with two decimals, ISO dates). Every permission is the subject's
+own check; an error is `{"error": {"code", "message"}}` with the status of its exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+from fastapi import Depends, FastAPI, Form, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from cuentas_cli import __version__
+from cuentas_cli.api import security
+from cuentas_cli.errors import CuentasError, ExitCode, NotLoggedIn
+from cuentas_cli.i18n import _
+
+if TYPE_CHECKING:
+    from cuentas_cli.runtime import Runtime
+
+# exit code -> HTTP status (shared/docs/cli.md's codes; 5 is 401 when nobody is logged in)
+STATUS = {ExitCode.USAGE: 400, ExitCode.VALIDATION: 422, ExitCode.NOT_FOUND: 404, ExitCode.PERMISSION: 403,
+          ExitCode.CONFLICT: 409, ExitCode.EXTERNAL: 502}
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+         422: "invalid", 502: "upstream_failed", 500: "internal"}
+
+
+def _json(value: Any) -> Any:
+    from cuentas_cli.render import as_dict, plain
+
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    try:
+        return plain(as_dict(value))
+    except TypeError:
+        return plain(value)
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": {"code": CODES.get(status, "error"), "message": message}}, status_code=status,
+                        headers=headers)
+
+
+class PaymentIn(BaseModel):
+    amount: str  # as text, like the CLI's argument: no float ever touches money
+    paid_on: Optional[date] = Field(default=None, alias="date")
+    method: str = "transferencia"
+    reference: Optional[str] = None
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str
+
+
+def base_runtime(request: Request, company: str | None) -> "Runtime":
+    """A runtime on the application's database (app.state.db_url, else the configured one)."""
+    from cuentas_cli import config as config_module
+    from cuentas_cli.runtime import Runtime
+
+    cfg = config_module.load(db_flag=request.app.state.db_url, today_flag=request.app.state.today, company_flag=company)
+    return Runtime(replace(cfg, token=None))
+
+
+def identified(request: Request, x_cuentas_company: Annotated[Optional[str], Header()] = None) -> "Runtime":
+    """The request's runtime, acting as the user of its bearer token (401 without one); the
+    X-Cuentas-Company header chooses a company of a firm, as --company does."""
+    rt = base_runtime(request, x_cuentas_company)
+    scheme, _sep, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise NotLoggedIn(_("no bearer token: POST /auth/token, or a service token"))
+    from cuentas_cli.admin import auth
+
+    if token.startswith(auth.SERVICE_PREFIX):
+        with rt.firm_connection() as firm:
+            known = auth.token_known(firm, token)
+            identity = auth.resolve_token(firm, token) if known else None
+        if identity is not None:
+            rt.give_identity(*identity)
+        elif rt.in_company:  # a service token of the chosen company's own books
+            with rt.connection() as conn:
+                here, _row = auth.resolve_token(conn, token)
+            rt.give_identity(None, here=here)
+        else:
+            raise NotLoggedIn(_("the session or token is not valid for this database"))
+        return rt
+    claims = security.decode(token, kind="access")
+    with rt.firm_connection() as firm:
+        rt.give_identity(*security.session_actor(firm, claims["sid"]))
+    return rt
+
+
+Identified = Annotated[Any, Depends(identified)]
+
+
+def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAPI:
+    """The application over the database `db_url` (else the configured one)."""
+    app = FastAPI(title="cuentas", version=__version__,
+                  description="Accounts receivable and payable for Peruvian companies: the same ledger, "
+                              "permissions and JSON as the cuentas command line.")
+    app.state.db_url, app.state.today = db_url, today
+
+    @app.exception_handler(CuentasError)
+    def _cuentas_error(_request: Request, exc: CuentasError) -> JSONResponse:
+        status = 401 if isinstance(exc, NotLoggedIn) else STATUS.get(exc.exit_code, 500)
+        return error_response(status, exc.message)
+
+    @app.exception_handler(Exception)
+    def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return error_response(500, _("unexpected {name}; the server's log has the details").format(
+            name=type(exc).__name__))
+
+    # --- auth ------------------------------------------------------------------------------
+
+    @app.post("/auth/token", tags=["auth"])
+    def token(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict[str, str]:
+        """OAuth2 password flow: an access and a refresh JWT (the CLI's lockout applies)."""
+        from cuentas_cli.admin import settings as settings_service
+        from cuentas_cli.admin import users
+
+        rt = base_runtime(request, None)
+        rt.set_company(None)
+        with rt.session(write=True) as session:
+            hours = settings_service.get(session, rt.config, "session.hours")
+            result = users.login(session=session, username=username, password=password, hours=hours)
+            from sqlalchemy import select
+
+            from cuentas_cli.admin.auth import token_digest
+            from cuentas_cli.db.tables import api_token
+
+            sid = session.execute(select(api_token.c.id).where(api_token.c.token_hash == token_digest(result.token))
+                                  ).scalar_one()
+        return security.issue_pair(username=result.username, session_id=sid, session_expires=_aware(result.expires_at))
+
+    @app.post("/auth/refresh", tags=["auth"])
+    def refresh(request: Request, body: RefreshIn) -> dict[str, str]:
+        """A new pair for a refresh token, which then stops working (rotation)."""
+        from cuentas_cli.admin import auth
+        from cuentas_cli.admin import settings as settings_service
+
+        claims = security.decode(body.refresh_token, kind="refresh")
+        rt = base_runtime(request, None)
+        rt.set_company(None)
+        with rt.session(write=True) as session:
+            actor, _row = security.session_actor(session, claims["sid"])
+            security.revoke_session(session, claims["sid"])
+            hours = settings_service.get(session, rt.config, "session.hours")
+            _token, row = auth.issue_session_token(session, _UserRef(actor.user_id), hours=hours)
+            sid, expires = row.id, row.expires_at
+        return security.issue_pair(username=actor.username, session_id=sid, session_expires=_aware(expires))
+
+    @app.post("/auth/logout", tags=["auth"], status_code=204)
+    def logout(request: Request) -> None:
+        """End the session of this access token: its refresh token stops working too."""
+        scheme, _sep, value = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer":
+            raise NotLoggedIn(_("no bearer token"))
+        claims = security.decode(value.strip(), kind="access")
+        rt = base_runtime(request, None)
+        rt.set_company(None)
+        with rt.firm_connection(write=True) as conn:
+            security.session_actor(conn, claims["sid"])
+            security.revoke_session(conn, claims["sid"])
+
+    @app.get("/me", tags=["auth"])
+    def me(rt: Identified) -> dict[str, Any]:
+        with rt.connection() as conn:
+            actor = rt.actor(conn)
+        return {"username": actor.username, "role": actor.role, "permissions": sorted(actor.permissions),
+                "company": rt.company_label()}
+
+    # --- parties -------------------------------------------------------------------------------
+
+    for path, kind in (("clients", "client"), ("suppliers", "supplier")):
+        _party_routes(app, path, kind)
+
+    # --- invoices --------------------------------------------------------------------------------
+
+    @app.get("/invoices", tags=["invoices"])
+    def list_invoices(rt: Identified, kind: Optional[str] = None, status: Optional[str] = None,
+                      party: Optional[str] = None, overdue: bool = False, currency: Optional[str] = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[Any]:
+        """Invoices by due date, with the filters of `cuentas invoices list`."""
+        from cuentas_cli.ledger import listing
+
+        filters = listing.InvoiceFilter(kind=kind, status=status, party=party, overdue=overdue, currency=currency,
+                                        limit=limit)
+        with rt.connection() as conn:
+            return _json(list(listing.list_invoices(session=conn, actor=rt.actor(conn), today=rt.today,
+                                                    filters=filters)))
+
+    @app.get("/invoices/{ref}", tags=["invoices"])
+    def get_invoice(rt: Identified, ref: str) -> Any:
+        """One invoice with its notes, cuotas and payments (`cuentas invoices show`)."""
+        from cuentas_cli.ledger import listing
+
+        with rt.connection() as conn:
+            return _json(listing.show_invoice(session=conn, actor=rt.actor(conn), today=rt.today, ref=ref))
+
+    @app.post("/invoices/{ref}/payments", tags=["invoices"], status_code=201)
+    def pay(rt: Identified, ref: str, body: PaymentIn) -> Any:
+        """Record a payment (`cuentas invoices pay`); more than the balance is refused."""
+        from cuentas_cli.ledger import payments
+
+        with rt.connection(write=True) as conn:
+            result = payments.pay(session=conn, actor=rt.actor(conn), today=rt.today, ref=ref, amount=body.amount,
+                                  paid_on=body.paid_on, method=body.method, reference=body.reference)
+        return {"payment": _json(result.payment), "invoice": _json(result.invoice), "warnings": list(result.warnings)}
+
+    # --- dashboard -------------------------------------------------------------------------------
+
+    @app.get("/dashboard/summary", tags=["dashboard"])
+    def summary(rt: Identified, as_of: Optional[date] = None) -> list[Any]:
+        """Outstanding and overdue per kind (every role)."""
+        from cuentas_cli.reports import metrics
+
+        with rt.connection() as conn:
+            return _json(metrics.summary(conn, rt.actor(conn), as_of=as_of or rt.today))
+
+    @app.get("/dashboard/metrics", tags=["dashboard"])
+    def dashboard_metrics(rt: Identified, as_of: Optional[date] = None) -> list[Any]:
+        """Key figures per kind: DSO/DPO, overdue share, collection effectiveness (gerente, administrador)."""
+        from cuentas_cli.reports import metrics
+
+        with rt.session() as session:
+            return _json(metrics.metrics(session, rt.actor(session), as_of=as_of or rt.today))
+
+    return app
+
+
+def _party_routes(app: FastAPI, path: str, kind: str) -> None:
+    @app.get(f"/{path}", tags=["parties"], name=f"list_{path}")
+    def list_parties(rt: Identified, search: Optional[str] = None,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[Any]:
+        from cuentas_cli.ledger import accounts
+
+        with rt.session() as session:
+            return _json(accounts.list_parties(session=session, actor=rt.actor(session), kind=kind, today=rt.today,
+                                               search=search, limit=limit))
+
+    @app.get(f"/{path}/{{doc}}", tags=["parties"], name=f"get_{path}")
+    def get_party(rt: Identified, doc: str) -> Any:
+        from cuentas_cli.ledger import accounts
+
+        with rt.connection() as conn:
+            return _json(accounts.show_party(session=conn, actor=rt.actor(conn), kind=kind, ref=doc, today=rt.today))
+
+
+class _UserRef:
+    """What issue_session_token needs of a user: its id."""
+
+    def __init__(self, user_id: int) -> None:
+        self.id = user_id
+
+
+def _aware(value: Any) -> Any:
+    from cuentas_cli.admin.auth import _aware as aware
+
+    return aware(value)
+

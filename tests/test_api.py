@@ -1,0 +1,215 @@
+"""The HTTP API (cuentas_cli/api/) through httpx against the ASGI app, on both backends: JWT login
+with the CLI's lockout, refresh rotation, logout, forged/expired/revoked tokens, service tokens,
+the permission matrix on every endpoint, errors with the CLI's meanings, and a real uvicorn
+server started by `cuentas serve api` on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from datetime import date
+
+import jwt
+import pytest
+
+from cuentas_cli.db.engine import open_session
+from tests.conftest import PASSWORD
+from tests.factories import make_invoice, make_party
+
+USERS = {"administrador": "admin", "contador": "contador", "gerente": "gerente"}
+
+
+@pytest.fixture
+def api(company):
+    from fastapi.testclient import TestClient
+
+    from cuentas_cli.api import security
+    from cuentas_cli.api.server import create_app
+
+    security.forget_key()
+    with open_session(company.url, write=True) as s:
+        client = make_party(s, ruc="20131312955", name="SUNAT", email="pagos@sunat.example")
+        make_party(s, kind="supplier", ruc="20100113610", name="PROVEEDOR S.A.C.")
+        invoice = make_invoice(s, client, serie="F001", numero=1, total="1180.00")
+        company.invoice_id = invoice.id  # type: ignore[attr-defined]
+    with TestClient(create_app()) as http:
+        http.company = company  # type: ignore[attr-defined]
+        yield http
+    security.forget_key()
+
+
+def login(http, role: str = "administrador") -> dict:  # noqa: ANN001
+    got = http.post("/auth/token", data={"username": USERS[role], "password": PASSWORD})
+    assert got.status_code == 200, got.text
+    return got.json()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_login_refresh_rotation_and_logout(api):
+    pair = login(api)
+    assert pair["token_type"] == "bearer" and pair["access_token"] and pair["refresh_token"]
+    me = api.get("/me", headers=bearer(pair["access_token"]))
+    assert me.status_code == 200 and me.json()["username"] == "admin" and me.json()["role"] == "administrador"
+    # refresh: a new pair; the old refresh token (and the old session's access token) stop working
+    new = api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert new.status_code == 200, new.text
+    again = api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert again.status_code == 401 and again.json()["error"]["code"] == "unauthorized"
+    assert api.get("/me", headers=bearer(pair["access_token"])).status_code == 401
+    assert api.get("/me", headers=bearer(new.json()["access_token"])).status_code == 200
+    # an access token is not a refresh token, nor the other way round
+    assert api.post("/auth/refresh", json={"refresh_token": new.json()["access_token"]}).status_code == 401
+    assert api.get("/me", headers=bearer(new.json()["refresh_token"])).status_code == 401
+    # logout ends the session: its access and refresh tokens both
+    assert api.post("/auth/logout", headers=bearer(new.json()["access_token"])).status_code == 204
+    assert api.get("/me", headers=bearer(new.json()["access_token"])).status_code == 401
+    assert api.post("/auth/refresh", json={"refresh_token": new.json()["refresh_token"]}).status_code == 401
+
+
+def test_bad_passwords_lock_the_account_as_the_cli_does(api):
+    for _ in range(5):
+        wrong = api.post("/auth/token", data={"username": "gerente", "password": "no-es-la-clave"})
+        assert wrong.status_code == 403 and wrong.json()["error"]["message"] == "wrong user name or password"
+    locked = api.post("/auth/token", data={"username": "gerente", "password": PASSWORD})
+    assert locked.status_code == 403 and "locked" in locked.json()["error"]["message"]
+    result = api.company.run("login", "gerente", "--password-stdin", role=None, input=PASSWORD + "\n")
+    assert result.exit_code == 5 and "locked" in result.stderr  # the same lock for the command line
+    assert api.post("/auth/token", data={"username": "nadie", "password": PASSWORD}).status_code == 403
+
+
+def test_forged_expired_revoked_and_disabled_tokens_are_refused(api):
+    from cuentas_cli.api import security
+
+    pair = login(api, "contador")
+    claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
+    forged = jwt.encode({**claims, "sub": "admin"}, "otra-clave", algorithm="HS256")
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 5}, security.signing_key(), algorithm="HS256")
+    tampered = pair["access_token"][:-2] + ("AA" if not pair["access_token"].endswith("AA") else "BB")
+    for token in (forged, expired, tampered, "basura", ""):
+        got = api.get("/me", headers=bearer(token))
+        assert got.status_code == 401, (token, got.text)
+        assert set(got.json()) == {"error"} and got.headers["www-authenticate"] == "Bearer"
+    assert api.get("/me").status_code == 401
+    assert "expired" in api.get("/me", headers=bearer(expired)).json()["error"]["message"]
+    # a user disabled with the CLI is shut out at once, whatever their tokens say
+    assert api.get("/me", headers=bearer(pair["access_token"])).status_code == 200
+    assert api.company.run("users", "disable", "contador").exit_code == 0
+    assert api.get("/me", headers=bearer(pair["access_token"])).status_code == 401
+    assert api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 401
+    # service tokens are Bearer tokens as they are; a revoked one is not
+    service = api.company.tokens["gerente"]
+    assert api.get("/me", headers=bearer(service)).json()["username"] == "gerente"
+    assert api.company.run("tokens", "revoke", "test-gerente").exit_code == 0
+    assert api.get("/me", headers=bearer(service)).status_code == 401
+
+
+def test_every_endpoint_as_every_role(api):
+    """The permission matrix of the CLI, endpoint by endpoint; a refusal is 403 and changes nothing."""
+    from tests.dbstate import snapshot
+
+    inv = api.company.invoice_id
+    cases = [  # (method, path, body, who may)
+        ("get", "/me", None, {"contador", "gerente", "administrador"}),
+        ("get", "/clients", None, {"contador", "gerente", "administrador"}),
+        ("get", "/clients/20131312955", None, {"contador", "gerente", "administrador"}),
+        ("get", "/suppliers", None, {"contador", "gerente", "administrador"}),
+        ("get", "/suppliers/20100113610", None, {"contador", "gerente", "administrador"}),
+        ("get", "/invoices?kind=cxc&limit=10", None, {"contador", "gerente", "administrador"}),
+        ("get", f"/invoices/{inv}", None, {"contador", "gerente", "administrador"}),
+        ("post", f"/invoices/{inv}/payments", {"amount": "10.00"}, {"contador", "administrador"}),
+        ("get", "/dashboard/summary", None, {"contador", "gerente", "administrador"}),
+        ("get", "/dashboard/metrics?as_of=2026-06-15", None, {"gerente", "administrador"}),
+    ]
+    tokens = {role: login(api, role)["access_token"] for role in USERS}
+    for method, path, body, allowed in cases:
+        for role, token in tokens.items():
+            before = snapshot(api.company.url)
+            got = getattr(api, method)(path, headers=bearer(token), **({"json": body} if body else {}))
+            if role in allowed:
+                assert got.status_code in (200, 201), (path, role, got.text)
+            else:
+                assert got.status_code == 403, (path, role, got.text)
+                assert got.json()["error"]["code"] == "forbidden" and role in got.json()["error"]["message"]
+                after = snapshot(api.company.url)
+                assert {k: v for k, v in after.items() if k != "api_token"} == \
+                    {k: v for k, v in before.items() if k != "api_token"}, (path, role)
+        assert getattr(api, method)(path, **({"json": body} if body else {})).status_code == 401, path
+
+
+def test_json_is_the_clis_and_errors_have_its_meanings(api):
+    token = bearer(login(api)["access_token"])
+    inv = api.company.invoice_id
+    shown = api.get(f"/invoices/{inv}", headers=token).json()
+    cli = api.company.run("invoices", "show", str(inv), "--format", "json").json()
+    assert shown == cli and shown["total"] == "1180.00" and shown["balance"] == "1180.00"
+    paid = api.post(f"/invoices/{inv}/payments", headers=token, json={"amount": "180.00", "date": "2026-06-10"})
+    assert paid.status_code == 201 and paid.json()["invoice"]["balance"] == "1000.00", paid.text
+    assert api.get("/invoices/999999", headers=token).status_code == 404
+    too_much = api.post(f"/invoices/{inv}/payments", headers=token, json={"amount": "5000.00"})
+    assert too_much.status_code == 422 and "balance" in too_much.json()["error"]["message"]
+    assert api.get("/invoices?status=NADA", headers=token).status_code in (400, 422)
+    listed = api.get("/invoices?limit=1", headers=token).json()
+    assert len(listed) == 1 and listed == api.company.run("invoices", "list", "--limit", "1", "--format", "json").json()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_cuentas_serve_api_answers_on_a_loopback_port(company, tmp_path):
+    """The real server: `cuentas serve api` as a process (uvicorn), asked with httpx over TCP."""
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "CUENTAS_DATABASE_URL": company.url, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+           "CUENTAS_HOME": str(tmp_path / "server-home")}
+    proc = subprocess.Popen([sys.executable, "-m", "cuentas_cli", "serve", "api", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            proc.kill()
+            pytest.fail(f"the server did not start: {proc.communicate()[1].decode()[-500:]}")
+        assert "/auth/token" in httpx.get(f"{base}/openapi.json").json()["paths"]
+        pair = httpx.post(f"{base}/auth/token", data={"username": "admin", "password": PASSWORD}).json()
+        me = httpx.get(f"{base}/me", headers=bearer(pair["access_token"]))
+        assert me.status_code == 200 and me.json()["username"] == "admin"
+        # the README's Python example, as written but for the port, the user and the password
+        import re
+        from pathlib import Path
+
+        readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+        section = readme.split("## HTTP API for other programs", 1)[1]
+        example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+        example = example.replace("8000", str(port)).replace('"ana"', '"admin"').replace("clave-de-ana-2026", PASSWORD)
+        with open_session(company.url, write=True) as s:
+            make_invoice(s, make_party(s, ruc="20131312955", name="SUNAT"), serie="F009", numero=9, total="118.00",
+                         issued=date(2026, 4, 1), due=date(2026, 5, 1))
+        import contextlib
+        import io
+
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(example, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+        assert "F009-9 SUNAT 118.00" in printed.getvalue()
+        # without a keyring the signing key is a 0600 file in the data dir
+        key = tmp_path / "server-home" / "api-signing.key"
+        assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
