@@ -213,3 +213,34 @@ def test_cuentas_serve_api_answers_on_a_loopback_port(company, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_pages_neither_repeat_nor_skip_while_invoices_are_added(api):
+    from datetime import timedelta
+
+    with open_session(api.company.url, write=True) as s:
+        party = make_party(s, ruc="20100047218", name="CLIENTE PAGINADO")
+        for n in range(30):
+            make_invoice(s, party, serie="F500", numero=n + 1, due=date(2026, 6, 1) + timedelta(days=n % 9))
+    token = bearer(login(api, "gerente")["access_token"])
+    everything = {r["id"] for r in api.get("/invoices?limit=1000", headers=token).json()}
+    seen: list[int] = []
+    cursor, added = None, 0
+    while True:
+        got = api.get("/invoices", params={"limit": 7, **({"cursor": cursor} if cursor else {})}, headers=token)
+        assert got.status_code == 200, got.text
+        seen += [r["id"] for r in got.json()]
+        cursor = got.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+        with open_session(api.company.url, write=True) as s:  # others keep adding invoices meanwhile
+            from tests.factories import valid_ruc
+
+            other = make_party(s, ruc=valid_ruc(880_000 + added), name=f"NUEVO {added}")
+            make_invoice(s, other, serie="F600", numero=added + 1, issued=date(2026, 4, 1),
+                         due=date(2026, 5, 1) + timedelta(days=added * 5))
+            added += 1
+    assert len(seen) == len(set(seen)), "a page repeated an invoice"
+    assert everything <= set(seen), "a page skipped an invoice that was there from the start"
+    assert added >= 4
+    assert api.get("/invoices?cursor=nada", headers=token).status_code == 400

@@ -13,13 +13,13 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-from fastapi import Depends, FastAPI, Form, Header, Query, Request
+from fastapi import Depends, FastAPI, Form, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from cuentas_cli import __version__
 from cuentas_cli.api import security
-from cuentas_cli.errors import CuentasError, ExitCode, NotLoggedIn
+from cuentas_cli.errors import CuentasError, ExitCode, NotLoggedIn, UsageError
 from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
@@ -189,17 +189,23 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
     # --- invoices --------------------------------------------------------------------------------
 
     @app.get("/invoices", tags=["invoices"])
-    def list_invoices(rt: Identified, kind: Optional[str] = None, status: Optional[str] = None,
+    def list_invoices(rt: Identified, response: Response, kind: Optional[str] = None, status: Optional[str] = None,
                       party: Optional[str] = None, overdue: bool = False, currency: Optional[str] = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[Any]:
-        """Invoices by due date, with the filters of `cuentas invoices list`."""
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                      cursor: Annotated[Optional[str], Query(description="The X-Next-Cursor of the previous page")] = None,
+                      ) -> list[Any]:
+        """Invoices by due date, with the filters of `cuentas invoices list`, a page at a time: a full
+        page's X-Next-Cursor header asks for the next one (pages never repeat or skip an invoice,
+        also while others are added)."""
         from cuentas_cli.ledger import listing
 
         filters = listing.InvoiceFilter(kind=kind, status=status, party=party, overdue=overdue, currency=currency,
-                                        limit=limit)
+                                        limit=limit, after=_parse_cursor(cursor))
         with rt.connection() as conn:
-            return _json(list(listing.list_invoices(session=conn, actor=rt.actor(conn), today=rt.today,
-                                                    filters=filters)))
+            rows = list(listing.list_invoices(session=conn, actor=rt.actor(conn), today=rt.today, filters=filters))
+        if len(rows) == limit:
+            response.headers["X-Next-Cursor"] = f"{rows[-1].due_date.isoformat()}_{rows[-1].id}"
+        return _json(rows)
 
     @app.get("/invoices/{ref}", tags=["invoices"])
     def get_invoice(rt: Identified, ref: str) -> Any:
@@ -256,6 +262,16 @@ def _party_routes(app: FastAPI, path: str, kind: str) -> None:
 
         with rt.connection() as conn:
             return _json(accounts.show_party(session=conn, actor=rt.actor(conn), kind=kind, ref=doc, today=rt.today))
+
+
+def _parse_cursor(cursor: str | None) -> tuple[date, int] | None:
+    if cursor is None:
+        return None
+    day, _sep, last = cursor.partition("_")
+    try:
+        return date.fromisoformat(day), int(last)
+    except ValueError:
+        raise UsageError(_("cursor {cursor!r} is not one this API gave (X-Next-Cursor)").format(cursor=cursor)) from None
 
 
 class _UserRef:

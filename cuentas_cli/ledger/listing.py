@@ -51,6 +51,9 @@ class InvoiceFilter:
     date_to: date | None = None
     currency: str | None = None
     limit: int | None = None
+    # keyset pagination (the HTTP API's cursor): only invoices after this (due date, id) in the
+    # listing's order, so pages neither repeat nor skip a row when invoices are added meanwhile
+    after: tuple[date, int] | None = None
 
     def describe(self) -> str:
         """The filters in words (Spanish), for the header of a report."""
@@ -218,6 +221,11 @@ def listing_query(session: "Db", *, today: date, filters: InvoiceFilter) -> Any:
         .where(*conditions)
         .order_by(Invoice.due_date, Invoice.id)
     )
+    if filters.after is not None:
+        from sqlalchemy import and_, or_
+
+        due, last = filters.after
+        query = query.where(or_(Invoice.due_date > due, and_(Invoice.due_date == due, Invoice.id > last)))
     if filters.limit is not None:
         query = query.limit(filters.limit)
     return query
