@@ -244,3 +244,42 @@ def test_pages_neither_repeat_nor_skip_while_invoices_are_added(api):
     assert everything <= set(seen), "a page skipped an invoice that was there from the start"
     assert added >= 4
     assert api.get("/invoices?cursor=nada", headers=token).status_code == 400
+
+
+def test_imports_upload_through_the_clis_pipeline_and_hostile_files_are_refused(api, tmp_path):
+    from tests.dbstate import snapshot
+    from tests.test_hostile import ZIP_BOMBS
+    from tests.test_hostile_files import tiny_workbook
+
+    token = bearer(login(api, "contador")["access_token"])
+    good = ("tipo,ruc,razon_social,serie,numero,fecha_emision,fecha_vencimiento,total\n"
+            "cxc,20131312955,SUNAT,F070,1,2026-05-01,2026-06-01,1.180,00\n")
+    # a Spanish-Excel amount in a CSV column: the CLI's own decimal evidence applies (one row, quoted)
+    good = good.replace("1.180,00", '"1.180,00"')
+    done = api.post("/imports", headers=token, files={"file": ("../../etc/ventas.csv", good.encode(), "text/csv")})
+    assert done.status_code == 201, done.text
+    assert done.json()["new"] == 1 and done.json()["committed"] is True and done.json()["file"] == "ventas.csv"
+    shown = api.get("/invoices", params={"party": "20131312955"}, headers=token).json()
+    assert [r["total"] for r in shown if r["serie"] == "F070"] == ["1180.00"]
+    # the same file again: skipped, as `cuentas import` would
+    again = api.post("/imports", headers=token, files={"file": ("ventas.csv", good.encode(), "text/csv")})
+    assert again.status_code == 201 and again.json()["new"] == 0 and again.json()["skipped"] == 1
+    # rows in error: 422, the first rows named, nothing written
+    bad = good.replace("2026-06-01", "2026-02-30").replace("F070", "F071")
+    before = snapshot(api.company.url)
+    refused = api.post("/imports", headers=token, files={"file": ("malas.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 422 and refused.json()["error"]["rows"], refused.text
+    # hostile workbooks: a far cell, zip bombs; each refused with a message, nothing written
+    hostile = [tiny_workbook(tmp_path / "lejos.xlsx", "XFD1048576")]
+    hostile += [ZIP_BOMBS[case](tmp_path / f"{case}.xlsx") for case in sorted(ZIP_BOMBS)]
+    for path in hostile:
+        got = api.post("/imports", headers=token, files={"file": (path.name, path.read_bytes(), "application/zip")})
+        assert got.status_code == 422, (path.name, got.text)
+        assert set(got.json()) == {"error"} and "Traceback" not in got.text
+    empty = api.post("/imports", headers=token, files={"file": ("vacio.csv", b"", "text/csv")})
+    assert empty.status_code == 400
+    assert snapshot(api.company.url) == before
+    # a gerente may not import
+    gerente = bearer(login(api, "gerente")["access_token"])
+    denied = api.post("/imports", headers=gerente, files={"file": ("ventas.csv", good.encode(), "text/csv")})
+    assert denied.status_code == 403

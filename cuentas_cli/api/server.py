@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-from fastapi import Depends, FastAPI, Form, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -114,8 +114,16 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
 
     @app.exception_handler(CuentasError)
     def _cuentas_error(_request: Request, exc: CuentasError) -> JSONResponse:
-        status = 401 if isinstance(exc, NotLoggedIn) else STATUS.get(exc.exit_code, 500)
-        return error_response(status, exc.message)
+        status = 401 if isinstance(exc, NotLoggedIn) else getattr(exc, "http_status", None) or STATUS.get(exc.exit_code, 500)
+        response = error_response(status, exc.message)
+        rejected = getattr(exc, "result", None)  # an import's rows in error: the first ones, as the CLI prints them
+        if rejected is not None and getattr(rejected, "errors", None):
+            import json
+
+            body = json.loads(response.body)
+            body["error"]["rows"] = [e.line() for e in rejected.errors]
+            response = JSONResponse(body, status_code=status)
+        return response
 
     @app.exception_handler(Exception)
     def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -224,6 +232,19 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
             result = payments.pay(session=conn, actor=rt.actor(conn), today=rt.today, ref=ref, amount=body.amount,
                                   paid_on=body.paid_on, method=body.method, reference=body.reference)
         return {"payment": _json(result.payment), "invoice": _json(result.invoice), "warnings": list(result.warnings)}
+
+    # --- imports -------------------------------------------------------------------------------
+
+    @app.post("/imports", tags=["imports"], status_code=201)
+    def import_upload(rt: Identified, file: UploadFile, kind: Optional[str] = None, sheet: Optional[str] = None,
+                      on_duplicate: str = "skip", dry_run: bool = False) -> Any:
+        """Import a CSV, XLSX, PLE or UBL file (multipart field `file`): the pipeline and limits of
+        `cuentas import`, atomic; rows in error are 422 with the first of them, and nothing is written."""
+        from cuentas_cli.api import uploads
+
+        with uploads.saved(file) as path:
+            return _json(uploads.run_import(rt, path, kind=kind, sheet=sheet, on_duplicate=on_duplicate,
+                                            dry_run=dry_run))
 
     # --- dashboard -------------------------------------------------------------------------------
 
