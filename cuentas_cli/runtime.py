@@ -152,6 +152,9 @@ class Runtime:
     def check_schema(self) -> None:
         if self._schema_checked:
             return
+        if self._firm_checked and not self.in_company:  # the firm's database is these books
+            self._schema_checked = True
+            return
         from cuentas_cli.errors import SchemaOutdated
 
         try:

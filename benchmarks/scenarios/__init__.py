@@ -2,4 +2,4 @@
 
 # Module names, in the order they run. Later issues add theirs here.
 SCENARIOS = ["startup", "latency", "dashboard", "notify", "invoices", "padron", "importer", "exporter", "payments",
-             "bankmatch", "ubl", "team", "companies"]
+             "bankmatch", "ubl", "team", "companies", "api"]

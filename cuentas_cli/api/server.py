@@ -65,12 +65,21 @@ class RefreshIn(BaseModel):
 
 
 def base_runtime(request: Request, company: str | None) -> "Runtime":
-    """A runtime on the application's database (app.state.db_url, else the configured one)."""
+    """A runtime on the application's database (app.state.db_url, else the configured one), as
+    of today; the firm's schema is checked once per process (restart the server after `cuentas
+    db upgrade`), a company's books on every request."""
     from cuentas_cli import config as config_module
     from cuentas_cli.runtime import Runtime
 
-    cfg = config_module.load(db_flag=request.app.state.db_url, today_flag=request.app.state.today, company_flag=company)
-    return Runtime(replace(cfg, token=None))
+    state = request.app.state
+    base = config_module.load(db_flag=state.db_url, today_flag=state.today)
+    if state.firm_checked is None:
+        Runtime(base).check_schema()  # the firm database, once: a failure is every request's error
+        state.firm_checked = base.database_url
+    rt = Runtime(replace(base, token=None, company=company.strip() if company and company.strip() else None,
+                         company_source="header" if company else "default", firm_values=None))
+    rt._firm_checked = state.firm_checked == base.database_url
+    return rt
 
 
 def identified(request: Request, x_cuentas_company: Annotated[Optional[str], Header()] = None) -> "Runtime":
@@ -83,7 +92,7 @@ def identified(request: Request, x_cuentas_company: Annotated[Optional[str], Hea
         raise NotLoggedIn(_("no bearer token: POST /auth/token, or a service token"))
     from cuentas_cli.admin import auth
 
-    if token.startswith(auth.SERVICE_PREFIX):
+    if token.startswith((auth.SERVICE_PREFIX, auth.SESSION_PREFIX)):  # a service token, or a `cuentas login` session
         with rt.firm_connection() as firm:
             known = auth.token_known(firm, token)
             identity = auth.resolve_token(firm, token) if known else None
@@ -110,7 +119,12 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
     app = FastAPI(title="cuentas", version=__version__,
                   description="Accounts receivable and payable for Peruvian companies: the same ledger, "
                               "permissions and JSON as the cuentas command line.")
-    app.state.db_url, app.state.today = db_url, today
+    app.state.db_url, app.state.today, app.state.firm_checked = db_url, today, None
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """For load balancers and monitors: the server answers (no database, no token)."""
+        return {"status": "ok", "version": __version__}
 
     @app.exception_handler(CuentasError)
     def _cuentas_error(_request: Request, exc: CuentasError) -> JSONResponse:
