@@ -5,6 +5,7 @@ server started by `cuentas serve api` on a loopback port."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -283,3 +284,82 @@ def test_imports_upload_through_the_clis_pipeline_and_hostile_files_are_refused(
     gerente = bearer(login(api, "gerente")["access_token"])
     denied = api.post("/imports", headers=gerente, files={"file": ("ventas.csv", good.encode(), "text/csv")})
     assert denied.status_code == 403
+
+
+@pytest.fixture
+def server(company, tmp_path):
+    """`cuentas serve api` as its own process on a loopback port; yields its base URL."""
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "CUENTAS_DATABASE_URL": company.url, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+           "CUENTAS_HOME": str(tmp_path / "server-home")}
+    proc = subprocess.Popen([sys.executable, "-m", "cuentas_cli", "serve", "api", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            proc.kill()
+            pytest.fail(f"the server did not start: {proc.communicate()[1].decode()[-500:]}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _cli_process(company, *args: str, role: str) -> subprocess.CompletedProcess:  # noqa: ANN001
+    env = {**os.environ, "CUENTAS_DATABASE_URL": company.url, "CUENTAS_TOKEN": company.tokens[role]}
+    return subprocess.run([sys.executable, "-m", "cuentas_cli", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_gerente_subscribed_over_websocket_gets_a_payment_made_by_the_cli_in_another_process(company, server):
+    import httpx
+    from websockets.sync.client import connect
+
+    with open_session(company.url, write=True) as s:
+        client = make_party(s, ruc="20131312955", name="SUNAT")
+        invoice = make_invoice(s, client, serie="F001", numero=5).id
+        other = make_invoice(s, client, serie="F001", numero=6).id
+    pair = httpx.post(f"{server}/auth/token", data={"username": "gerente", "password": PASSWORD}).json()
+    url = server.replace("http://", "ws://") + "/events"
+    with connect(url, additional_headers=bearer(pair["access_token"]), open_timeout=10) as ws:
+        time.sleep(0.5)  # subscribed: what happens from now on is sent
+        paid = _cli_process(company, "invoices", "pay", str(invoice), "100.00", role="contador")
+        assert paid.returncode == 0, paid.stderr
+        event = json.loads(ws.recv(timeout=20))
+        assert event["type"] == "invoice.paid" and event["entity_id"] == str(invoice) and event["user"] == "contador"
+        assert event["data"]["amount"] == "100.00" and event["data"]["paid"] == "100.00"
+        # a status change by an administrador's process follows the same way
+        changed = _cli_process(company, "invoices", "set-status", str(other), "ANULADA", role="administrador")
+        assert changed.returncode == 0, changed.stderr
+        event = json.loads(ws.recv(timeout=20))
+        assert event["type"] == "invoice.status_changed" and event["entity_id"] == str(other)
+        # the session ends (logout): the next batch is refused and the socket closed, not sent
+        assert httpx.post(f"{server}/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
+        assert _cli_process(company, "invoices", "pay", str(invoice), "2.00", role="contador").returncode == 0
+        ended = json.loads(ws.recv(timeout=20))
+        assert ended["error"]["code"] == "unauthorized", ended
+    pair = httpx.post(f"{server}/auth/token", data={"username": "gerente", "password": PASSWORD}).json()
+    # nobody: the socket is closed with the reason, no event is sent
+    with connect(url, open_timeout=10) as ws:
+        refused = json.loads(ws.recv(timeout=10))
+        assert refused["error"]["code"] == "unauthorized"
+    # Server-Sent Events: the same events as text/event-stream
+    with httpx.stream("GET", f"{server}/events", headers=bearer(pair["access_token"]), timeout=30) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == ": connected"
+        paid_again = _cli_process(company, "invoices", "pay", str(invoice), "1.00", role="contador")
+        assert paid_again.returncode == 0, paid_again.stderr
+        for line in lines:
+            if line.startswith("event: "):
+                assert line == "event: invoice.paid"
+                break
+        data = json.loads(next(lines).removeprefix("data: "))
+        assert data["entity_id"] == str(invoice) and data["data"]["amount"] == "1.00"

@@ -13,8 +13,8 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-from fastapi import Depends, FastAPI, Form, Header, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Form, Header, Query, Request, Response, UploadFile, WebSocket
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from cuentas_cli import __version__
@@ -64,10 +64,10 @@ class RefreshIn(BaseModel):
     refresh_token: str
 
 
-def base_runtime(request: Request, company: str | None) -> "Runtime":
+def base_runtime(request: Any, company: str | None) -> "Runtime":
     """A runtime on the application's database (app.state.db_url, else the configured one), as
     of today; the firm's schema is checked once per process (restart the server after `cuentas
-    db upgrade`), a company's books on every request."""
+    db upgrade`), a company's books on every request. `request` is a Request or a WebSocket."""
     from cuentas_cli import config as config_module
     from cuentas_cli.runtime import Runtime
 
@@ -82,13 +82,18 @@ def base_runtime(request: Request, company: str | None) -> "Runtime":
     return rt
 
 
-def identified(request: Request, x_cuentas_company: Annotated[Optional[str], Header()] = None) -> "Runtime":
-    """The request's runtime, acting as the user of its bearer token (401 without one); the
-    X-Cuentas-Company header chooses a company of a firm, as --company does."""
-    rt = base_runtime(request, x_cuentas_company)
+def bearer_of(request: Any) -> str:
+    """The request's bearer token (a WebSocket from a browser may give it as ?token=)."""
     scheme, _sep, token = (request.headers.get("authorization") or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return (request.query_params.get("token") or "").strip() if hasattr(request, "query_params") else ""
+
+
+def identify(rt: "Runtime", token: str) -> "Runtime":
+    """Make `rt` act as the user of `token`: an access JWT, a service token or a `cuentas login`
+    session; NotLoggedIn (401) for anything else."""
+    if not token:
         raise NotLoggedIn(_("no bearer token: POST /auth/token, or a service token"))
     from cuentas_cli.admin import auth
 
@@ -109,6 +114,12 @@ def identified(request: Request, x_cuentas_company: Annotated[Optional[str], Hea
     with rt.firm_connection() as firm:
         rt.give_identity(*security.session_actor(firm, claims["sid"]))
     return rt
+
+
+def identified(request: Request, x_cuentas_company: Annotated[Optional[str], Header()] = None) -> "Runtime":
+    """The request's runtime, acting as the user of its bearer token (401 without one); the
+    X-Cuentas-Company header chooses a company of a firm, as --company does."""
+    return identify(base_runtime(request, x_cuentas_company), bearer_of(request))
 
 
 Identified = Annotated[Any, Depends(identified)]
@@ -259,6 +270,23 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
         with uploads.saved(file) as path:
             return _json(uploads.run_import(rt, path, kind=kind, sheet=sheet, on_duplicate=on_duplicate,
                                             dry_run=dry_run))
+
+    # --- events --------------------------------------------------------------------------------
+
+    @app.websocket("/events")
+    async def events_socket(websocket: WebSocket) -> None:
+        """Live events as JSON messages (see api/events.py); the token as a Bearer header or ?token=."""
+        from cuentas_cli.api import streams
+
+        await streams.serve_socket(websocket, base_runtime, identify, bearer_of)
+
+    @app.get("/events", tags=["events"])
+    def events_stream(request: Request, rt: Identified) -> StreamingResponse:
+        """The same events as Server-Sent Events (text/event-stream), for simple clients."""
+        from cuentas_cli.api import streams
+
+        return StreamingResponse(streams.sse(rt, request, base_runtime, identify, bearer_of),
+                                 media_type="text/event-stream")
 
     # --- dashboard -------------------------------------------------------------------------------
 
