@@ -19,7 +19,7 @@ import pytest
 
 from cuentas_cli.db.engine import open_session
 from tests.conftest import PASSWORD
-from tests.factories import make_invoice, make_party
+from tests.factories import make_invoice, make_party, valid_ruc
 
 USERS = {"administrador": "admin", "contador": "contador", "gerente": "gerente"}
 
@@ -125,14 +125,45 @@ def test_every_endpoint_as_every_role(api):
         ("get", "/invoices?kind=cxc&limit=10", None, {"contador", "gerente", "administrador"}),
         ("get", f"/invoices/{inv}", None, {"contador", "gerente", "administrador"}),
         ("post", f"/invoices/{inv}/payments", {"amount": "10.00"}, {"contador", "administrador"}),
+        ("post", "/clients", {"doc": "{ruc}", "name": "NUEVO {n}", "lookup": False}, {"contador", "administrador"}),
+        ("post", "/suppliers", {"doc": "{ruc}", "name": "NUEVO {n}", "lookup": False}, {"contador", "administrador"}),
+        ("patch", "/clients/20131312955", {"phone": "01-{n}"}, {"contador", "administrador"}),
+        ("delete", "/clients/{party}", None, {"administrador"}),
+        ("get", "/clients/lookup/20131312955", None, {"contador", "gerente", "administrador"}),
+        ("get", f"/invoices/{inv}/payments", None, {"contador", "gerente", "administrador"}),
+        ("post", "/invoices", {"kind": "cxc", "party": "20131312955", "serie": "F002", "numero": "{n}",
+                               "issued": "2026-06-01", "due": "2026-07-01", "total": "118.00"},
+         {"contador", "administrador"}),
+        ("post", "/invoices/{new}/status", {"status": "ANULADA"}, {"contador", "administrador"}),
+        ("delete", "/invoices/{new}", None, {"administrador"}),
         ("get", "/dashboard/summary", None, {"contador", "gerente", "administrador"}),
         ("get", "/dashboard/metrics?as_of=2026-06-15", None, {"gerente", "administrador"}),
+        ("get", "/dashboard/aging?by_party=true", None, {"gerente", "administrador"}),
+        ("get", "/dashboard/cashflow?weeks=4", None, {"gerente", "administrador"}),
+        ("get", "/dashboard/top?n=5", None, {"gerente", "administrador"}),
+        ("post", "/imports", "file", {"contador", "administrador"}),
     ]
+    csv = ("tipo,ruc,razon_social,serie,numero,fecha_emision,fecha_vencimiento,total\n"
+           "cxc,20131312955,SUNAT,F080,{n},2026-05-01,2026-06-01,118.00\n")
+    counter = iter(range(1, 1000))
+    with open_session(api.company.url, write=True) as s:  # one invoice per role for status and delete
+        client = make_party(s, ruc="20100070970", name="OTRO CLIENTE")
+        spare = {role: make_invoice(s, client, serie="F003", numero=n + 1).id for n, role in enumerate(USERS)}
+        idle = {role: make_party(s, ruc=valid_ruc(990_000 + n)).doc_number for n, role in enumerate(USERS)}
     tokens = {role: login(api, role)["access_token"] for role in USERS}
     for method, path, body, allowed in cases:
         for role, token in tokens.items():
             before = snapshot(api.company.url)
-            got = getattr(api, method)(path, headers=bearer(token), **({"json": body} if body else {}))
+            n = next(counter)
+            where = path.replace("{new}", str(spare[role])).replace("{party}", idle[role])
+            if body == "file":
+                extra = {"files": {"file": ("lote.csv", csv.format(n=n).encode(), "text/csv")}}
+            elif body:
+                extra = {"json": {k: (v.format(n=n, ruc=valid_ruc(970_000 + n)) if isinstance(v, str) else v)
+                                  for k, v in body.items()}}
+            else:
+                extra = {}
+            got = getattr(api, method)(where, headers=bearer(token), **extra)
             if role in allowed:
                 assert got.status_code in (200, 201), (path, role, got.text)
             else:
@@ -141,7 +172,8 @@ def test_every_endpoint_as_every_role(api):
                 after = snapshot(api.company.url)
                 assert {k: v for k, v in after.items() if k != "api_token"} == \
                     {k: v for k, v in before.items() if k != "api_token"}, (path, role)
-        assert getattr(api, method)(path, **({"json": body} if body else {})).status_code == 401, path
+        nobody = getattr(api, method)(path.replace("{new}", str(spare["administrador"])).replace("{party}", "1"), **extra)
+        assert nobody.status_code == 401, (path, nobody.text)
 
 
 def test_json_is_the_clis_and_errors_have_its_meanings(api):

@@ -288,6 +288,10 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
         return StreamingResponse(streams.sse(rt, request, base_runtime, identify, bearer_of),
                                  media_type="text/event-stream")
 
+    from cuentas_cli.api.more_routes import add_routes
+
+    add_routes(app)
+
     # --- dashboard -------------------------------------------------------------------------------
 
     @app.get("/dashboard/summary", tags=["dashboard"])

@@ -93,27 +93,12 @@ def make_app(kind: str) -> typer.Typer:
         lookup: Annotated[bool, typer.Option("--lookup/--no-lookup", help="Ask the lookup provider (RUC and DNI).")] = True,
         fmt: FormatOpt = None,
     ) -> None:
-        from cuentas_cli.parties import lookup as party_lookup
-        from cuentas_cli.parties import service as parties
+        from cuentas_cli.parties.adding import add_with_lookup
         from cuentas_cli.parties.records import row_of
-        from cuentas_cli.rules.identity import validate_email
 
         code, number = _resolve_document(ruc, dni, doc_type, doc)
-        if email and email.strip():
-            validate_email(email)
-        parties.check_phone(phone)
-        rt = runtime()
-        with rt.session() as session:
-            _kind, code, number = parties.check_new(session, actor=rt.actor(session), kind=kind, doc_type=code,
-                                                doc_number=number)
-            plan = party_lookup.plan_lookup(session, config=rt.config, doc_type=code, doc_number=number)
-        outcome = None
-        if lookup and plan.lookupable:  # asked outside any transaction
-            outcome = plan.cached or party_lookup.fetch_lookup(plan.settings, code, number)
-        with rt.session(write=True) as session:
-            result = parties.add_party(session=session, actor=rt.actor(session), config=rt.config, kind=kind,
-                                       doc_type=code, doc_number=number, name=name, email=email, phone=phone,
-                                       address=address, lookup=lookup, outcome=outcome)
+        result = add_with_lookup(runtime(), kind=kind, doc_type=code, doc_number=number, name=name, email=email,
+                                 phone=phone, address=address, lookup=lookup)
         for line in result.warnings:
             warn(line)
         party = result.party
