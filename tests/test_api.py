@@ -142,6 +142,7 @@ def test_every_endpoint_as_every_role(api):
         ("get", "/dashboard/cashflow?weeks=4", None, {"gerente", "administrador"}),
         ("get", "/dashboard/top?n=5", None, {"gerente", "administrador"}),
         ("post", "/imports", "file", {"contador", "administrador"}),
+        ("get", "/exports/invoices.csv?kind=cxc", None, {"gerente", "administrador"}),
     ]
     csv = ("tipo,ruc,razon_social,serie,numero,fecha_emision,fecha_vencimiento,total\n"
            "cxc,20131312955,SUNAT,F080,{n},2026-05-01,2026-06-01,118.00\n")
@@ -395,3 +396,18 @@ def test_a_gerente_subscribed_over_websocket_gets_a_payment_made_by_the_cli_in_a
                 break
         data = json.loads(next(lines).removeprefix("data: "))
         assert data["entity_id"] == str(invoice) and data["data"]["amount"] == "1.00"
+
+
+def test_exports_download_the_clis_files(api):
+    token = bearer(login(api, "gerente")["access_token"])
+    csv = api.get("/exports/invoices.csv", headers=token)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "F001" in csv.text and "1180.00" in csv.text
+    xlsx = api.get("/exports/invoices.xlsx?overdue=false", headers=token)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    pdf = api.get("/exports/invoices.pdf?max_rows=10", headers=token)
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    as_json = api.get("/exports/invoices.json", headers=token).json()
+    cli = api.company.run("export", "--format", "json").json()
+    assert as_json == cli
+    assert api.get("/exports/invoices.exe", headers=token).status_code == 400

@@ -111,9 +111,52 @@ def add_party_routes(app: FastAPI, path: str, kind: str) -> None:
                                                       doc=doc, doc_type=doc_type))
 
 
+MEDIA = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
 def add_routes(app: FastAPI) -> None:
     for path, kind in (("clients", "client"), ("suppliers", "supplier")):
         add_party_routes(app, path, kind)
+
+    @app.get("/exports/invoices.{fmt}", tags=["exports"])
+    def export(rt: Identified, fmt: str, kind: Optional[str] = None, status: Optional[str] = None,
+               party: Optional[str] = None, overdue: bool = False, currency: Optional[str] = None,
+               max_rows: Annotated[Optional[int], Query(ge=0)] = None) -> Any:
+        """The invoices as a file download (`cuentas export`): xlsx with charts, csv, json, or pdf
+        (a report: at most max_rows listed, 5,000 by default, 0 for all)."""
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from fastapi.responses import FileResponse
+        from starlette.background import BackgroundTask
+
+        from cuentas_cli import outputs
+        from cuentas_cli.admin import settings as settings_service
+        from cuentas_cli.errors import UsageError
+        from cuentas_cli.exports import exporter
+        from cuentas_cli.i18n import _
+        from cuentas_cli.ledger.listing import InvoiceFilter
+
+        if fmt not in MEDIA:
+            raise UsageError(_("--format {fmt!r}: use csv or json (stdout), or xlsx/pdf with --output").format(fmt=fmt))
+        exporter.check_max_rows(fmt, max_rows)
+        folder = Path(tempfile.mkdtemp(prefix="cuentas-export-"))
+        try:
+            path = folder / f"facturas.{fmt}"
+            target = outputs.check(path, option="--output", database_url=rt.url)
+            filters = InvoiceFilter(kind=kind, status=status, party=party, overdue=overdue, currency=currency)
+            with rt.session() as session:
+                exporter.export(session=session, actor=rt.actor(session), filters=filters, today=rt.today, fmt=fmt,
+                                output=target, company=str(settings_service.get(session, rt.config, "company.name") or ""),
+                                buckets=list(settings_service.get(session, rt.config, "aging.buckets")),
+                                mode=0o600, max_rows=max_rows)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return FileResponse(path, media_type=MEDIA[fmt], filename=path.name,
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
     @app.post("/invoices", tags=["invoices"], status_code=201)
     def add_invoice(rt: Identified, body: InvoiceIn) -> Any:
