@@ -411,3 +411,24 @@ def test_exports_download_the_clis_files(api):
     cli = api.company.run("export", "--format", "json").json()
     assert as_json == cli
     assert api.get("/exports/invoices.exe", headers=token).status_code == 400
+
+
+def test_client_pages_neither_repeat_nor_skip_while_clients_are_added(api):
+    with open_session(api.company.url, write=True) as s:
+        for n in range(23):
+            make_party(s, ruc=valid_ruc(950_000 + n), name=f"CLIENTE {n % 5} S.A.C.")  # names repeat: the id decides
+    token = bearer(login(api, "contador")["access_token"])
+    everything = {r["doc_number"] for r in api.get("/clients?limit=1000", headers=token).json()}
+    seen, cursor, added = [], None, 0
+    while True:
+        got = api.get("/clients", params={"limit": 4, **({"cursor": cursor} if cursor else {})}, headers=token)
+        assert got.status_code == 200, got.text
+        seen += [r["doc_number"] for r in got.json()]
+        cursor = got.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+        with open_session(api.company.url, write=True) as s:
+            make_party(s, ruc=valid_ruc(960_000 + added), name=f"CLIENTE {added % 7} NUEVO")
+        added += 1
+    assert len(seen) == len(set(seen)) and everything <= set(seen) and added >= 5
+    assert api.get("/clients?cursor=%%%", headers=token).status_code == 400

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
-from cuentas_cli.api.server import Identified, _json
+from cuentas_cli.api.deps import Identified, _json
 
 
 class InvoiceIn(BaseModel):

@@ -9,42 +9,24 @@ own check; an error is `{"error": {"code", "message"}}` with the status of its e
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
-from fastapi import Depends, FastAPI, Form, Header, Query, Request, Response, UploadFile, WebSocket
+from fastapi import FastAPI, Form, Query, Request, Response, UploadFile, WebSocket
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from cuentas_cli import __version__
 from cuentas_cli.api import security
+from cuentas_cli.api.deps import Identified, _json, base_runtime, bearer_of, identify
 from cuentas_cli.errors import CuentasError, ExitCode, NotLoggedIn, UsageError
 from cuentas_cli.i18n import _
-
-if TYPE_CHECKING:
-    from cuentas_cli.runtime import Runtime
 
 # exit code -> HTTP status (shared/docs/cli.md's codes; 5 is 401 when nobody is logged in)
 STATUS = {ExitCode.USAGE: 400, ExitCode.VALIDATION: 422, ExitCode.NOT_FOUND: 404, ExitCode.PERMISSION: 403,
           ExitCode.CONFLICT: 409, ExitCode.EXTERNAL: 502}
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
          422: "invalid", 502: "upstream_failed", 500: "internal"}
-
-
-def _json(value: Any) -> Any:
-    from cuentas_cli.render import as_dict, plain
-
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    try:
-        return plain(as_dict(value))
-    except TypeError:
-        return plain(value)
 
 
 def error_response(status: int, message: str) -> JSONResponse:
@@ -62,67 +44,6 @@ class PaymentIn(BaseModel):
 
 class RefreshIn(BaseModel):
     refresh_token: str
-
-
-def base_runtime(request: Any, company: str | None) -> "Runtime":
-    """A runtime on the application's database (app.state.db_url, else the configured one), as
-    of today; the firm's schema is checked once per process (restart the server after `cuentas
-    db upgrade`), a company's books on every request. `request` is a Request or a WebSocket."""
-    from cuentas_cli import config as config_module
-    from cuentas_cli.runtime import Runtime
-
-    state = request.app.state
-    base = config_module.load(db_flag=state.db_url, today_flag=state.today)
-    if state.firm_checked is None:
-        Runtime(base).check_schema()  # the firm database, once: a failure is every request's error
-        state.firm_checked = base.database_url
-    rt = Runtime(replace(base, token=None, company=company.strip() if company and company.strip() else None,
-                         company_source="header" if company else "default", firm_values=None))
-    rt._firm_checked = state.firm_checked == base.database_url
-    return rt
-
-
-def bearer_of(request: Any) -> str:
-    """The request's bearer token (a WebSocket from a browser may give it as ?token=)."""
-    scheme, _sep, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return (request.query_params.get("token") or "").strip() if hasattr(request, "query_params") else ""
-
-
-def identify(rt: "Runtime", token: str) -> "Runtime":
-    """Make `rt` act as the user of `token`: an access JWT, a service token or a `cuentas login`
-    session; NotLoggedIn (401) for anything else."""
-    if not token:
-        raise NotLoggedIn(_("no bearer token: POST /auth/token, or a service token"))
-    from cuentas_cli.admin import auth
-
-    if token.startswith((auth.SERVICE_PREFIX, auth.SESSION_PREFIX)):  # a service token, or a `cuentas login` session
-        with rt.firm_connection() as firm:
-            known = auth.token_known(firm, token)
-            identity = auth.resolve_token(firm, token) if known else None
-        if identity is not None:
-            rt.give_identity(*identity)
-        elif rt.in_company:  # a service token of the chosen company's own books
-            with rt.connection() as conn:
-                here, _row = auth.resolve_token(conn, token)
-            rt.give_identity(None, here=here)
-        else:
-            raise NotLoggedIn(_("the session or token is not valid for this database"))
-        return rt
-    claims = security.decode(token, kind="access")
-    with rt.firm_connection() as firm:
-        rt.give_identity(*security.session_actor(firm, claims["sid"]))
-    return rt
-
-
-def identified(request: Request, x_cuentas_company: Annotated[Optional[str], Header()] = None) -> "Runtime":
-    """The request's runtime, acting as the user of its bearer token (401 without one); the
-    X-Cuentas-Company header chooses a company of a firm, as --company does."""
-    return identify(base_runtime(request, x_cuentas_company), bearer_of(request))
-
-
-Identified = Annotated[Any, Depends(identified)]
 
 
 def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAPI:
@@ -315,13 +236,19 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
 
 def _party_routes(app: FastAPI, path: str, kind: str) -> None:
     @app.get(f"/{path}", tags=["parties"], name=f"list_{path}")
-    def list_parties(rt: Identified, search: Optional[str] = None,
-                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[Any]:
+    def list_parties(rt: Identified, response: Response, search: Optional[str] = None, estado: Optional[str] = None,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                     cursor: Annotated[Optional[str], Query(description="The X-Next-Cursor of the previous page")] = None,
+                     ) -> list[Any]:
+        """By name, filtered as `cuentas clients list`, a page at a time (X-Next-Cursor, as /invoices)."""
         from cuentas_cli.ledger import accounts
 
         with rt.session() as session:
-            return _json(accounts.list_parties(session=session, actor=rt.actor(session), kind=kind, today=rt.today,
-                                               search=search, limit=limit))
+            rows = accounts.list_parties(session=session, actor=rt.actor(session), kind=kind, today=rt.today,
+                                         search=search, estado=estado, limit=limit, after=_party_cursor(cursor))
+        if len(rows) == limit:
+            response.headers["X-Next-Cursor"] = _encode_cursor([rows[-1].name, rows[-1].id])
+        return _json(rows)
 
     @app.get(f"/{path}/{{doc}}", tags=["parties"], name=f"get_{path}")
     def get_party(rt: Identified, doc: str) -> Any:
@@ -338,6 +265,26 @@ def _parse_cursor(cursor: str | None) -> tuple[date, int] | None:
     try:
         return date.fromisoformat(day), int(last)
     except ValueError:
+        raise UsageError(_("cursor {cursor!r} is not one this API gave (X-Next-Cursor)").format(cursor=cursor)) from None
+
+
+def _encode_cursor(value: Any) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(value, ensure_ascii=False).encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _party_cursor(cursor: str | None) -> tuple[str, int] | None:
+    if cursor is None:
+        return None
+    import base64
+    import json
+
+    try:
+        name, last = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8"))
+        return str(name), int(last)
+    except (ValueError, TypeError):
         raise UsageError(_("cursor {cursor!r} is not one this API gave (X-Next-Cursor)").format(cursor=cursor)) from None
 
 

@@ -48,5 +48,11 @@ def init(
         password = read_password(from_stdin=password_stdin, prompt=prompt, confirm=not password_stdin)
     with rt.session(write=True) as session:
         create_first_admin(session=session, username=admin, password=password, email=email)
+    from cuentas_cli.api import security
+
+    try:
+        security.signing_key()  # the HTTP API's key (`cuentas serve api`): made now, kept in the keyring
+    except OSError:
+        pass  # no place for it yet: `serve api` makes it on first use
     success(_("administrador {admin} created; now run `cuentas login {admin}`").format(admin=admin))
 

@@ -54,10 +54,12 @@ def _pen(cents: int | None) -> Decimal:
 
 
 def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: date, search: str | None = None,
-                 estado: str | None = None, with_overdue: bool = False, limit: int | None = None) -> list[PartyRow]:
+                 estado: str | None = None, with_overdue: bool = False, limit: int | None = None,
+                 after: tuple[str, int] | None = None) -> list[PartyRow]:
     """Parties of one kind by name; `search` matches the name (anywhere) or the document (prefix);
     `estado` the SUNAT estado (prefix: 'baja' matches both BAJAs); `with_overdue` keeps only
-    parties with overdue invoices and adds their count and PEN amount."""
+    parties with overdue invoices and adds their count and PEN amount. `after` (name, id): only
+    those after it in that order (the HTTP API's pages; not with `with_overdue`)."""
     from sqlalchemy import func, or_, select
 
     from cuentas_cli.db.models import Invoice, Party
@@ -74,6 +76,10 @@ def list_parties(*, session: "Session", actor: Actor | None, kind: str, today: d
     if limit is not None and limit < 1:
         raise ValidationError(_("--limit: give a number of rows, 1 or more"))
     if not with_overdue:
+        if after is not None:
+            from sqlalchemy import and_
+
+            query = query.where(or_(Party.name > after[0], and_(Party.name == after[0], Party.id > after[1])))
         query = query.order_by(Party.name, Party.id)
         if limit:
             query = query.limit(limit)
