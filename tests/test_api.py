@@ -199,54 +199,35 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_cuentas_serve_api_answers_on_a_loopback_port(company, tmp_path):
+def test_cuentas_serve_api_answers_on_a_loopback_port(company, server, tmp_path):
     """The real server: `cuentas serve api` as a process (uvicorn), asked with httpx over TCP."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
     import httpx
 
-    port = _free_port()
-    env = {**os.environ, "CUENTAS_DATABASE_URL": company.url, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-           "CUENTAS_HOME": str(tmp_path / "server-home")}
-    proc = subprocess.Popen([sys.executable, "-m", "cuentas_cli", "serve", "api", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            proc.kill()
-            pytest.fail(f"the server did not start: {proc.communicate()[1].decode()[-500:]}")
-        assert "/auth/token" in httpx.get(f"{base}/openapi.json").json()["paths"]
-        pair = httpx.post(f"{base}/auth/token", data={"username": "admin", "password": PASSWORD}).json()
-        me = httpx.get(f"{base}/me", headers=bearer(pair["access_token"]))
-        assert me.status_code == 200 and me.json()["username"] == "admin"
-        # the README's Python example, as written but for the port, the user and the password
-        import re
-        from pathlib import Path
-
-        readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-        section = readme.split("## HTTP API for other programs", 1)[1]
-        example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-        example = example.replace("8000", str(port)).replace('"ana"', '"admin"').replace("clave-de-ana-2026", PASSWORD)
-        with open_session(company.url, write=True) as s:
-            make_invoice(s, make_party(s, ruc="20131312955", name="SUNAT"), serie="F009", numero=9, total="118.00",
-                         issued=date(2026, 4, 1), due=date(2026, 5, 1))
-        import contextlib
-        import io
-
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            exec(compile(example, "README.md", "exec"), {})  # noqa: S102 - the README's own example
-        assert "F009-9 SUNAT 118.00" in printed.getvalue()
-        # without a keyring the signing key is a 0600 file in the data dir
-        key = tmp_path / "server-home" / "api-signing.key"
-        assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    assert "/auth/token" in httpx.get(f"{server}/openapi.json").json()["paths"]
+    pair = httpx.post(f"{server}/auth/token", data={"username": "admin", "password": PASSWORD}).json()
+    me = httpx.get(f"{server}/me", headers=bearer(pair["access_token"]))
+    assert me.status_code == 200 and me.json()["username"] == "admin"
+    # the README's Python example, as written but for the port, the user and the password
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## HTTP API for other programs", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    example = (example.replace("http://127.0.0.1:8000", server).replace('"ana"', '"admin"')
+               .replace("clave-de-ana-2026", PASSWORD))
+    with open_session(company.url, write=True) as s:
+        make_invoice(s, make_party(s, ruc="20131312955", name="SUNAT"), serie="F009", numero=9, total="118.00",
+                     issued=date(2026, 4, 1), due=date(2026, 5, 1))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(example, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+    assert "F009-9 SUNAT 118.00" in printed.getvalue()
+    # without a keyring the signing key is a 0600 file in the data dir
+    key = tmp_path / "server-home" / "api-signing.key"
+    assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
 
 
 def test_pages_neither_repeat_nor_skip_while_invoices_are_added(api):
