@@ -126,7 +126,7 @@ def default_location(firm_url: str, conn: "Connection", ruc: str) -> str:
     return f"{SCHEMA_LOCATION}{prefix}_{ruc}"
 
 
-def _check_given_url(url: str) -> str:
+def check_given_url(url: str) -> str:
     from cuentas_cli.rules.urls import normalise_url
 
     url = normalise_url(url)

@@ -34,7 +34,7 @@ def add(rt: "Runtime", *, ruc: str, name: str | None, alias: str | None, db_url:
     with rt.firm_connection() as conn:
         actor = _firm_admin(rt, conn)
         companies.check_new(conn, ruc=ruc, alias=alias)
-        location = companies._check_given_url(db_url) if db_url else companies.default_location(rt.firm_url, conn, ruc)
+        location = companies.check_given_url(db_url) if db_url else companies.default_location(rt.firm_url, conn, ruc)
         if location.startswith(companies.SCHEMA_LOCATION) and is_sqlite(rt.firm_url):
             raise UsageError(_("a schema needs a PostgreSQL firm database"))
         admin_email = _email_of(conn, actor.username)
