@@ -188,7 +188,10 @@ def test_json_is_the_clis_and_errors_have_its_meanings(api):
     assert api.get("/invoices/999999", headers=token).status_code == 404
     too_much = api.post(f"/invoices/{inv}/payments", headers=token, json={"amount": "5000.00"})
     assert too_much.status_code == 422 and "balance" in too_much.json()["error"]["message"]
-    assert api.get("/invoices?status=NADA", headers=token).status_code in (400, 422)
+    assert api.get("/invoices?status=NADA", headers=token).status_code == 400
+    for bad in (api.get("/invoices?limit=0", headers=token), api.get("/nada", headers=token),
+                api.post(f"/invoices/{inv}/payments", headers=token, json={"monto": "1.00"})):
+        assert bad.status_code in (400, 404) and set(bad.json()) == {"error"}, bad.text
     listed = api.get("/invoices?limit=1", headers=token).json()
     assert len(listed) == 1 and listed == api.company.run("invoices", "list", "--limit", "1", "--format", "json").json()
 

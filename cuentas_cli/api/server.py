@@ -71,6 +71,21 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
             response = JSONResponse(body, status_code=status)
         return response
 
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(RequestValidationError)
+    def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A missing or malformed parameter: the CLI's usage error (exit 2), in the API's error shape."""
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path"))
+        return error_response(400, f"{where}: {first.get('msg', 'invalid request')}" if where else
+                              str(first.get("msg", "invalid request")))
+
+    @app.exception_handler(HTTPException)
+    def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail))
+
     @app.exception_handler(Exception)
     def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(500, _("unexpected {name}; the server's log has the details").format(
