@@ -44,6 +44,7 @@ class Runtime:
     _firm_checked: bool = False
     _firm_identity: "tuple[Actor, Any] | None" = None
     _identity_given: bool = False  # the HTTP API: who acts comes from the request, never the keyring
+    _firm_label: str | None = None  # the firm's own books' label, once looked up ("" for none)
 
     def give_identity(self, firm_actor: "Actor | None", token_row: Any = None, *, here: "Actor | None" = None) -> None:
         """Act as the firm user a request's token names (mapped to their role in the chosen company),
@@ -124,12 +125,15 @@ class Runtime:
             if row is None:
                 if not (self._firm_checked or self._schema_checked):
                     return None  # this run never reached its database: no wait on one that is down
-                from cuentas_cli.admin.companies import registry
+                if self._firm_label is None:  # asked once per run, however many tables it prints
+                    from cuentas_cli.admin.companies import registry
 
-                with self.firm_connection() as conn:
-                    rows = registry(conn)
-                row = next((r for r in rows if r.is_firm), None)
-            return row.label if row is not None else None
+                    with self.firm_connection() as conn:
+                        rows = registry(conn)
+                    firm = next((r for r in rows if r.is_firm), None)
+                    self._firm_label = firm.label if firm is not None else ""
+                return self._firm_label or None
+            return row.label
         except Exception:  # noqa: BLE001 - a title never fails a command
             return None
 
