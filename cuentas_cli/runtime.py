@@ -106,16 +106,13 @@ class Runtime:
             from cuentas_cli.db.tables import setting
 
             firm_keys = [key for key, spec in SETTINGS.items() if spec.firm]
-            with (self._passthrough(firm) if firm is not None else self.firm_connection()) as conn:
+            from contextlib import nullcontext
+
+            with (nullcontext(firm) if firm is not None else self.firm_connection()) as conn:
                 self.config.firm_values = dict(conn.execute(
                     select(setting.c.key, setting.c.value).where(setting.c.key.in_(firm_keys))).all())
         elif not in_company:
             self.config.firm_values = None
-
-    @staticmethod
-    @contextmanager
-    def _passthrough(conn: "Connection") -> Iterator["Connection"]:
-        yield conn
 
     def company_label(self) -> str | None:
         """What table titles and report headers name: the chosen company, or the firm's own books

@@ -194,13 +194,23 @@ def resolve_token(session: "Session | Connection", token: str, *, now: datetime 
     Returns the actor and the token's row (Core: every command resolves one, see db/tables.py)."""
     from sqlalchemy import select
 
-    from cuentas_cli.db.tables import api_token, app_user
+    from cuentas_cli.db.tables import api_token
 
-    now = now or now_utc()
     row = session.execute(select(api_token).where(api_token.c.token_hash == token_digest(token))).first()
     if row is None:
         raise NotLoggedIn(_("the session or token is not valid for this database; {LOGIN_AGAIN}")
                           .format(LOGIN_AGAIN=_(LOGIN_AGAIN)))
+    return actor_of_token(session, row, now=now)
+
+
+def actor_of_token(session: "Session | Connection", row: Any, *, now: datetime | None = None) -> tuple[Actor, Any]:
+    """The actor of a token's row (found by its value, or by id: the HTTP API's JWTs name their
+    session); refused if revoked, expired or its user disabled."""
+    from sqlalchemy import select
+
+    from cuentas_cli.db.tables import app_user
+
+    now = now or now_utc()
     if row.revoked_at is not None:
         raise NotLoggedIn(_("the session or token was revoked; {LOGIN_AGAIN}")
                           .format(LOGIN_AGAIN=_(LOGIN_AGAIN)))

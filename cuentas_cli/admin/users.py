@@ -251,6 +251,7 @@ class LoginResult:
     username: str
     role: str
     expires_at: datetime
+    session_id: int | None = None  # the session's api_token row (the HTTP API's JWTs carry it)
 
 
 def login(*, session: "Session", username: str, password: str, hours: int) -> LoginResult:
@@ -262,7 +263,7 @@ def login(*, session: "Session", username: str, password: str, hours: int) -> Lo
         raise
     token, row = auth.issue_session_token(session, user, hours=hours)
     audit.record(session, None, action="login", entity="user", entity_id=user.username, username=user.username)
-    return LoginResult(token, user.username, user.role, row.expires_at)
+    return LoginResult(token, user.username, user.role, row.expires_at, row.id)
 
 
 # --- roles ------------------------------------------------------------------------------

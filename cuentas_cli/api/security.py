@@ -103,21 +103,17 @@ def decode(token: str, *, kind: str) -> dict[str, Any]:
 
 
 def session_actor(conn: Any, session_id: int) -> tuple[Any, Any]:
-    """The actor of a session by its id, refused when revoked, expired or its user disabled."""
+    """The actor of a session by its id, refused as `cuentas` refuses a session token (revoked,
+    expired, its user disabled)."""
     from sqlalchemy import select
 
     from cuentas_cli.admin import auth
-    from cuentas_cli.db.tables import api_token, app_user
+    from cuentas_cli.db.tables import api_token
 
     row = conn.execute(select(api_token).where(api_token.c.id == session_id, api_token.c.kind == "session")).first()
-    expires = auth._aware(row.expires_at) if row is not None else None
-    if row is None or row.revoked_at is not None or (expires is not None and expires <= _now()):
+    if row is None:
         raise NotLoggedIn(_("the session of this token has ended; log in again (POST /auth/token)"))
-    user = conn.execute(select(app_user.c.id, app_user.c.username, app_user.c.role, app_user.c.is_active)
-                        .where(app_user.c.id == row.user_id)).first()
-    if user is None or not user.is_active:
-        raise NotLoggedIn(_("user of this session is disabled; log in again"))
-    return auth.actor_for(conn, user, row), row
+    return auth.actor_of_token(conn, row)
 
 
 def revoke_session(conn: Any, session_id: int) -> None:

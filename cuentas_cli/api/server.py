@@ -104,14 +104,8 @@ def create_app(*, db_url: str | None = None, today: str | None = None) -> FastAP
         with rt.session(write=True) as session:
             hours = settings_service.get(session, rt.config, "session.hours")
             result = users.login(session=session, username=username, password=password, hours=hours)
-            from sqlalchemy import select
-
-            from cuentas_cli.admin.auth import token_digest
-            from cuentas_cli.db.tables import api_token
-
-            sid = session.execute(select(api_token.c.id).where(api_token.c.token_hash == token_digest(result.token))
-                                  ).scalar_one()
-        return security.issue_pair(username=result.username, session_id=sid, session_expires=_aware(result.expires_at))
+        return security.issue_pair(username=result.username, session_id=result.session_id,
+                                   session_expires=_aware(result.expires_at))
 
     @app.post("/auth/refresh", tags=["auth"])
     def refresh(request: Request, body: RefreshIn) -> dict[str, str]:

@@ -39,20 +39,15 @@ def upgrade(
             if o.error is not None:
                 warn(_("{label}: {message}").format(label=o.company.label, message=o.error.message))
             else:
-                before, after = o.result
-                info(_("{label}: {state}").format(label=o.company.label, state=(
-                    _("already at {after}").format(after=after) if before == after else
-                    _("upgraded from {before} to {after}").format(before=before or "empty", after=after))))
+                info(_("{label}: {state}").format(label=o.company.label, state=_state(*o.result)))
         firm.raise_worst(outcomes, _("db upgrade"))
         return
     rt = runtime()
     if rt.config.company:  # a company chosen: the firm's database, then its books
         from cuentas_cli.ops import firm
 
-        for label, (before, after) in firm.upgrade_chosen(rt):
-            state = (_("already at {after}").format(after=after) if before == after else
-                     _("upgraded from {before} to {after}").format(before=before or "empty", after=after))
-            info(_("{label}: {state}").format(label=label or _("firm database"), state=state))
+        for label, result in firm.upgrade_chosen(rt):
+            info(_("{label}: {state}").format(label=label or _("firm database"), state=_state(*result)))
         return
     before, after = upgrade_database(rt)
     if before == after:
@@ -60,6 +55,13 @@ def upgrade(
     else:
         success(_("database upgraded from {before_or_empty} to {after}")
                 .format(before_or_empty=before or 'empty', after=after))
+
+
+def _state(before: str | None, after: str | None) -> str:
+    """One database's line of an upgrade of several."""
+    if before == after:
+        return _("already at {after}").format(after=after)
+    return _("upgraded from {before} to {after}").format(before=before or "empty", after=after)
 
 
 @app.command()
