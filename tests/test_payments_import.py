@@ -86,6 +86,26 @@ def test_spanish_file_records_payments_like_invoices_pay_and_a_second_import_add
     assert {k: v for k, v in after.items() if k != "audit_log"} == {k: v for k, v in before.items() if k != "audit_log"}
 
 
+def test_reads_split_at_the_parameter_limit_find_the_same_invoices(books, ledger, tmp_path, monkeypatch):
+    """On SQLite the invoices and their payments are read a few thousand values per statement; with
+    the limit at 2 every read takes several statements and the result is the same (PostgreSQL
+    reads with one array either way)."""
+    from cuentas_cli.imports import payments_load
+
+    monkeypatch.setattr(payments_load, "_MAX_PARAMETERS", 2)
+    path = write(tmp_path, "id factura,comprobante,ruc,fecha,importe\n"
+                           f",F001-1,{CLIENT},2026-06-10,100.00\n,F001-2,{CLIENT},2026-06-10,200.00\n"
+                           f",F002-7,{CLIENT},2026-06-10,10.00\n{ledger['b1']},,,2026-06-10,90.00\n"
+                           f"{ledger['cxp']},,,2026-06-10,30.00\n,F001-2,{CLIENT},2026-06-11,60.00\n")
+    first = run(books, path, "--json")
+    assert first.exit_code == 0, first.output
+    assert first.json()["new"] == 6
+    paid = {k: stored(books, ledger[k]).paid_cents for k in ("a1", "a2", "b1", "usd", "cxp")}
+    assert paid == {"a1": 10000, "a2": 26000, "b1": 9000, "usd": 1000, "cxp": 3000}
+    again = run(books, path, "--json")
+    assert again.exit_code == 0 and (again.json()["new"], again.json()["skipped"]) == (0, 6)
+
+
 def test_two_equal_rows_are_two_payments_and_only_those_are_skipped_later(books, ledger, tmp_path):
     path = write(tmp_path, "id factura,fecha,importe\n"
                            f"{ledger['a1']},2026-06-10,100.00\n{ledger['a1']},2026-06-10,100.00\n")

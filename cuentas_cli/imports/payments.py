@@ -338,6 +338,7 @@ def import_payments(*, session: "Session", actor: Actor | None, path: Path, opti
             job.close_errors_file(keep=True)
         finally:
             job.close_errors_file(keep=False)
+            recorder.close()
         if progress:
             progress(result.rows, source.size, source.size)
         result.rejected = job.all_errors_count

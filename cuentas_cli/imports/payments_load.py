@@ -7,7 +7,10 @@ the file."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from collections.abc import Iterator
+from datetime import date
 from sqlite3 import sqlite_version_info
 from typing import Any
 
@@ -21,19 +24,11 @@ from cuentas_cli.ledger.payments import check_payable, check_payment, new_status
 from cuentas_cli.ledger.records import document_label
 
 CHUNK_ROWS = 10_000
+_CACHE_KIB = 32768
+_MAX_PARAMETERS = 30_000  # per SQLite read (its limit is 32766 since 3.32, 999 before)
 _INSERT = ("INSERT INTO payment (invoice_id, paid_on, amount_cents, method, reference, recorded_by, created_at) "
            "VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0})")
 _UPDATE = "UPDATE invoice SET paid_cents = {0}, status = {0}, updated_at = {0} WHERE id = {0}"
-
-
-def _among(column: Any, values: list[int]) -> Any:
-    """`column` is one of `values`: a range when they are dense (a month's invoices numbered one
-    after another: one index range scan, no ten-thousand-parameter statement to compile), else IN;
-    a range may bring rows that are not asked for, which the caller leaves out."""
-    low, high = min(values), max(values)
-    if high - low < 4 * len(values):
-        return column.between(low, high)
-    return column.in_(sorted(set(values)))
 
 
 class Recorder:
@@ -54,53 +49,78 @@ class Recorder:
         now = job.stamp
         self.now = sqlite_ts(now) if self.sqlite else now
         self.user_id = job.actor.user_id if job.actor else None
+        self.days: dict[str, date] = {}
+        # The reads of every chunk as raw SQL (InvoiceState's columns from state_query, compiled once),
+        # by the invoices' ids, by serie-número (ix_invoice_serie_numero) and the payments on them.
+        among = "IN {among}" if self.sqlite else "= ANY(%s)"
+        state = str(state_query().compile(dialect=job.session.get_bind().dialect))
+        lock = "" if self.sqlite else " FOR UPDATE OF invoice"  # held to the end of the import's transaction
+        self.by_id_sql = f"{state} WHERE invoice.id {among}{lock}"
+        self.by_doc_sql = f"{state} WHERE invoice.serie = {mark} AND invoice.numero {among}{lock}"
+        self.paid_sql = ("SELECT invoice_id, paid_on, amount_cents, method, reference FROM payment "
+                         f"WHERE invoice_id {among}")
+        self.variables = (min(_MAX_PARAMETERS, self.dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+                          if self.sqlite else 0)
+        if self.sqlite:
+            # A bigger page cache while the import reads invoices all over the table and rewrites
+            # them (the default 2 MiB re-reads pages from the file); reset by close().
+            self.dbapi.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _read(self, rows: list) -> None:
-        from cuentas_cli.db.tables import invoice
-
-        i = invoice.c
-        base = state_query()
-        queries = []
-        ids = sorted({r.invoice_id for r in rows if r.invoice_id is not None} - self.ids_read)
-        if ids:
-            self.ids_read.update(ids)
-            queries.append(base.where(_among(i.id, ids)))
-        by_serie: dict[str, list[int]] = {}
-        for r in rows:
-            if r.invoice_id is None and (r.serie, r.numero) not in self.docs_read:
-                self.docs_read.add((r.serie, r.numero))
-                by_serie.setdefault(r.serie, []).append(r.numero)
-        for serie, numeros in by_serie.items():  # ix_invoice_serie_numero
-            queries.append(base.where(i.serie == serie, _among(i.numero, numeros)))
-        session = self.job.session
-        asked_ids = set(ids)
-        asked_docs = {(serie, n) for serie, numeros in by_serie.items() for n in numeros}
-        for query in queries:
+    def _select(self, sql: str, key: Any, values: list[int]) -> Iterator[tuple]:
+        """The rows of `sql` (ending in `... IN {among}` or `... = ANY(%s)`) for `key` (a leading
+        parameter, or None) and each of `values`: raw driver rows, one statement per few thousand
+        values on SQLite (placeholders up to its variable limit), one on PostgreSQL (an array)."""
+        lead = () if key is None else (key,)
+        with self._cursor() as cursor:
             if not self.sqlite:
-                query = query.with_for_update(of=invoice)  # held to the end of the import's transaction
-            for found in session.execute(query):
-                if found.id in self.by_id or (found.id not in asked_ids and (found.serie, found.numero) not in asked_docs):
-                    continue  # already read, or brought by a range without being asked for
-                inv = Inv(*found)
-                self.by_id[inv.id] = inv
-                self.by_doc.setdefault((inv.serie, inv.numero), []).append(inv)
+                cursor.execute(sql, (*lead, values))
+                yield from cursor
+                return
+            step = max(1, self.variables - len(lead))
+            for start in range(0, len(values), step):
+                part = values[start:start + step]
+                cursor.execute(sql.format(among="(" + ",".join("?" * len(part)) + ")"), (*lead, *part))
+                yield from cursor
+
+    def _read(self, rows: list) -> None:
+        ids = sorted({r.invoice_id for r in rows if r.invoice_id is not None} - self.ids_read)
+        self.ids_read.update(ids)
+        by_serie: dict[str, list[int]] = {}
+        docs_read = self.docs_read
+        for r in rows:
+            if r.invoice_id is None and (r.serie, r.numero) not in docs_read:
+                docs_read.add((r.serie, r.numero))
+                by_serie.setdefault(r.serie, []).append(r.numero)
+        reads = [self._select(self.by_id_sql, None, ids)] if ids else []
+        reads += [self._select(self.by_doc_sql, serie, sorted(set(numeros))) for serie, numeros in by_serie.items()]
+        by_id, by_doc, day = self.by_id, self.by_doc, self._day
+        for read in reads:
+            for found in read:
+                if found[0] in by_id:
+                    continue  # read with an earlier chunk
+                inv = Inv(*found[:9], day(found[9]), day(found[10]), *found[11:])
+                by_id[inv.id] = inv
+                by_doc.setdefault((inv.serie, inv.numero), []).append(inv)
         self._read_payments()
 
+    def _day(self, value: Any) -> date:
+        """A date column as a date (SQLite gives its text; a file pays a few hundred distinct days)."""
+        if value.__class__ is not str:
+            return value
+        found = self.days.get(value)
+        if found is None:
+            found = self.days[value] = date.fromisoformat(value)
+        return found
+
     def _read_payments(self) -> None:
-        from sqlalchemy import select
-
-        from cuentas_cli.db.tables import payment
-
         new = sorted(set(self.by_id) - self.recorded_for)
         if not new:
             return
         self.recorded_for.update(new)
-        p = payment.c
-        wanted = set(new)
-        query = select(p.invoice_id, p.paid_on, p.amount_cents, p.method, p.reference).where(_among(p.invoice_id, new))
-        self.recorded.update(tuple(r) for r in self.job.session.execute(query) if r[0] in wanted)
+        day = self._day
+        self.recorded.update((r[0], day(r[1]), *r[2:]) for r in self._select(self.paid_sql, None, new))
 
     def _target(self, row: Any) -> Inv:
         job = self.job
@@ -196,6 +216,11 @@ class Recorder:
                 cursor.executemany(self.update_sql, changes)
         # Invoices in cuotas fall overdue with their earliest open cuota: one set-based pass.
         statuses.refresh(job.session, today=job.today, only_cuotas=True)
+
+    def close(self) -> None:
+        """The connection's page cache back to SQLite's default (the connection may be pooled)."""
+        if self.sqlite:
+            self.dbapi.execute("PRAGMA cache_size = -2000")
 
     def _cursor(self) -> Any:
         from contextlib import closing
