@@ -1,8 +1,9 @@
 """The database side of `payments import`, a chunk of rows at a time: the invoices the rows name
 (by id, or by the serie-número index), the payments already recorded on them (read once per
-invoice), `invoices pay`'s checks in the file's order, and the writes straight through the
-driver (one executemany of payments per chunk, one of the invoices' paid amounts and statuses at
-the end), all in the caller's transaction. Memory holds a few integers per invoice touched, not
+invoice), `invoices pay`'s checks in the file's order, and the writes, all straight through the
+driver in the caller's transaction: a few raw SELECTs per chunk (SQLAlchemy's compiling and row
+objects were a third of a 100k-row import), one executemany of payments per chunk, one of the
+invoices' paid amounts and statuses at the end. Memory holds a few integers per invoice touched, not
 the file."""
 
 from __future__ import annotations
