@@ -25,7 +25,7 @@ from cuentas_cli.ledger.payments import check_payable, check_payment, new_status
 from cuentas_cli.ledger.records import document_label
 
 CHUNK_ROWS = 10_000
-_CACHE_KIB = 32768
+_CACHE_KIB = 16384
 _MAX_PARAMETERS = 30_000  # per SQLite read (its limit is 32766 since 3.32, 999 before)
 _INSERT = ("INSERT INTO payment (invoice_id, paid_on, amount_cents, method, reference, recorded_by, created_at) "
            "VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0})")
