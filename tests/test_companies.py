@@ -340,5 +340,5 @@ def test_a_company_whose_books_are_behind_says_so_and_db_upgrade_brings_them_up(
     up = firm.run("db", "upgrade", env=env)
     assert up.exit_code == 0, up.output
     assert "firm database: already at" in up.stderr and "EMPRESA A S.A.C. (RUC 20131312955): upgraded from " \
-        "20261207_0007 to 20261207_0009" in up.stderr, up.stderr
+        "20261207_0007 to 20261207_0010" in up.stderr, up.stderr
     assert firm.run("invoices", "list", "--format", "json", env=env).json()[0]["serie"] in ("F101", "E001")
