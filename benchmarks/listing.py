@@ -37,3 +37,31 @@ def list_statement(engine, filters: dict, today: date = AS_OF) -> str:  # noqa: 
             filters = {**filters, "party": party}
         query = listing_query(session, today=today, filters=InvoiceFilter(**filters, limit=50))
         return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmarks.listing URL`: the server time of each filtered listing on a database
+    the generator already loaded (e.g. 10M invoices, without loading them again)."""
+    import argparse
+
+    from benchmarks.scenarios.invoices import _server_time
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.listing", description=main.__doc__)
+    parser.add_argument("url", help="PostgreSQL URL of a database loaded by benchmarks.generate")
+    args = parser.parse_args(argv)
+    from cuentas_cli.db.engine import get_engine
+    from cuentas_cli.rules.urls import normalise_url
+
+    url = normalise_url(args.url)
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        size = conn.execute(text("SELECT count(*) FROM invoice")).scalar_one()
+    result = _server_time(url, size)
+    print(f"{result.scenario}: slowest {result.time_s * 1000:.1f} ms (target 50 ms)\n{result.note}")
+    return 0 if result.time_s <= 0.050 else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
