@@ -233,9 +233,7 @@ class Invoice(SQLModel, table=True):
         CheckConstraint("exchange_rate_e4 > 0", name="rate_positive"),
         CheckConstraint("paid_cents >= 0", name="paid_nonnegative"),
         Index("ix_invoice_party_id", "party_id"),
-        # in the listings' order (ORDER BY due_date, id): a filtered `invoices list --limit 50`
-        # stops at its 50th row instead of sorting every invoice of a due date (migration 0010)
-        Index("ix_invoice_due_date", "due_date", "id"),
+        Index("ix_invoice_due_date", "due_date", "id"),  # the listings' order (migration 0010 says why)
         Index("ix_invoice_references_id", "references_id"),
         Index("ix_invoice_issue_date", "issue_date"),
         # a document named by its serie-número (`invoices show F001-123`, `payments import`)
