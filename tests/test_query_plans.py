@@ -118,8 +118,8 @@ def test_invoices_list_filters_read_an_index_of_invoice(engine, name):
 # The listings' order is (due_date, id): a listing that walks the due-date index must get its rows
 # in that order from the index and stop at the 50th, never sort what it read. With the due date
 # alone in the index PostgreSQL sorted every invoice of a due date by id first (an Incremental
-# Sort): on 10M invoices 128 ms of server time for `--from 2026-03-01 --to 2026-03-31`, 1.2 ms
-# with (due_date, id) (migration 20261207_0010; `python -m benchmarks --only invoices`).
+# Sort): on 10M invoices 128 ms of server time for `--from 2026-03-01 --to 2026-03-31`, 0.6-1.2 ms
+# with (due_date, id) (migration 20261207_0010; `python -m benchmarks.listing URL`).
 @pytest.mark.parametrize("name", sorted(LIST_FILTERS))
 def test_invoices_list_in_due_date_order_needs_no_sort(engine, name):
     plan = _plan(engine, list_statement(engine, LIST_FILTERS[name]))
