@@ -47,3 +47,23 @@ def test_simple_commands_load_no_heavy_library(ledger):
         report = json.loads(done.stdout.strip().splitlines()[-1])
         assert report["loaded"] == [], (args, report)
         assert report["code"] == 0, (args, done.stderr)
+
+
+def test_a_csv_import_loads_no_orm(ledger, tmp_path):
+    """An import runs on a Core connection: the ORM (SQLModel, pydantic, db/models) is loaded only
+    when a service needs it (--lookup, strict mode), and a CSV loads no workbook library either."""
+    company, _ = ledger
+    path = tmp_path / "ventas.csv"
+    path.write_text("tipo,ruc,razon_social,tipo_comprobante,serie,numero,fecha_emision,fecha_vencimiento,moneda,total\n"
+                    "cxc,20131312955,SUNAT PRUEBA,01,F001,2,2026-06-02,2026-07-02,PEN,590.00\n"
+                    "cxc,20100070970,SUPERMERCADOS PERUANOS S.A.,01,F001,3,2026-06-03,2026-07-03,PEN,236.00\n",
+                    encoding="utf-8")
+    env = cli_env(company.url, company.tokens["administrador"])
+    done = subprocess.run([sys.executable, "-c", PROBE, "import", str(path)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    assert report["loaded"] == [], report
+    listed = company.run("invoices", "list", "--format", "json")
+    assert sorted(i["numero"] for i in listed.json()) == [1, 2, 3]
+    assert company.run("clients", "show", "20100070970").exit_code == 0  # the new client, made without the ORM

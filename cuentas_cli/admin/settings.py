@@ -12,6 +12,7 @@ from cuentas_cli.admin.auth import Actor, require
 from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
 
@@ -23,12 +24,13 @@ class SettingValue:
     description: str
 
 
-def stored(session: "Session") -> dict[str, str]:
-    from sqlmodel import select
+def stored(session: "Session | Connection") -> dict[str, str]:
+    """The settings kept in the database (Core: an ORM session or a connection)."""
+    from sqlalchemy import select
 
-    from cuentas_cli.db.models import Setting
+    from cuentas_cli.db.tables import setting
 
-    return {row.key: row.value for row in session.exec(select(Setting)).all()}
+    return {key: value for key, value in session.execute(select(setting.c.key, setting.c.value)).all()}
 
 
 def effective(session: "Session | None", config: Config) -> dict[str, SettingValue]:

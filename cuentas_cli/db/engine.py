@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cuentas_cli.errors import DatabaseBusy, DatabaseUnavailable, UsageError
 from cuentas_cli.rules.urls import redact
@@ -39,6 +39,13 @@ BUSY_TIMEOUT_ENV = "CUENTAS_SQLITE_BUSY_TIMEOUT"
 def dialect_of(db: "Session | Connection") -> str:
     """The dialect's name of an ORM session or a Core connection."""
     return (db.get_bind() if hasattr(db, "get_bind") else db).dialect.name
+
+
+def driver_connection(db: "Session | Connection") -> Any:
+    """The DB-API connection (sqlite3, psycopg) under an ORM session or a Core connection, in
+    its current transaction: for the bulk paths that bind rows themselves (imports)."""
+    conn = db.connection() if hasattr(db, "get_bind") else db
+    return conn.connection.driver_connection
 
 
 def is_sqlite(url: str) -> bool:

@@ -113,7 +113,10 @@ class Job:
         self.header = source.header
         doc_at = positions.get("party_doc")
         self.doc_column = ((source.header[doc_at] or "").strip() if doc_at is not None else "") or LABELS["party_doc"]
-        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        # An ORM session or a Core connection (the import command runs on Core: no ORM to load)
+        self.dialect = (session.get_bind() if hasattr(session, "get_bind") else session).dialect
+        self.sqlite = self.dialect.name == "sqlite"
+        self._orm = None
         self.stamp = datetime.now(timezone.utc)
         self.max_before = 0  # the highest invoice id before this import (run() reads it)
         self.all_errors_count = 0
@@ -121,6 +124,31 @@ class Job:
         self.errors_writer = None
         self.errors_handle = None
         self.label_at = source.label_column
+
+    @property
+    def dbapi(self) -> Any:
+        """The DB-API connection of the import's transaction (COPY, multi-row INSERTs)."""
+        from cuentas_cli.db.engine import driver_connection
+
+        return driver_connection(self.session)
+
+    def orm(self) -> Any:
+        """An ORM session in the import's transaction, for the services that need one (--lookup,
+        strict mode: parties.service): the job's own session, or one joined to its connection,
+        made on first use (the ORM costs a few hundred ms to load; most imports never need it)."""
+        if hasattr(self.session, "get_bind"):
+            return self.session
+        if self._orm is None:
+            from sqlmodel import Session
+
+            # joins the connection's open transaction: it neither commits nor rolls it back
+            self._orm = Session(bind=self.session, expire_on_commit=False)
+        return self._orm
+
+    def flush_orm(self) -> None:
+        """Write what the joined ORM session still holds (parties it made) into the transaction."""
+        if self._orm is not None:
+            self._orm.flush()
 
     # -- errors ---------------------------------------------------------------------------
 

@@ -107,7 +107,9 @@ class Repeats:
             return []
         from sqlalchemy import text
 
-        conn = session.connection().connection.driver_connection
+        from cuentas_cli.db.engine import driver_connection
+
+        conn = driver_connection(session)
         with conn.cursor() as cur:
             cur.execute("CREATE TEMP TABLE cuentas_import_suspect (direction text, party_id integer, doc_type text, "
                         "serie text, numero integer) ON COMMIT DROP")

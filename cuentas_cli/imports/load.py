@@ -83,7 +83,7 @@ class Loader:
 
     def _write_sqlite(self, rows: list[tuple]) -> None:
         if self.mover is None:
-            self.mover = _SqliteMover(self.job.session, columns=_COLUMNS, conflict=self.conflict_clause(),
+            self.mover = _SqliteMover(self.job.dbapi, columns=_COLUMNS, conflict=self.conflict_clause(),
                                       move_params=(self.job.actor.user_id if self.job.actor else None,
                                                    sqlite_ts(self.job.stamp), sqlite_ts(self.job.stamp)))
             self.stage_ready = True
@@ -103,7 +103,7 @@ class Loader:
     def _write_postgres(self, rows: list[tuple]) -> None:
         if not self.stage_ready:
             self._create_stage()
-        conn = self.job.session.connection().connection.driver_connection
+        conn = self.job.dbapi
         with conn.cursor() as cur:
             with cur.copy(f"COPY {_STAGE} FROM STDIN") as copy:
                 for row_no, pid, r, _ in rows:
@@ -173,12 +173,12 @@ class _SqliteMover:
 
     _TABLE = "temp.cuentas_import_stage"
 
-    def __init__(self, session: Any, *, columns: tuple[str, ...], conflict: str, move_params: tuple) -> None:
+    def __init__(self, dbapi: Any, *, columns: tuple[str, ...], conflict: str, move_params: tuple) -> None:
         import sqlite3
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        self.dbapi = session.connection().connection.driver_connection
+        self.dbapi = dbapi
         cur = self.dbapi.cursor()
         try:
             # A bigger page cache (32 MiB) while the invoice indexes grow (the default 2 MiB

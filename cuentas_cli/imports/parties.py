@@ -104,12 +104,12 @@ class PartyResolver:
         from cuentas_cli.parties import service as parties
 
         if self.provider is None and self.job.options.lookup:
-            self.provider = party_lookup.open_provider(party_lookup.lookup_settings(self.job.session, self.job.config))
+            self.provider = party_lookup.open_provider(party_lookup.lookup_settings(self.job.orm(), self.job.config))
         for key in missing:
             kind, doc_type, doc = key
             _, name, rows = wanted[key]
             try:
-                made = parties.ensure_party(self.job.session, self.job.actor, config=self.job.config, kind=kind,
+                made = parties.ensure_party(self.job.orm(), self.job.actor, config=self.job.config, kind=kind,
                                             doc_type=doc_type, doc_number=doc, name=name or None, lookup=True, provider=self.provider,
                                             source="import")
             except (ValidationError, NotFound, ExternalError) as exc:

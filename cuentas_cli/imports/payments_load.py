@@ -36,7 +36,7 @@ class Recorder:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.sqlite = job.sqlite
-        self.dbapi = job.session.connection().connection.driver_connection
+        self.dbapi = job.dbapi
         mark = "?" if self.sqlite else "%s"
         self.insert_sql, self.update_sql = _INSERT.format(mark), _UPDATE.format(mark)
         self.by_id: dict[int, Inv] = {}
@@ -54,7 +54,7 @@ class Recorder:
         # The reads of every chunk as raw SQL (InvoiceState's columns from state_query, compiled once),
         # by the invoices' ids, by serie-número (ix_invoice_serie_numero) and the payments on them.
         among = "IN {among}" if self.sqlite else "= ANY(%s)"
-        state = str(state_query().compile(dialect=job.session.get_bind().dialect))
+        state = str(state_query().compile(dialect=job.dialect))
         lock = "" if self.sqlite else " FOR UPDATE OF invoice"  # held to the end of the import's transaction
         self.by_id_sql = f"{state} WHERE invoice.id {among}{lock}"
         self.by_doc_sql = f"{state} WHERE invoice.serie = {mark} AND invoice.numero {among}{lock}"

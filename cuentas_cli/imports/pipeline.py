@@ -240,6 +240,7 @@ class _Run:
                         last_progress = result.rows
                         self.progress(result.rows, source.position(), source.size)
             self._flush(pending)
+            job.flush_orm()
             self._reject_repeats()
             self.loader.finish()
             self.notes.link()

@@ -20,6 +20,7 @@ from cuentas_cli.parties.lookup import open_provider
 from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
     from cuentas_cli.db.models import ExchangeRate
@@ -29,18 +30,19 @@ if TYPE_CHECKING:
 FOREIGN_CURRENCIES = ("USD",)
 
 
-def sell_rate_e4(session: "Session", *, on: date, currency: str = "USD") -> int:
-    """The selling rate of `on`, or the latest published before it (x 10,000)."""
-    from sqlmodel import select
+def sell_rate_e4(session: "Session | Connection", *, on: date, currency: str = "USD") -> int:
+    """The selling rate of `on`, or the latest published before it (x 10,000). Core: an import
+    asks it on its connection, without the ORM."""
+    from sqlalchemy import select
 
-    from cuentas_cli.db.models import ExchangeRate
+    from cuentas_cli.db.tables import exchange_rate
 
     if currency == "PEN":
         return 10000
-    row = session.exec(
-        select(ExchangeRate)
-        .where(ExchangeRate.currency == currency, ExchangeRate.rate_date <= on)
-        .order_by(ExchangeRate.rate_date.desc())
+    row = session.execute(
+        select(exchange_rate.c.sell_e4)
+        .where(exchange_rate.c.currency == currency, exchange_rate.c.rate_date <= on)
+        .order_by(exchange_rate.c.rate_date.desc())
         .limit(1)
     ).first()
     if row is None:
