@@ -51,6 +51,7 @@ from cuentas_cli.imports.values import DateReader, RowError
 from cuentas_cli.i18n import _
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
 CHUNK_ROWS = 10_000
@@ -79,7 +80,7 @@ def check_permissions(actor: Actor | None, options: Options) -> None:
 
 def import_file(
     *,
-    session: "Session",
+    session: "Session | Connection",
     actor: Actor | None,
     path: Path,
     options: Options,
