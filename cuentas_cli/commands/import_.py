@@ -185,7 +185,7 @@ def _run(rt, file: Path, options, progress):  # noqa: ANN001, ANN202
 
     holder = {}
     try:
-        # Core, not the ORM: an import loads no model classes (~0.3 s of every import's start);
+        # Core, not the ORM: an import loads no model classes (a third of a small import's CPU);
         # the few services that need a session get one joined to this connection (Job.orm)
         with rt.connection(write=True) as session, writer_note(rt.url, f"import {file.name}"):
             actor = rt.actor(session)

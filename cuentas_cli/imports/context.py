@@ -141,7 +141,8 @@ class Job:
         if self._orm is None:
             from sqlmodel import Session
 
-            # joins the connection's open transaction: it neither commits nor rolls it back
+            # joins the connection's open transaction: it never commits it (the import's end does),
+            # and an error in it rolls the whole import back, as any error of the import does
             self._orm = Session(bind=self.session, expire_on_commit=False)
         return self._orm
 
