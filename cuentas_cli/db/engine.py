@@ -36,9 +36,14 @@ BUSY_TIMEOUT_ENV = "CUENTAS_SQLITE_BUSY_TIMEOUT"
 
 
 
+def sql_dialect(db: "Session | Connection") -> Any:
+    """The SQLAlchemy dialect of an ORM session or a Core connection."""
+    return (db.get_bind() if hasattr(db, "get_bind") else db).dialect
+
+
 def dialect_of(db: "Session | Connection") -> str:
     """The dialect's name of an ORM session or a Core connection."""
-    return (db.get_bind() if hasattr(db, "get_bind") else db).dialect.name
+    return sql_dialect(db).name
 
 
 def driver_connection(db: "Session | Connection") -> Any:

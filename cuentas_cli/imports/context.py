@@ -113,8 +113,10 @@ class Job:
         self.header = source.header
         doc_at = positions.get("party_doc")
         self.doc_column = ((source.header[doc_at] or "").strip() if doc_at is not None else "") or LABELS["party_doc"]
+        from cuentas_cli.db.engine import sql_dialect
+
         # An ORM session or a Core connection (the import command runs on Core: no ORM to load)
-        self.dialect = (session.get_bind() if hasattr(session, "get_bind") else session).dialect
+        self.dialect = sql_dialect(session)
         self.sqlite = self.dialect.name == "sqlite"
         self._orm = None
         self.stamp = datetime.now(timezone.utc)
