@@ -6,14 +6,10 @@ command of a Typer CLI over SQLAlchemy can cost. Each command and the floor are 
 the same run as the median CPU time (user + system) of 9 runs. Targets: 1.5x the floor on
 SQLite, 2x on PostgreSQL.
 
-cuentas' modules are byte-compiled first (`compileall`), as an installed package is: with
-PYTHONDONTWRITEBYTECODE set, a checkout would otherwise recompile them on every run.
+cuentas' modules are byte-compiled first, as an installed package is (benchmarks/__main__.py).
 """
 
 from __future__ import annotations
-
-import compileall
-from pathlib import Path
 
 from benchmarks.harness import PYTHON, Result, cuentas, median_cpu, postgres_database, run_process
 
@@ -66,7 +62,6 @@ def run(ctx) -> list[Result]:  # noqa: ANN001
     from cuentas_cli.ops import demo
     from cuentas_cli.rules.urls import normalise_url
 
-    compileall.compile_dir(str(Path(demo.__file__).resolve().parents[1]), quiet=1)
     home = ctx.workdir / "latency-home"
     folder = ctx.workdir / "latency-demo"
     session_file = ctx.workdir / "latency-session"

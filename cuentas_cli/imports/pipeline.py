@@ -335,9 +335,10 @@ def quick_gil_handoffs(interval: float = 0.0005) -> Iterator[None]:
     """A shorter thread switch interval for the length of an import.
 
     The workbook reader's and the SQLite writer's threads run native code that releases the
-    GIL (calamine, SQLite), and each needs it back for a moment between calls; with Python's
-    default 5 ms interval they spend much of that waiting for the thread converting rows. On a
-    100k-row workbook on two cores, 0.5 ms made the import about 10% faster (benchmarks/).
+    GIL (inflating, SQLite statements), and each needs it back for a moment between calls;
+    with Python's default 5 ms interval they spend much of that waiting for the thread
+    converting rows. On a 100k-row workbook on two cores, 0.5 ms made the import about 10%
+    faster (benchmarks/).
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(interval)
@@ -348,13 +349,36 @@ def quick_gil_handoffs(interval: float = 0.0005) -> Iterator[None]:
 
 
 @contextmanager
+def no_cycle_collector() -> Iterator[None]:
+    """The cycle collector off for the length of an import command.
+
+    An import makes millions of short-lived lists and tuples (cells, records, chunks) and no
+    cycles among them: reference counting frees them all. With the collector on, its full
+    passes over the growing heap took about a fifth of the converting thread's time on a
+    100k-row file (py-spy, benchmarks/), holding the GIL the reader and writer threads need.
+    What start-up left is frozen out of the passes that remain, and put back at the end.
+    """
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
 def warm_up(path: Path, options: Options) -> Iterator[None]:
     """Start-up tricks for the length of an import command: quicker thread hand-offs, and a
     workbook parsed on a background thread while the rest starts up (the session opens, the
     user is checked); the prefetch is dropped at the end if the import did not take it."""
     workbook = (options.format or path.suffix.lstrip(".")).lower() in ("xlsx", "xlsm")
     try:
-        with quick_gil_handoffs():
+        with quick_gil_handoffs(), no_cycle_collector():
             if workbook:
                 sources.prefetch_xlsx(path, sheet=options.sheet)  # parsed while the rest starts up
             yield

@@ -13,9 +13,14 @@ parse and then hold every cell of the sheet. So a workbook is read in two steps:
    boundaries into segments of 1-2 MiB and gives calamine each segment, between the sheet's own head and a
    closing tail, as a small uncompressed workbook with the original styles and shared
    strings. Rows carry their `r` numbers, so every row lands at its real position. The thread
-   stays up to _LOOKAHEAD segments ahead of the import; calamine releases the GIL, so on two cores
-   the parse overlaps the import, and memory holds a few segments, never the whole sheet
-   (xlsx_sheet).
+   stays up to _LOOKAHEAD segments ahead of the import (it fills them while the import starts
+   up), and memory holds a few segments, never the whole sheet (xlsx_sheet).
+
+calamine holds the GIL while it parses (a Python thread ran at a fifth of its speed beside a
+parse), so the parse takes turns with the import's row conversion rather than overlapping it;
+what overlaps is inflating and the SQLite writer's statements. Parsing the segments in two
+worker processes instead was measured on two cores: no faster (more CPU in all, for the
+pickling and the processes' start), so it is not done.
 
 A sheet that cannot be cut safely (rows without `r`, comments, CDATA or processing
 instructions between rows) is parsed whole, from where the segments stopped, and so is the

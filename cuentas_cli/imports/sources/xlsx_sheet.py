@@ -38,7 +38,7 @@ from cuentas_cli.i18n import _
 _SEGMENTS = 32  # a sheet is cut into about this many segments ...
 _SEGMENT_MIN, _SEGMENT_MAX = 1024**2, 2 * 1024**2  # ... of this many bytes of XML
 _SHARED_FACTOR = 4  # a segment is at least this many times the shared strings (see segments())
-_LOOKAHEAD = 2  # parsed segments waiting for the import
+_LOOKAHEAD = 6  # parsed segments waiting for the import: filled while the import starts up
 _STREAM_CHUNK = 4 * 1024**2
 _SHEET_DATA = re.compile(rb"<(" + _PREFIX + rb")sheetData(?:\s[^>]*)?(/?)>")
 _ROOT = re.compile(rb"<(" + _PREFIX + rb"[A-Za-z_][\w.-]*)[\s/>]")
